@@ -1,0 +1,86 @@
+namespace Experiments.Domain.Datasets;
+
+public enum DatasetFormat
+{
+    Csv,
+}
+
+public enum DatasetTask
+{
+    Classification,
+}
+
+/// <summary>Summary statistics of the training features, computed once at import.</summary>
+public sealed record FeatureStatistics(double Min, double Max, double Mean, double Std);
+
+/// <summary>
+/// An imported dataset. Its samples live in a tensor file in the data folder (<see cref="TensorFile"/>);
+/// this row describes them. Immutable once imported.
+/// </summary>
+public sealed class Dataset
+{
+    private Dataset()
+    {
+    }
+
+    public Dataset(
+        Guid id,
+        string name,
+        DatasetFormat format,
+        int[] sampleShape,
+        string[] classNames,
+        int trainCount,
+        int testCount,
+        FeatureStatistics statistics,
+        string contentHash,
+        string tensorFile,
+        DateTimeOffset createdAt)
+    {
+        if (trainCount <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(trainCount), "A dataset needs training samples.");
+        }
+        Id = id;
+        Name = name;
+        Format = format;
+        Task = DatasetTask.Classification;
+        SampleShape = sampleShape;
+        ClassNames = classNames;
+        TrainCount = trainCount;
+        TestCount = testCount;
+        Statistics = statistics;
+        ContentHash = contentHash;
+        TensorFile = tensorFile;
+        CreatedAt = createdAt;
+    }
+
+    public Guid Id { get; private set; }
+
+    public string Name { get; private set; } = "";
+
+    public DatasetFormat Format { get; private set; }
+
+    public DatasetTask Task { get; private set; }
+
+    /// <summary>Shape of one sample's features, e.g. [4] for Iris or [1,28,28] for MNIST.</summary>
+    public int[] SampleShape { get; private set; } = [];
+
+    /// <summary>Class index → the label as it appeared in the file.</summary>
+    public string[] ClassNames { get; private set; } = [];
+
+    public int ClassCount => ClassNames.Length;
+
+    public int TrainCount { get; private set; }
+
+    public int TestCount { get; private set; }
+
+    public FeatureStatistics Statistics { get; private set; } = new(0, 0, 0, 0);
+
+    /// <summary>SHA-256 of the uploaded bytes and import options: the same upload maps to the same dataset.</summary>
+    public string ContentHash { get; private set; } = "";
+
+    /// <summary>File name of the tensors inside the data folder's datasets directory.</summary>
+    public string TensorFile { get; private set; } = "";
+
+    public DateTimeOffset CreatedAt { get; private set; }
+}
