@@ -29,6 +29,7 @@ public sealed class Dataset
         DatasetFormat format,
         int[] sampleShape,
         string[] classNames,
+        int[] classCounts,
         int trainCount,
         int testCount,
         FeatureStatistics statistics,
@@ -46,6 +47,7 @@ public sealed class Dataset
         Task = DatasetTask.Classification;
         SampleShape = sampleShape;
         ClassNames = classNames;
+        ClassCounts = classCounts;
         TrainCount = trainCount;
         TestCount = testCount;
         Statistics = statistics;
@@ -69,6 +71,9 @@ public sealed class Dataset
     public string[] ClassNames { get; private set; } = [];
 
     public int ClassCount => ClassNames.Length;
+
+    /// <summary>Samples per class across both splits, indexed like <see cref="ClassNames"/>.</summary>
+    public int[] ClassCounts { get; private set; } = [];
 
     public int TrainCount { get; private set; }
 

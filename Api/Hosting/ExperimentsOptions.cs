@@ -1,0 +1,25 @@
+namespace Experiments.Api.Hosting;
+
+/// <summary>The "Experiments" section of appsettings.json; each key can be overridden by an environment
+/// variable such as <c>Experiments__DataFolder=/var/lib/experiments</c>.</summary>
+public sealed class ExperimentsOptions
+{
+    public const string Section = "Experiments";
+
+    /// <summary>Holds the SQLite databases, dataset tensors and checkpoints. Relative paths start at the working directory.</summary>
+    public string DataFolder { get; set; } = "data";
+
+    /// <summary>Training runs executed at once by this process.</summary>
+    public int MaxConcurrentRuns { get; set; } = 1;
+
+    /// <summary>How often an idle worker looks for queued runs: the longest a new run waits to start.</summary>
+    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public string DataFolderPath => Path.GetFullPath(DataFolder);
+
+    public string DatasetsFolderPath => Path.Combine(DataFolderPath, "datasets");
+
+    public string DatabasePath => Path.Combine(DataFolderPath, "experiments.db");
+
+    public string HangfireDatabasePath => Path.Combine(DataFolderPath, "hangfire.db");
+}

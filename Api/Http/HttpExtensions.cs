@@ -1,0 +1,43 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Experiments.Api.Datasets;
+using Experiments.Api.Hosting;
+using Experiments.Api.Runs;
+using Experiments.Domain.Runs;
+using Microsoft.OpenApi;
+
+namespace Experiments.Api;
+
+public static class HttpExtensions
+{
+    /// <summary>JSON conventions, problem details for every error, OpenAPI, and the services the endpoints use.</summary>
+    public static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ExperimentsOptions>().Bind(builder.Configuration.GetSection(ExperimentsOptions.Section));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.ConfigureHttpJsonOptions(options => Configure(options.SerializerOptions));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddEndpointsApiExplorer();
+        builder.Services.AddSwaggerGen(swagger =>
+        {
+            swagger.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Experiments",
+                Version = "v1",
+                Description = "Import datasets, define models, train and watch runs. Errors are RFC 7807 problem details naming the field to fix.",
+            });
+            swagger.SupportNonNullableReferenceTypes();
+            swagger.SchemaFilter<ComponentSpecSchemaFilter>();
+        });
+        builder.Services.AddScoped<DatasetImporter>();
+        builder.Services.AddScoped<IRunQueries, RunQueries>();
+        return builder;
+    }
+
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        options.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Experiments.Api.Persistence;
+using Experiments.Domain;
+using Experiments.Domain.Models;
+using Experiments.Domain.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+
+namespace Experiments.Api.Models;
+
+public static class ModelsApi
+{
+    public const int MaxRank = 8;
+
+    public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/models").WithTags("Models");
+        group.MapPost("/", Create)
+            .WithSummary("Save a layer stack as a model version")
+            .WithDescription("Layers are named as in torch.nn (camelCase hyperparameters); input sizes are inferred. Saving a different stack "
+                + "under an existing name creates the next version; saving the same stack again returns that version with 200.");
+        group.MapPost("/validate", Validate)
+            .WithSummary("Check a layer stack against a sample shape without saving it: output shape and parameters of every layer");
+        group.MapGet("/", List).WithSummary("List model versions, newest first");
+        group.MapGet("/{id:guid}", Get).WithSummary("One model version");
+        return app;
+    }
+
+    public static async Task<Results<Created<ModelView>, Ok<ModelView>, ValidationProblem>> Create(
+        CreateModelRequest? request, ExperimentsDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var errors = new ValidationErrors();
+        var name = request?.Name?.Trim();
+        if (string.IsNullOrEmpty(name) || name.Length > 200)
+        {
+            errors.Add("name", "is required: 1 to 200 characters, e.g. \"iris-mlp\".");
+        }
+        var layers = ModelValidator.Resolve(request?.Layers, errors);
+        var summary = layers is not null && CheckInputShape(request!.InputShape, errors) ? ModelValidator.InferShapes(layers, request.InputShape!, errors) : null;
+        if (!errors.IsEmpty)
+        {
+            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The model is not valid.");
+        }
+
+        var latest = await db.Models.AsNoTracking()
+            .Where(model => model.Name == name)
+            .OrderByDescending(model => model.Version)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (latest is not null && SameLayers(latest.Layers, layers!))
+        {
+            return TypedResults.Ok(ModelView.From(latest, summary));
+        }
+        var created = new ModelDefinition(Guid.NewGuid(), name!, (latest?.Version ?? 0) + 1, layers!, time.GetUtcNow());
+        db.Models.Add(created);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created($"/api/models/{created.Id}", ModelView.From(created, summary));
+    }
+
+    public static Results<Ok<ModelSummary>, ValidationProblem> Validate(ValidateModelRequest? request)
+    {
+        var errors = new ValidationErrors();
+        var layers = ModelValidator.Resolve(request?.Layers, errors);
+        if (request?.InputShape is null)
+        {
+            errors.Add("inputShape", "is required: the shape of one sample, e.g. [4] for Iris or [1,28,28] for MNIST.");
+        }
+        var summary = layers is not null && CheckInputShape(request!.InputShape, errors) ? ModelValidator.InferShapes(layers, request.InputShape!, errors) : null;
+        return summary is null || !errors.IsEmpty
+            ? TypedResults.ValidationProblem(errors.ToDictionary(), title: "The model is not valid.")
+            : TypedResults.Ok(summary);
+    }
+
+    public static async Task<Ok<Page<ModelView>>> List(ExperimentsDbContext db, int? page, int? pageSize, CancellationToken cancellationToken)
+    {
+        var (number, size) = Paging.Normalize(page, pageSize);
+        var total = await db.Models.CountAsync(cancellationToken);
+        var models = await db.Models.AsNoTracking()
+            .OrderByDescending(model => model.CreatedAt)
+            .Skip((number - 1) * size).Take(size)
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new Page<ModelView>(models.Select(model => ModelView.From(model)).ToList(), number, size, total));
+    }
+
+    public static async Task<Results<Ok<ModelView>, NotFound<ProblemDetails>>> Get(Guid id, ExperimentsDbContext db, CancellationToken cancellationToken)
+    {
+        var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+        return model is null ? Problems.NotFound("model", id) : TypedResults.Ok(ModelView.From(model));
+    }
+
+    /// <summary>True when there is a shape to check and it is well formed.</summary>
+    private static bool CheckInputShape(int[]? shape, ValidationErrors errors)
+    {
+        if (shape is null)
+        {
+            return false;
+        }
+        if (shape.Length is 0 or > MaxRank || shape.Any(dimension => dimension < 1))
+        {
+            errors.Add("inputShape", $"must list 1 to {MaxRank} positive sizes, e.g. [4] or [1,28,28]; got [{string.Join(",", shape)}].");
+            return false;
+        }
+        return true;
+    }
+
+    private static bool SameLayers(IReadOnlyList<LayerSpec> left, IReadOnlyList<LayerSpec> right) =>
+        JsonSerializer.Serialize(left) == JsonSerializer.Serialize(right);
+}

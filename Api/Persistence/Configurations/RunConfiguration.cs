@@ -1,0 +1,47 @@
+using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Experiments.Api.Persistence.Configurations;
+
+internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
+{
+    public void Configure(EntityTypeBuilder<Run> builder)
+    {
+        builder.ToTable("Runs");
+        builder.HasKey(run => run.Id);
+        builder.Property(run => run.Spec).HasJsonConversion().IsRequired();
+        builder.Property(run => run.Status).HasConversion<string>().HasMaxLength(20);
+        builder.Property(run => run.StopReason).HasConversion<string>().HasMaxLength(30);
+        builder.Property(run => run.Device).HasMaxLength(40);
+        builder.Ignore(run => run.IsFinished);
+        builder.HasOne<Dataset>().WithMany().HasForeignKey(run => run.DatasetId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<ModelDefinition>().WithMany().HasForeignKey(run => run.ModelId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasIndex(run => run.CreatedAt);
+        builder.HasIndex(run => run.Status);
+    }
+}
+
+internal sealed class EpochMetricConfiguration : IEntityTypeConfiguration<EpochMetric>
+{
+    public void Configure(EntityTypeBuilder<EpochMetric> builder)
+    {
+        builder.ToTable("EpochMetrics");
+        builder.HasKey(metric => new { metric.RunId, metric.Epoch });
+        builder.HasOne<Run>().WithMany().HasForeignKey(metric => metric.RunId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class RunLogEntryConfiguration : IEntityTypeConfiguration<RunLogEntry>
+{
+    public void Configure(EntityTypeBuilder<RunLogEntry> builder)
+    {
+        builder.ToTable("RunLogs");
+        builder.HasKey(entry => entry.Id);
+        builder.Property(entry => entry.Level).HasMaxLength(10);
+        builder.HasIndex(entry => new { entry.RunId, entry.Id });
+        builder.HasOne<Run>().WithMany().HasForeignKey(entry => entry.RunId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

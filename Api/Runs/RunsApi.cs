@@ -1,0 +1,106 @@
+using System.Security.Cryptography;
+using Experiments.Api.Persistence;
+using Experiments.Domain;
+using Experiments.Domain.Runs;
+using Experiments.Domain.Validation;
+using Experiments.Training.Runtime;
+using Hangfire;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+
+namespace Experiments.Api.Runs;
+
+public static class RunsApi
+{
+    public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/runs").WithTags("Runs");
+        group.MapPost("/", Create)
+            .WithSummary("Train a model on a dataset")
+            .WithDescription("Checks the whole spec against the dataset and the model before anything is queued, stores the resolved "
+                + "spec (defaults filled in, a seed chosen when none was sent) and queues the run; it starts within about a second "
+                + "when a worker is free. Answers 202 with the run and its Location.");
+        group.MapGet("/", List).WithSummary("List runs, newest first");
+        group.MapGet("/{id:guid}", Get).WithSummary("A run: status, why it stopped, resolved spec and every epoch's metrics");
+        group.MapGet("/{id:guid}/metrics", Metrics).WithSummary("Every finished epoch's metrics, in epoch order");
+        group.MapGet("/{id:guid}/logs", Logs).WithSummary("The run's own log, oldest line first");
+        return app;
+    }
+
+    public static async Task<Results<Accepted<RunView>, ValidationProblem>> Create(
+        RunSpec? spec,
+        ExperimentsDbContext db,
+        IBackgroundJobClient jobs,
+        IRunQueries queries,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var errors = new ValidationErrors();
+        var resolved = RunSpecValidator.Resolve(spec, RandomNumberGenerator.GetInt32(int.MaxValue), errors);
+        if (resolved is null)
+        {
+            return Invalid(errors);
+        }
+        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == resolved.DatasetId, cancellationToken);
+        var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == resolved.ModelId, cancellationToken);
+        if (dataset is null)
+        {
+            errors.Add("datasetId", $"no dataset has id {resolved.DatasetId}; import one with POST /api/datasets or list them with GET /api/datasets.");
+        }
+        if (model is null)
+        {
+            errors.Add("modelId", $"no model has id {resolved.ModelId}; create one with POST /api/models or list them with GET /api/models.");
+        }
+        if (dataset is not null && model is not null)
+        {
+            RunSpecValidator.CheckFit(resolved, dataset, model, errors);
+        }
+        if (resolved.Device == TrainingDevice.Cuda && !TorchRuntime.Describe().CudaAvailable)
+        {
+            errors.Add("device", "'cuda' was requested but this service sees no CUDA GPU; use 'auto' or 'cpu' (see README, \"Training on a GPU\").");
+        }
+        if (!errors.IsEmpty)
+        {
+            return Invalid(errors);
+        }
+
+        var run = new Run(Guid.NewGuid(), resolved, time.GetUtcNow());
+        db.Runs.Add(run);
+        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            jobs.Enqueue<TrainRunJob>(TrainRunJob.Queue, job => job.ExecuteAsync(run.Id, CancellationToken.None));
+        }
+        catch
+        {
+            // Without a job the run would wait forever: take it back and let the caller see the failure.
+            db.Runs.Remove(run);
+            await db.SaveChangesAsync(CancellationToken.None);
+            throw;
+        }
+        var view = await queries.GetAsync(run.Id, cancellationToken);
+        return TypedResults.Accepted($"/api/runs/{run.Id}", view!);
+    }
+
+    public static async Task<Ok<Page<RunListItem>>> List(IRunQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
+    {
+        var (number, size) = Paging.Normalize(page, pageSize);
+        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken));
+    }
+
+    public static async Task<Results<Ok<RunView>, NotFound<ProblemDetails>>> Get(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetAsync(id, cancellationToken) is { } run ? TypedResults.Ok(run) : Problems.NotFound("run", id);
+
+    public static async Task<Results<Ok<IReadOnlyList<EpochMetricView>>, NotFound<ProblemDetails>>> Metrics(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>
+        await queries.MetricsAsync(id, cancellationToken) is { } metrics ? TypedResults.Ok(metrics) : Problems.NotFound("run", id);
+
+    public static async Task<Results<Ok<Page<RunLogLine>>, NotFound<ProblemDetails>>> Logs(Guid id, IRunQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
+    {
+        var (number, size) = Paging.Normalize(page, pageSize);
+        return await queries.LogsAsync(id, number, size, cancellationToken) is { } logs ? TypedResults.Ok(logs) : Problems.NotFound("run", id);
+    }
+
+    private static ValidationProblem Invalid(ValidationErrors errors) =>
+        TypedResults.ValidationProblem(errors.ToDictionary(), title: "The run spec is not valid.");
+}

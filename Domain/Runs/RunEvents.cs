@@ -1,0 +1,10 @@
+namespace Experiments.Domain.Runs;
+
+/// <summary>Pushed on the runs hub when a run changes state.</summary>
+public sealed record RunStatusChanged(Guid RunId, RunStatus Status, StopReason? StopReason, string? Error, DateTimeOffset Timestamp);
+
+/// <summary>Pushed on the runs hub after every epoch.</summary>
+public sealed record EpochCompleted(Guid RunId, EpochMetricView Metric);
+
+/// <summary>Pushed on the runs hub for every line of a run's log.</summary>
+public sealed record LogLineWritten(Guid RunId, RunLogLine Line);
