@@ -37,17 +37,20 @@ public sealed class CsvTable
 
     public static CsvTable Read(TextReader reader, CsvImportOptions options)
     {
-        var first = ReadNonEmptyLine(reader, out var firstLineNumber)
+        var lineNumber = 0;
+        var first = ReadNonEmptyLine(reader, ref lineNumber)
             ?? throw new DatasetImportException("file", "the file is empty: expected a header or a first row of comma-separated values.");
         var delimiter = options.Delimiter ?? DetectDelimiter(first);
         var firstCells = Split(first, delimiter);
         if (firstCells.Length < 2)
         {
-            throw new DatasetImportException("file", $"line {firstLineNumber} has a single column; a dataset needs at least one feature column and a label column "
+            throw new DatasetImportException("file", $"line {lineNumber} has a single column; a dataset needs at least one feature column and a label column "
                 + "(set 'delimiter' if the file is not separated by commas, semicolons or tabs).");
         }
 
-        var secondLine = ReadNonEmptyLine(reader, out var secondLineNumber);
+        var firstLineNumber = lineNumber;
+        var secondLine = ReadNonEmptyLine(reader, ref lineNumber);
+        var secondLineNumber = lineNumber;
         var secondCells = secondLine is null ? null : Split(secondLine, delimiter);
         var labelIsName = options.LabelColumn is { } given && !int.TryParse(given, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
         var hasHeader = options.HasHeader ?? (labelIsName || LooksLikeHeader(firstCells, secondCells));
@@ -68,7 +71,6 @@ public sealed class CsvTable
             AddRow(secondCells, secondLineNumber);
         }
         string? line;
-        var lineNumber = secondLineNumber;
         while ((line = reader.ReadLine()) is not null)
         {
             lineNumber++;
@@ -88,7 +90,7 @@ public sealed class CsvTable
         {
             if (cells.Length != names.Length)
             {
-                throw new DatasetImportException("file", $"row {number} has {cells.Length} values but the {(hasHeader ? "header" : "first row")} has {names.Length}; every row needs the same number of columns.");
+                throw new DatasetImportException("file", $"line {number} has {cells.Length} values but the {(hasHeader ? "header" : "first row")} has {names.Length}; every row needs the same number of columns.");
             }
             for (var column = 0; column < cells.Length; column++)
             {
@@ -97,7 +99,7 @@ public sealed class CsvTable
                     var label = cells[column].Trim();
                     if (label.Length == 0)
                     {
-                        throw new DatasetImportException("file", $"row {number}, column '{names[column]}': the label is empty.");
+                        throw new DatasetImportException("file", $"line {number}, column '{names[column]}': the label is empty.");
                     }
                     labels.Add(label);
                     continue;
@@ -105,21 +107,20 @@ public sealed class CsvTable
                 var text = cells[column].Trim();
                 if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 {
-                    throw new DatasetImportException("file", $"row {number}, column '{names[column]}': '{Shorten(text)}' is not a number. Feature columns must be numeric; "
+                    throw new DatasetImportException("file", $"line {number}, column '{names[column]}': '{Shorten(text)}' is not a number. Feature columns must be numeric; "
                         + $"if this is the label column, set labelColumn to '{names[column]}'.");
                 }
                 if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue)
                 {
-                    throw new DatasetImportException("file", $"row {number}, column '{names[column]}': {text} is not a finite 32-bit number; remove or impute it before importing.");
+                    throw new DatasetImportException("file", $"line {number}, column '{names[column]}': {text} is not a finite 32-bit number; remove or impute it before importing.");
                 }
                 features.Add((float)value);
             }
         }
     }
 
-    private static string? ReadNonEmptyLine(TextReader reader, out int lineNumber)
+    private static string? ReadNonEmptyLine(TextReader reader, ref int lineNumber)
     {
-        lineNumber = 0;
         string? line;
         while ((line = reader.ReadLine()) is not null)
         {

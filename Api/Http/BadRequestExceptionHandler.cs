@@ -37,6 +37,10 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
                 ? $"is not valid JSON here: {json.Message.Split(" Path:", 2)[0]}"
                 : $"must be {expected}.");
         }
+        if (bad.Message.Contains("IFormFile", StringComparison.Ordinal))
+        {
+            return ("file", "is required: send the dataset as multipart/form-data with a field named 'file' (curl -F file=@samples/iris.csv ...).");
+        }
         var parameter = FailedParameter().Match(bad.Message);
         if (parameter.Success)
         {
@@ -47,15 +51,17 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
 
     private static string Friendly(string type) => type switch
     {
-        _ when type.Contains("Int", StringComparison.Ordinal) => "a whole number",
-        _ when type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) => "a number",
-        _ when type.Contains("Boolean", StringComparison.Ordinal) || type.Contains("bool", StringComparison.Ordinal) => "true or false",
-        _ when type.Contains("Guid", StringComparison.Ordinal) => "an id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)",
-        _ when type.Contains("TrainingDevice", StringComparison.Ordinal) => "one of auto, cpu, cuda",
-        _ when type.Contains("String", StringComparison.Ordinal) => "a string",
-        _ when type.Contains("[]", StringComparison.Ordinal) || type.Contains("List", StringComparison.Ordinal) => "a list",
+        _ when Has(type, "[]") || Has(type, "List") => "a list",
+        _ when Has(type, "Int") || Has(type, "long") => "a whole number",
+        _ when Has(type, "Double") || Has(type, "Single") || Has(type, "float") => "a number",
+        _ when Has(type, "Bool") => "true or false",
+        _ when Has(type, "Guid") => "an id (a GUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)",
+        _ when Has(type, "TrainingDevice") => "one of auto, cpu, cuda",
+        _ when Has(type, "String") => "a string",
         _ => $"a value of type {type}",
     };
+
+    private static bool Has(string type, string part) => type.Contains(part, StringComparison.OrdinalIgnoreCase);
 
     [GeneratedRegex(@"could not be converted to ([\w.`\[\]]+)")]
     private static partial Regex ExpectedType();
