@@ -1,0 +1,82 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
+
+namespace Experiments.Tests.Support;
+
+/// <summary>The calls a user makes, in the walkthrough's order.</summary>
+public static class Workflow
+{
+    public static string IrisPath => Path.Combine(AppContext.BaseDirectory, "samples", "iris.csv");
+
+    public static MultipartFormDataContent CsvForm(byte[] content, string fileName = "data.csv", params (string Name, string Value)[] fields)
+    {
+        var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(content);
+        file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        form.Add(file, "file", fileName);
+        foreach (var (name, value) in fields)
+        {
+            form.Add(new StringContent(value), name);
+        }
+        return form;
+    }
+
+    public static async Task<DatasetView> ImportIrisAsync(HttpClient client)
+    {
+        var response = await client.PostAsync("/api/datasets", CsvForm(await File.ReadAllBytesAsync(IrisPath), "iris.csv", ("name", "iris")));
+        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return await response.ReadAsAsync<DatasetView>();
+    }
+
+    public static async Task<ModelView> CreateMlpAsync(HttpClient client, int classes = 3, string name = "iris-mlp")
+    {
+        var response = await client.PostAsJsonAsync("/api/models", new
+        {
+            name,
+            layers = new object[]
+            {
+                new { type = "linear", outFeatures = 16 },
+                new { type = "relu" },
+                new { type = "linear", outFeatures = classes },
+            },
+        });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return await response.ReadAsAsync<ModelView>();
+    }
+
+    public static async Task<RunView> CreateRunAsync(HttpClient client, Guid datasetId, Guid modelId, int epochs = 30, double lr = 0.01, long seed = 7, double? targetAccuracy = null)
+    {
+        var response = await client.PostAsJsonAsync("/api/runs", new
+        {
+            datasetId,
+            modelId,
+            optimizer = new { type = "adam", lr },
+            loss = new { type = "crossEntropy" },
+            epochs,
+            batchSize = 16,
+            shuffle = true,
+            seed,
+            targetAccuracy,
+        });
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        return await response.ReadAsAsync<RunView>();
+    }
+
+    public static async Task<RunView> WaitUntilFinishedAsync(HttpClient client, Guid runId, TimeSpan? timeout = null)
+    {
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            var run = await (await client.GetAsync($"/api/runs/{runId}", deadline.Token)).ReadAsAsync<RunView>();
+            if (run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled)
+            {
+                return run;
+            }
+            await Task.Delay(100, deadline.Token);
+        }
+    }
+}
