@@ -181,6 +181,7 @@ public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<Experiment
         }
         var mean = sum / values.Length;
         var variance = Math.Max(0, sumOfSquares / values.Length - mean * mean);
-        return new FeatureStatistics(min, max, mean, Math.Sqrt(variance));
+        // Features are float32: report min and max as the numbers the file held (0.1, not 0.100000001).
+        return new FeatureStatistics((double)(decimal)(float)min, (double)(decimal)(float)max, mean, Math.Sqrt(variance));
     }
 }
