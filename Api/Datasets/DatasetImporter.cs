@@ -166,7 +166,7 @@ public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<Experiment
             source.Slice(rows[i] * featureCount, featureCount).CopyTo(gathered.AsSpan(i * featureCount, featureCount));
             gatheredLabels[i] = labels[rows[i]];
         }
-        return new DatasetArrays(gathered, gatheredLabels);
+        return DatasetArrays.Classification(gathered, gatheredLabels);
     }
 
     private static FeatureStatistics Describe(float[] values)

@@ -103,7 +103,7 @@ public sealed class TrainerTests
                 features[i * 2 + 1] = (float)((label == 1 ? 4 : 0) + random.NextDouble() - 0.5);
                 labels[i] = label;
             }
-            return new DatasetArrays(features, labels);
+            return DatasetArrays.Classification(features, labels);
         }
         return new LoadedDataset([2], Make(perClass), Make(perClass / 3));
     }

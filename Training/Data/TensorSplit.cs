@@ -2,7 +2,10 @@ using static TorchSharp.torch;
 
 namespace Experiments.Training.Data;
 
-/// <summary>A split held as two tensors on the training device: features [N, …sample] and labels [N].</summary>
+/// <summary>
+/// A split held as two tensors on the training device: features [N, …sample] and targets, either class
+/// indices [N] (int64) or values [N, targetSize] (float32).
+/// </summary>
 public sealed class TensorSplit : IDisposable
 {
     public TensorSplit(Tensor features, Tensor labels)
@@ -21,7 +24,9 @@ public sealed class TensorSplit : IDisposable
     {
         long[] shape = [arrays.Count, .. sampleShape.Select(d => (long)d)];
         using var features = tensor(arrays.Features, shape);
-        using var labels = tensor(arrays.Labels, [arrays.Count]);
+        using var labels = arrays.Kind == TargetKind.ClassIndex
+            ? tensor(arrays.Labels, [arrays.Count])
+            : tensor(arrays.Values, [arrays.Count, arrays.TargetSize]);
         return new TensorSplit(features.to(device), labels.to(device));
     }
 
