@@ -2,6 +2,7 @@ using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
+using Experiments.Training.Evaluation;
 
 namespace Experiments.Training;
 
@@ -16,9 +17,25 @@ public sealed record TrainingPlan(
     bool Shuffle,
     long Seed,
     double? TargetAccuracy,
-    TrainingDevice Device);
+    TrainingDevice Device)
+{
+    public double? GradientClipNorm { get; init; }
 
-public sealed record TrainingOutcome(StopReason Reason, int EpochsCompleted);
+    public int EvaluateEvery { get; init; } = 1;
+
+    public int? LogEveryBatches { get; init; }
+
+    /// <summary>Where the checkpoint of the last finished epoch is kept; a run resumes from it when it exists.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Where the final weights are written when training ends.</summary>
+    public string? WeightsPath { get; init; }
+}
+
+/// <param name="Reason">Why training stopped.</param>
+/// <param name="EpochsCompleted">The last epoch trained.</param>
+/// <param name="Evaluation">The final evaluation of the test split (classification).</param>
+public sealed record TrainingOutcome(StopReason Reason, int EpochsCompleted, EvaluationResult? Evaluation);
 
 /// <summary>Training cannot go on for a reason that a retry would meet again (NaN loss, bad data).</summary>
 public sealed class TrainingFailedException(string message) : Exception(message);

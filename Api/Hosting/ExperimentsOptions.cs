@@ -15,7 +15,20 @@ public sealed class ExperimentsOptions
     /// <summary>How often an idle worker looks for queued runs: the longest a new run waits to start.</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// How long a worker owns a running run without renewing its lease. A run whose worker died is resumed
+    /// by another worker (or by this service after a restart) once this has passed.
+    /// </summary>
+    public TimeSpan RunLeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
     public string DataFolderPath => Path.GetFullPath(DataFolder);
+
+    /// <summary>Per-run files: checkpoint.bin and weights.bin under runs/{id}/.</summary>
+    public string RunFolderPath(Guid runId) => Path.Combine(DataFolderPath, "runs", runId.ToString("N"));
+
+    public string CheckpointPath(Guid runId) => Path.Combine(RunFolderPath(runId), "checkpoint.bin");
+
+    public string WeightsPath(Guid runId) => Path.Combine(RunFolderPath(runId), "weights.bin");
 
     public string DatasetsFolderPath => Path.Combine(DataFolderPath, "datasets");
 

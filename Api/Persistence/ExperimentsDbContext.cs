@@ -16,6 +16,8 @@ public sealed class ExperimentsDbContext(DbContextOptions<ExperimentsDbContext> 
 
     public DbSet<EpochMetric> EpochMetrics => Set<EpochMetric>();
 
+    public DbSet<BatchMetric> BatchMetrics => Set<BatchMetric>();
+
     public DbSet<RunLogEntry> RunLogs => Set<RunLogEntry>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>

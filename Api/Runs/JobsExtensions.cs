@@ -27,6 +27,9 @@ public static class JobsExtensions
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
         });
         builder.Services.AddScoped<TrainRunJob>();
+        builder.Services.AddSingleton<WorkerIdentity>();
+        builder.Services.AddSingleton<RunCancellations>();
+        builder.Services.AddHostedService<RunRecovery>();
         return builder;
     }
 }

@@ -18,10 +18,11 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
                 select new { run, DatasetName = dataset.Name, ModelName = model.Name, model.Version })
             .Skip((page - 1) * pageSize).Take(pageSize)
             .ToListAsync(cancellationToken);
+        var queue = await QueueAsync(cancellationToken);
         var items = rows.Select(row => new RunListItem(
             row.run.Id, row.run.Status, row.run.StopReason, row.run.DatasetId, row.DatasetName, row.run.ModelId, row.ModelName, row.Version,
             row.run.Spec.Optimizer?.Type ?? "", row.run.EpochsCompleted, row.run.Spec.Epochs ?? 0, row.run.LastTestAccuracy, row.run.BestTestAccuracy,
-            row.run.CreatedAt, row.run.StartedAt, row.run.FinishedAt)).ToList();
+            QueuePosition(queue, row.run.Id), row.run.CreatedAt, row.run.StartedAt, row.run.FinishedAt)).ToList();
         return new Page<RunListItem>(items, page, pageSize, total);
     }
 
@@ -38,14 +39,37 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         {
             return null;
         }
-        var metrics = await MetricsOf(id, cancellationToken);
+        var metrics = await EpochsOf(id).Select(metric => EpochMetricView.From(metric)).ToListAsync(cancellationToken);
         var found = row.run;
+        var queuePosition = found.Status == RunStatus.Queued ? QueuePosition(await QueueAsync(cancellationToken), id) : null;
         return new RunView(found.Id, found.Status, found.StopReason, found.Error, found.DatasetId, row.DatasetName, found.ModelId, row.ModelName, row.Version,
-            found.Spec, found.Device, found.EpochsCompleted, found.LastTestAccuracy, found.BestTestAccuracy, found.CreatedAt, found.StartedAt, found.FinishedAt, metrics);
+            found.Spec, queuePosition, found.CancelRequested, found.EpochsCompleted, found.LastTestAccuracy, found.BestTestAccuracy, found.BestEpoch,
+            metrics.LastOrDefault(), found.CreatedAt, found.StartedAt, found.FinishedAt,
+            found.StartedAt is { } started ? (started - found.CreatedAt).TotalSeconds : null,
+            found.StartedAt is { } start && found.FinishedAt is { } end ? (end - start).TotalSeconds : null,
+            found.Resumes, found.Environment, found.Evaluation, metrics);
     }
 
-    public async Task<IReadOnlyList<EpochMetricView>?> MetricsAsync(Guid id, CancellationToken cancellationToken) =>
-        await db.Runs.AnyAsync(run => run.Id == id, cancellationToken) ? await MetricsOf(id, cancellationToken) : null;
+    public async Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken)
+    {
+        if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
+        {
+            return null;
+        }
+        var epochs = await EpochsOf(id).ToListAsync(cancellationToken);
+        var batches = await db.BatchMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Step).ToListAsync(cancellationToken);
+        return new RunMetricSeries(
+            [.. epochs.Select(m => m.Epoch)],
+            [.. epochs.Select(m => m.TrainLoss)],
+            [.. epochs.Select(m => m.TrainAccuracy)],
+            [.. epochs.Select(m => m.TestLoss)],
+            [.. epochs.Select(m => m.TestAccuracy)],
+            [.. epochs.Select(m => m.LearningRate)],
+            [.. epochs.Select(m => m.GradientNorm)],
+            [.. epochs.Select(m => m.Seconds)],
+            [.. epochs.Select(m => m.SamplesPerSecond)],
+            new BatchSeries([.. batches.Select(b => b.Step)], [.. batches.Select(b => b.Epoch)], [.. batches.Select(b => b.Batch)], [.. batches.Select(b => b.Loss)]));
+    }
 
     public async Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken)
     {
@@ -62,10 +86,16 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         return new Page<RunLogLine>(items, page, pageSize, total);
     }
 
-    private async Task<IReadOnlyList<EpochMetricView>> MetricsOf(Guid id, CancellationToken cancellationToken) =>
-        await db.EpochMetrics.AsNoTracking()
-            .Where(metric => metric.RunId == id)
-            .OrderBy(metric => metric.Epoch)
-            .Select(metric => new EpochMetricView(metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy, metric.LearningRate, metric.Seconds))
-            .ToListAsync(cancellationToken);
+    private IQueryable<EpochMetric> EpochsOf(Guid id) =>
+        db.EpochMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Epoch);
+
+    /// <summary>Queued runs in the order workers take them (oldest first).</summary>
+    private Task<List<Guid>> QueueAsync(CancellationToken cancellationToken) =>
+        db.Runs.AsNoTracking().Where(run => run.Status == RunStatus.Queued).OrderBy(run => run.CreatedAt).Select(run => run.Id).ToListAsync(cancellationToken);
+
+    private static int? QueuePosition(List<Guid> queue, Guid id)
+    {
+        var index = queue.IndexOf(id);
+        return index < 0 ? null : index + 1;
+    }
 }

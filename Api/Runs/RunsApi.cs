@@ -22,9 +22,14 @@ public static class RunsApi
                 + "spec (defaults filled in, a seed chosen when none was sent) and queues the run; it starts within about a second "
                 + "when a worker is free. Answers 202 with the run and its Location.");
         group.MapGet("/", List).WithSummary("List runs, newest first");
-        group.MapGet("/{id:guid}", Get).WithSummary("A run: status, why it stopped, resolved spec and every epoch's metrics");
-        group.MapGet("/{id:guid}/metrics", Metrics).WithSummary("Every finished epoch's metrics, in epoch order");
+        group.MapGet("/{id:guid}", Get).WithSummary("A run: status, why it stopped, resolved spec, environment, evaluation and every epoch's metrics");
+        group.MapGet("/{id:guid}/metrics", Metrics).WithSummary("Every finished epoch's metrics (and logged batch losses) as arrays ready to plot");
         group.MapGet("/{id:guid}/logs", Logs).WithSummary("The run's own log, oldest line first");
+        group.MapPost("/{id:guid}/cancel", Cancel)
+            .WithSummary("Cancel a run")
+            .WithDescription("A queued run is cancelled at once. A running run stops within one batch; its metrics and last checkpoint are kept. "
+                + "Answers 202 with the run; 409 when it already finished.");
+        group.MapTrainedModel();
         return app;
     }
 
@@ -92,13 +97,57 @@ public static class RunsApi
     public static async Task<Results<Ok<RunView>, NotFound<ProblemDetails>>> Get(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>
         await queries.GetAsync(id, cancellationToken) is { } run ? TypedResults.Ok(run) : Problems.NotFound("run", id);
 
-    public static async Task<Results<Ok<IReadOnlyList<EpochMetricView>>, NotFound<ProblemDetails>>> Metrics(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>
+    public static async Task<Results<Ok<RunMetricSeries>, NotFound<ProblemDetails>>> Metrics(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>
         await queries.MetricsAsync(id, cancellationToken) is { } metrics ? TypedResults.Ok(metrics) : Problems.NotFound("run", id);
 
     public static async Task<Results<Ok<Page<RunLogLine>>, NotFound<ProblemDetails>>> Logs(Guid id, IRunQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
     {
         var (number, size) = Paging.Normalize(page, pageSize);
         return await queries.LogsAsync(id, number, size, cancellationToken) is { } logs ? TypedResults.Ok(logs) : Problems.NotFound("run", id);
+    }
+
+    public static async Task<Results<Accepted<RunView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Cancel(
+        Guid id,
+        ExperimentsDbContext db,
+        RunCancellations cancellations,
+        IRunQueries queries,
+        Microsoft.AspNetCore.SignalR.IHubContext<RunsHub, IRunsClient> hub,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var run = await db.Runs.FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+            if (run is null)
+            {
+                return Problems.NotFound("run", id);
+            }
+            if (!run.Cancel(time.GetUtcNow()))
+            {
+                return TypedResults.Conflict(new ProblemDetails
+                {
+                    Status = StatusCodes.Status409Conflict,
+                    Title = "The run already finished.",
+                    Detail = $"Run {id} is {run.Status.ToString().ToLowerInvariant()}; only queued and running runs can be cancelled.",
+                });
+            }
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < 3)
+            {
+                // The worker changed the run meanwhile (it started or finished): read it again.
+                db.ChangeTracker.Clear();
+                continue;
+            }
+            if (run.Status == RunStatus.Cancelled)
+            {
+                await hub.RunAndAll(id).RunStatusChanged(new RunStatusChanged(id, run.Status, run.StopReason, null, time.GetUtcNow()));
+            }
+            cancellations.Cancel(id);
+            return TypedResults.Accepted($"/api/runs/{id}", (await queries.GetAsync(id, cancellationToken))!);
+        }
     }
 
     private static ValidationProblem Invalid(ValidationErrors errors) =>

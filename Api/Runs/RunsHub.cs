@@ -10,6 +10,8 @@ public interface IRunsClient
 
     Task EpochCompleted(EpochCompleted epoch);
 
+    Task BatchProgress(BatchProgress progress);
+
     Task LogLine(LogLineWritten line);
 }
 

@@ -2,7 +2,9 @@ namespace Experiments.Domain.Runs;
 
 /// <summary>
 /// A training run: <c>Queued → Running → Succeeded | Failed | Cancelled</c>. The entity refuses illegal
-/// transitions, so a replayed or late job cannot move a finished run.
+/// transitions, so a replayed or late job cannot move a finished run. A running run is owned by one
+/// worker through a lease the worker renews; a run whose lease expired (its worker died) can be taken
+/// over and resumed from its last checkpoint.
 /// </summary>
 public sealed class Run
 {
@@ -45,22 +47,69 @@ public sealed class Run
 
     public double? BestTestAccuracy { get; private set; }
 
+    public int? BestEpoch { get; private set; }
+
     public double? LastTestAccuracy { get; private set; }
 
-    /// <summary>Where the run trained (cpu, cuda:0), known once it starts.</summary>
-    public string? Device { get; private set; }
+    /// <summary>Where and with what the run trained, so its results can be reproduced.</summary>
+    public RunEnvironment? Environment { get; private set; }
+
+    /// <summary>The worker that owns the running run, and until when (renewed by its heartbeat).</summary>
+    public string? LeaseOwner { get; private set; }
+
+    public DateTimeOffset? LeaseExpiresAt { get; private set; }
+
+    /// <summary>Set when a user cancels a running run; its worker stops at the next batch.</summary>
+    public bool CancelRequested { get; private set; }
+
+    /// <summary>Times a worker resumed this run after its previous worker died.</summary>
+    public int Resumes { get; private set; }
+
+    /// <summary>The final test-split evaluation (confusion matrix, per-class metrics), once finished.</summary>
+    public RunEvaluation? Evaluation { get; private set; }
 
     public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 
-    public void Start(string device, DateTimeOffset now)
+    public bool IsLeaseAlive(DateTimeOffset now) => LeaseExpiresAt is { } expires && expires > now;
+
+    /// <summary>Whether <paramref name="worker"/> may take this run now: it is queued, or running under an expired lease.</summary>
+    public bool CanBeClaimed(DateTimeOffset now) =>
+        Status == RunStatus.Queued || (Status == RunStatus.Running && !IsLeaseAlive(now) && !CancelRequested);
+
+    /// <summary>Takes the run for <paramref name="worker"/>: starts a queued run, or takes over one whose worker died.</summary>
+    public void Claim(string worker, RunEnvironment environment, DateTimeOffset now, TimeSpan lease)
     {
-        if (Status != RunStatus.Queued)
+        if (!CanBeClaimed(now))
         {
-            throw new InvalidOperationException($"Run {Id} is {Status}; only a queued run can start.");
+            throw new InvalidOperationException(Status == RunStatus.Running
+                ? $"Run {Id} is owned by {LeaseOwner} until {LeaseExpiresAt:O}."
+                : $"Run {Id} is {Status}; only a queued run or one whose worker died can be taken.");
+        }
+        if (Status == RunStatus.Running)
+        {
+            Resumes++;
+        }
+        else
+        {
+            StartedAt = now;
         }
         Status = RunStatus.Running;
-        Device = device;
-        StartedAt = now;
+        LeaseOwner = worker;
+        LeaseExpiresAt = now + lease;
+        Environment = environment;
+    }
+
+    /// <summary>Rolls the recorded progress back to the epoch of the checkpoint a resumed run continues from.</summary>
+    public void ResumeAt(int epoch, IReadOnlyList<EpochMetric> keptMetrics)
+    {
+        EnsureRunning();
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        EpochsCompleted = epoch;
+        var tested = keptMetrics.Where(metric => metric.Epoch <= epoch && metric.TestAccuracy is not null).ToList();
+        LastTestAccuracy = tested.LastOrDefault()?.TestAccuracy;
+        var best = tested.MaxBy(metric => metric.TestAccuracy);
+        BestTestAccuracy = best?.TestAccuracy;
+        BestEpoch = best?.Epoch;
     }
 
     public void RecordEpoch(EpochMetric metric)
@@ -71,18 +120,49 @@ public sealed class Run
             throw new InvalidOperationException($"Run {Id} expected epoch {EpochsCompleted + 1}, got {metric.Epoch}.");
         }
         EpochsCompleted = metric.Epoch;
-        LastTestAccuracy = metric.TestAccuracy;
-        BestTestAccuracy = BestTestAccuracy is { } best ? Math.Max(best, metric.TestAccuracy) : metric.TestAccuracy;
+        if (metric.TestAccuracy is { } accuracy)
+        {
+            LastTestAccuracy = accuracy;
+            if (BestTestAccuracy is not { } best || accuracy > best)
+            {
+                BestTestAccuracy = accuracy;
+                BestEpoch = metric.Epoch;
+            }
+        }
     }
 
-    public void Succeed(StopReason reason, DateTimeOffset now)
+    /// <summary>Cancels a queued run at once; asks a running run's worker to stop. Returns false when already finished.</summary>
+    public bool Cancel(DateTimeOffset now)
+    {
+        switch (Status)
+        {
+            case RunStatus.Queued:
+                Finish(RunStatus.Cancelled, Runs.StopReason.Cancelled, null, now);
+                return true;
+            case RunStatus.Running:
+                CancelRequested = true;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public void Succeed(StopReason reason, RunEvaluation? evaluation, DateTimeOffset now)
     {
         EnsureRunning();
         if (reason is not (Runs.StopReason.EpochsCompleted or Runs.StopReason.TargetAccuracyReached))
         {
             throw new ArgumentOutOfRangeException(nameof(reason), reason, "A run succeeds when its epochs are done or its target is reached.");
         }
+        Evaluation = evaluation;
         Finish(RunStatus.Succeeded, reason, null, now);
+    }
+
+    /// <summary>The worker stopped the run because a user cancelled it; metrics and checkpoint stay.</summary>
+    public void ConfirmCancelled(DateTimeOffset now)
+    {
+        EnsureRunning();
+        Finish(RunStatus.Cancelled, Runs.StopReason.Cancelled, null, now);
     }
 
     public void Fail(string error, DateTimeOffset now)
@@ -100,6 +180,8 @@ public sealed class Run
         StopReason = reason;
         Error = error;
         FinishedAt = now;
+        LeaseOwner = null;
+        LeaseExpiresAt = null;
     }
 
     private void EnsureRunning()
@@ -108,5 +190,41 @@ public sealed class Run
         {
             throw new InvalidOperationException($"Run {Id} is {Status}, not running.");
         }
+    }
+}
+
+/// <summary>What a run trained with: enough to reproduce its numbers.</summary>
+public sealed record RunEnvironment(string Device, string TorchSharpVersion, string LibTorchVersion, int Threads, string MachineName, string Worker);
+
+/// <summary>A full evaluation of a trained model on one split.</summary>
+public sealed record RunEvaluation(
+    string Split,
+    int Samples,
+    double Loss,
+    double Accuracy,
+    string[] ClassNames,
+    int[][] ConfusionMatrix,
+    IReadOnlyList<ClassMetrics> PerClass);
+
+/// <summary>Precision, recall and F1 of one class; <see cref="Support"/> is how many samples truly are of it.</summary>
+public sealed record ClassMetrics(string ClassName, double Precision, double Recall, double F1, int Support);
+
+public static class RunEvaluations
+{
+    /// <summary>Per-class precision, recall and F1 from a confusion matrix ([true][predicted] → count).</summary>
+    public static RunEvaluation FromConfusion(string split, int samples, double loss, double accuracy, string[] classNames, int[][] confusion)
+    {
+        var perClass = new List<ClassMetrics>(classNames.Length);
+        for (var c = 0; c < classNames.Length; c++)
+        {
+            var truePositives = confusion[c][c];
+            var support = confusion[c].Sum();
+            var predicted = confusion.Sum(row => row[c]);
+            var precision = predicted == 0 ? 0 : (double)truePositives / predicted;
+            var recall = support == 0 ? 0 : (double)truePositives / support;
+            var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
+            perClass.Add(new ClassMetrics(classNames[c], precision, recall, f1, support));
+        }
+        return new RunEvaluation(split, samples, loss, accuracy, classNames, confusion, perClass);
     }
 }

@@ -6,5 +6,8 @@ public sealed record RunStatusChanged(Guid RunId, RunStatus Status, StopReason? 
 /// <summary>Pushed on the runs hub after every epoch.</summary>
 public sealed record EpochCompleted(Guid RunId, EpochMetricView Metric);
 
+/// <summary>Pushed on the runs hub while an epoch trains, at most a few times a second.</summary>
+public sealed record BatchProgress(Guid RunId, int Epoch, int Batch, int BatchesPerEpoch, double? Loss);
+
 /// <summary>Pushed on the runs hub for every line of a run's log.</summary>
 public sealed record LogLineWritten(Guid RunId, RunLogLine Line);

@@ -29,4 +29,16 @@ public sealed record RunSpec
     public double? TargetAccuracy { get; init; }
 
     public TrainingDevice? Device { get; init; }
+
+    /// <summary>Clip the gradients' total L2 norm to this value before each step (torch.nn.utils.clip_grad_norm_).</summary>
+    public double? GradientClipNorm { get; init; }
+
+    /// <summary>Evaluate on the test split every this many epochs (and always after the last one). Default 1.</summary>
+    public int? EvaluateEvery { get; init; }
+
+    /// <summary>Record the training loss every this many batches (log, batch series, live progress). Off when absent.</summary>
+    public int? LogEveryBatches { get; init; }
+
+    /// <summary>CPU threads for TorchSharp's operators. Default: what libtorch chooses for this machine.</summary>
+    public int? Threads { get; init; }
 }

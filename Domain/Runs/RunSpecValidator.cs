@@ -11,6 +11,7 @@ public static class RunSpecValidator
 {
     public const int DefaultBatchSize = 32;
     public const int MaxEpochs = 100_000;
+    public const int MaxThreads = 256;
 
     /// <summary>Checks the spec on its own. <paramref name="randomSeed"/> is used when no seed was sent.</summary>
     public static RunSpec? Resolve(RunSpec? spec, long randomSeed, ValidationErrors errors)
@@ -45,6 +46,22 @@ public static class RunSpecValidator
         {
             before.Add("targetAccuracy", $"is a fraction of test samples classified correctly: greater than 0 and at most 1; got {target}.");
         }
+        if (spec.GradientClipNorm is { } clip && (double.IsNaN(clip) || clip <= 0))
+        {
+            before.Add("gradientClipNorm", $"must be greater than 0, e.g. 1.0; got {clip}. Leave it out to train without clipping.");
+        }
+        if (spec.EvaluateEvery is < 1)
+        {
+            before.Add("evaluateEvery", $"must be at least 1 (evaluate every epoch); got {spec.EvaluateEvery}.");
+        }
+        if (spec.LogEveryBatches is < 1)
+        {
+            before.Add("logEveryBatches", $"must be at least 1; got {spec.LogEveryBatches}. Leave it out to log once per epoch.");
+        }
+        if (spec.Threads is < 1 or > MaxThreads)
+        {
+            before.Add("threads", $"must be between 1 and {MaxThreads}; got {spec.Threads}. Leave it out to let libtorch choose.");
+        }
         var optimizer = OptimizerCatalog.Instance.Resolve(spec.Optimizer, "optimizer", before);
         var loss = LossCatalog.Instance.Resolve(spec.Loss, "loss", before);
         errors.AddRange(before);
@@ -60,6 +77,7 @@ public static class RunSpecValidator
             Shuffle = spec.Shuffle ?? true,
             Seed = spec.Seed ?? randomSeed,
             Device = spec.Device ?? TrainingDevice.Auto,
+            EvaluateEvery = spec.EvaluateEvery ?? 1,
         };
     }
 

@@ -5,14 +5,36 @@ public sealed record EpochMetricView(
     int Epoch,
     double TrainLoss,
     double TrainAccuracy,
-    double TestLoss,
-    double TestAccuracy,
+    double? TestLoss,
+    double? TestAccuracy,
     double LearningRate,
-    double Seconds)
+    double GradientNorm,
+    double Seconds,
+    double SamplesPerSecond)
 {
     public static EpochMetricView From(EpochMetric metric) => new(
-        metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy, metric.LearningRate, metric.Seconds);
+        metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy,
+        metric.LearningRate, metric.GradientNorm, metric.Seconds, metric.SamplesPerSecond);
 }
+
+/// <summary>The training loss every <c>logEveryBatches</c> batches.</summary>
+public sealed record BatchMetric(Guid RunId, int Epoch, int Batch, long Step, double Loss);
+
+/// <summary>A run's metrics as parallel arrays, ready to plot: index i of every array is the same epoch.</summary>
+public sealed record RunMetricSeries(
+    int[] Epoch,
+    double[] TrainLoss,
+    double[] TrainAccuracy,
+    double?[] TestLoss,
+    double?[] TestAccuracy,
+    double[] LearningRate,
+    double[] GradientNorm,
+    double[] Seconds,
+    double[] SamplesPerSecond,
+    BatchSeries Batches);
+
+/// <summary>Batch losses as parallel arrays; <see cref="Step"/> counts batches from the start of the run.</summary>
+public sealed record BatchSeries(long[] Step, int[] Epoch, int[] Batch, double[] Loss);
 
 /// <summary>A row of the runs list.</summary>
 public sealed record RunListItem(
@@ -29,11 +51,12 @@ public sealed record RunListItem(
     int Epochs,
     double? LastTestAccuracy,
     double? BestTestAccuracy,
+    int? QueuePosition,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt);
 
-/// <summary>A run in full: status, why it stopped, the resolved spec and every epoch's metrics.</summary>
+/// <summary>A run in full: status, why it stopped, the resolved spec, the environment and every epoch's metrics.</summary>
 public sealed record RunView(
     Guid Id,
     RunStatus Status,
@@ -45,13 +68,21 @@ public sealed record RunView(
     string ModelName,
     int ModelVersion,
     RunSpec Spec,
-    string? Device,
+    int? QueuePosition,
+    bool CancelRequested,
     int EpochsCompleted,
     double? LastTestAccuracy,
     double? BestTestAccuracy,
+    int? BestEpoch,
+    EpochMetricView? Final,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
+    double? QueueWaitSeconds,
+    double? DurationSeconds,
+    int Resumes,
+    RunEnvironment? Environment,
+    RunEvaluation? Evaluation,
     IReadOnlyList<EpochMetricView> Metrics);
 
 public sealed record RunLogLine(long Id, DateTimeOffset Timestamp, string Level, string Message);
@@ -63,7 +94,7 @@ public interface IRunQueries
 
     Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken);
 
-    Task<IReadOnlyList<EpochMetricView>?> MetricsAsync(Guid id, CancellationToken cancellationToken);
+    Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken);
 
     Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken);
 }

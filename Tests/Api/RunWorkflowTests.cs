@@ -26,7 +26,11 @@ public sealed class RunWorkflowTests(ApiFactory factory) : IClassFixture<ApiFact
         Assert.True(run.Metrics[^1].TrainLoss < run.Metrics[0].TrainLoss / 2, $"train loss {run.Metrics[0].TrainLoss} → {run.Metrics[^1].TrainLoss}");
         // Three balanced classes: chance is 1/3.
         Assert.True(run.Metrics[^1].TestAccuracy >= 0.8, $"final test accuracy {run.Metrics[^1].TestAccuracy}");
-        Assert.Equal("cpu", run.Device);
+        Assert.Equal("cpu", run.Environment!.Device);
+        Assert.Equal("0.107.0", run.Environment.TorchSharpVersion);
+        Assert.Equal(Environment.MachineName, run.Environment.MachineName);
+        Assert.Equal(3, run.Evaluation!.ConfusionMatrix.Length);
+        Assert.Equal(30, run.Evaluation.ConfusionMatrix.Sum(row => row.Sum()));
         Assert.NotNull(run.Spec.Seed);
 
         var logs = await (await _client.GetAsync($"/api/runs/{run.Id}/logs")).ReadAsAsync<Experiments.Domain.Page<RunLogLine>>();

@@ -16,14 +16,16 @@ public sealed class RunTests
     public void A_run_moves_from_queued_through_running_to_succeeded()
     {
         var run = new Run(Guid.NewGuid(), ValidSpec(), Now);
-        run.Start("cpu", Now);
-        run.RecordEpoch(new EpochMetric(run.Id, 1, 1.0, 0.5, 1.1, 0.4, 0.01, 0.1));
-        run.RecordEpoch(new EpochMetric(run.Id, 2, 0.8, 0.7, 0.9, 0.6, 0.01, 0.1));
-        run.Succeed(StopReason.EpochsCompleted, Now);
+        run.Claim("worker-a", Environment, Now, Lease);
+        run.RecordEpoch(Metric(run.Id, 1, 0.4));
+        run.RecordEpoch(Metric(run.Id, 2, 0.6));
+        run.Succeed(StopReason.EpochsCompleted, null, Now);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Equal(2, run.EpochsCompleted);
         Assert.Equal(0.6, run.BestTestAccuracy);
+        Assert.Equal(2, run.BestEpoch);
+        Assert.Null(run.LeaseOwner);
     }
 
     [Fact]
@@ -31,13 +33,73 @@ public sealed class RunTests
     {
         var run = new Run(Guid.NewGuid(), ValidSpec(), Now);
 
-        Assert.Throws<InvalidOperationException>(() => run.Succeed(StopReason.EpochsCompleted, Now));
-        run.Start("cpu", Now);
-        Assert.Throws<InvalidOperationException>(() => run.Start("cpu", Now));
-        Assert.Throws<InvalidOperationException>(() => run.RecordEpoch(new EpochMetric(run.Id, 2, 0, 0, 0, 0, 0, 0)));
+        Assert.Throws<InvalidOperationException>(() => run.Succeed(StopReason.EpochsCompleted, null, Now));
+        run.Claim("worker-a", Environment, Now, Lease);
+        Assert.Throws<InvalidOperationException>(() => run.Claim("worker-b", Environment, Now, Lease));
+        Assert.Throws<InvalidOperationException>(() => run.RecordEpoch(Metric(run.Id, 2, 0.5)));
         run.Fail("boom", Now);
         Assert.Throws<InvalidOperationException>(() => run.Fail("again", Now));
+        Assert.False(run.Cancel(Now));
     }
+
+    [Fact]
+    public void A_run_whose_lease_expired_can_be_taken_over_and_rolled_back_to_its_checkpoint()
+    {
+        var run = new Run(Guid.NewGuid(), ValidSpec(), Now);
+        run.Claim("worker-a", Environment, Now, Lease);
+        run.RecordEpoch(Metric(run.Id, 1, 0.5));
+        run.RecordEpoch(Metric(run.Id, 2, 0.7));
+        run.RecordEpoch(Metric(run.Id, 3, 0.6));
+
+        Assert.False(run.CanBeClaimed(Now + Lease / 2));
+        var later = Now + Lease * 2;
+        run.Claim("worker-b", Environment, later, Lease);
+        run.ResumeAt(2, [Metric(run.Id, 1, 0.5), Metric(run.Id, 2, 0.7)]);
+
+        Assert.Equal("worker-b", run.LeaseOwner);
+        Assert.Equal(1, run.Resumes);
+        Assert.Equal(2, run.EpochsCompleted);
+        Assert.Equal(0.7, run.BestTestAccuracy);
+        Assert.Equal(Now, run.StartedAt);
+        run.RecordEpoch(Metric(run.Id, 3, 0.8));
+        Assert.Equal(3, run.BestEpoch);
+    }
+
+    [Fact]
+    public void Cancelling_a_queued_run_finishes_it_and_cancelling_a_running_one_asks_its_worker()
+    {
+        var queued = new Run(Guid.NewGuid(), ValidSpec(), Now);
+        Assert.True(queued.Cancel(Now));
+        Assert.Equal(RunStatus.Cancelled, queued.Status);
+
+        var running = new Run(Guid.NewGuid(), ValidSpec(), Now);
+        running.Claim("worker-a", Environment, Now, Lease);
+        Assert.True(running.Cancel(Now));
+        Assert.Equal(RunStatus.Running, running.Status);
+        Assert.True(running.CancelRequested);
+        Assert.False(running.CanBeClaimed(Now + Lease * 2));
+        running.ConfirmCancelled(Now);
+        Assert.Equal(StopReason.Cancelled, running.StopReason);
+    }
+
+    [Fact]
+    public void Per_class_metrics_follow_the_confusion_matrix()
+    {
+        // true class on rows: 8 of class a right, 2 taken for b; 1 of class b taken for a, 9 right.
+        var evaluation = RunEvaluations.FromConfusion("test", 20, 0.3, 0.85, ["a", "b"], [[8, 2], [1, 9]]);
+
+        Assert.Equal(8.0 / 9, evaluation.PerClass[0].Precision, 6);
+        Assert.Equal(0.8, evaluation.PerClass[0].Recall, 6);
+        Assert.Equal(2 * (8.0 / 9) * 0.8 / (8.0 / 9 + 0.8), evaluation.PerClass[0].F1, 6);
+        Assert.Equal(10, evaluation.PerClass[1].Support);
+    }
+
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+
+    private static readonly RunEnvironment Environment = new("cpu", "0.107.0", "2.10.0", 2, "test", "worker");
+
+    private static EpochMetric Metric(Guid runId, int epoch, double testAccuracy) =>
+        new(runId, epoch, 1.0 / epoch, testAccuracy, 1.0 / epoch, testAccuracy, 0.01, 1.0, 0.1, 1000);
 
     [Fact]
     public void Resolving_fills_in_defaults_and_keeps_the_seed_it_is_given()

@@ -136,9 +136,13 @@ public sealed class TrainerTests
             return Task.CompletedTask;
         }
 
-        public Task LogAsync(string message, CancellationToken cancellationToken)
+        public List<(int Epoch, int Batch, float? Loss)> Batches { get; } = [];
+
+        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss) => Batches.Add((epoch, batch, loss));
+
+        public Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken)
         {
-            Lines.Add(message);
+            Lines.Add($"{level}: {message}");
             return Task.CompletedTask;
         }
     }

@@ -13,14 +13,18 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         builder.ToTable("Runs");
         builder.HasKey(run => run.Id);
         builder.Property(run => run.Spec).HasJsonConversion().IsRequired();
-        builder.Property(run => run.Status).HasConversion<string>().HasMaxLength(20);
+        builder.Property(run => run.Environment).HasJsonConversion();
+        builder.Property(run => run.Evaluation).HasJsonConversion();
         builder.Property(run => run.StopReason).HasConversion<string>().HasMaxLength(30);
-        builder.Property(run => run.Device).HasMaxLength(40);
+        // Optimistic concurrency: a save only lands when the run is still in the status and with the
+        // owner it was read with, so two workers can never both claim or finish the same run.
+        builder.Property(run => run.Status).HasConversion<string>().HasMaxLength(20).IsConcurrencyToken();
+        builder.Property(run => run.LeaseOwner).HasMaxLength(200).IsConcurrencyToken();
         builder.Ignore(run => run.IsFinished);
         builder.HasOne<Dataset>().WithMany().HasForeignKey(run => run.DatasetId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<ModelDefinition>().WithMany().HasForeignKey(run => run.ModelId).OnDelete(DeleteBehavior.Restrict);
         builder.HasIndex(run => run.CreatedAt);
-        builder.HasIndex(run => run.Status);
+        builder.HasIndex(run => new { run.Status, run.CreatedAt });
     }
 }
 
@@ -30,6 +34,16 @@ internal sealed class EpochMetricConfiguration : IEntityTypeConfiguration<EpochM
     {
         builder.ToTable("EpochMetrics");
         builder.HasKey(metric => new { metric.RunId, metric.Epoch });
+        builder.HasOne<Run>().WithMany().HasForeignKey(metric => metric.RunId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class BatchMetricConfiguration : IEntityTypeConfiguration<BatchMetric>
+{
+    public void Configure(EntityTypeBuilder<BatchMetric> builder)
+    {
+        builder.ToTable("BatchMetrics");
+        builder.HasKey(metric => new { metric.RunId, metric.Step });
         builder.HasOne<Run>().WithMany().HasForeignKey(metric => metric.RunId).OnDelete(DeleteBehavior.Cascade);
     }
 }

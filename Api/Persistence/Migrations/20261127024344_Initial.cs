@@ -68,8 +68,14 @@ namespace Experiments.Api.Persistence.Migrations
                     FinishedAt = table.Column<long>(type: "INTEGER", nullable: true),
                     EpochsCompleted = table.Column<int>(type: "INTEGER", nullable: false),
                     BestTestAccuracy = table.Column<double>(type: "REAL", nullable: true),
+                    BestEpoch = table.Column<int>(type: "INTEGER", nullable: true),
                     LastTestAccuracy = table.Column<double>(type: "REAL", nullable: true),
-                    Device = table.Column<string>(type: "TEXT", maxLength: 40, nullable: true)
+                    Environment = table.Column<string>(type: "TEXT", nullable: true),
+                    LeaseOwner = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    LeaseExpiresAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    CancelRequested = table.Column<bool>(type: "INTEGER", nullable: false),
+                    Resumes = table.Column<int>(type: "INTEGER", nullable: false),
+                    Evaluation = table.Column<string>(type: "TEXT", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -89,6 +95,27 @@ namespace Experiments.Api.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "BatchMetrics",
+                columns: table => new
+                {
+                    RunId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Step = table.Column<long>(type: "INTEGER", nullable: false),
+                    Epoch = table.Column<int>(type: "INTEGER", nullable: false),
+                    Batch = table.Column<int>(type: "INTEGER", nullable: false),
+                    Loss = table.Column<double>(type: "REAL", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_BatchMetrics", x => new { x.RunId, x.Step });
+                    table.ForeignKey(
+                        name: "FK_BatchMetrics_Runs_RunId",
+                        column: x => x.RunId,
+                        principalTable: "Runs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "EpochMetrics",
                 columns: table => new
                 {
@@ -96,10 +123,12 @@ namespace Experiments.Api.Persistence.Migrations
                     Epoch = table.Column<int>(type: "INTEGER", nullable: false),
                     TrainLoss = table.Column<double>(type: "REAL", nullable: false),
                     TrainAccuracy = table.Column<double>(type: "REAL", nullable: false),
-                    TestLoss = table.Column<double>(type: "REAL", nullable: false),
-                    TestAccuracy = table.Column<double>(type: "REAL", nullable: false),
+                    TestLoss = table.Column<double>(type: "REAL", nullable: true),
+                    TestAccuracy = table.Column<double>(type: "REAL", nullable: true),
                     LearningRate = table.Column<double>(type: "REAL", nullable: false),
-                    Seconds = table.Column<double>(type: "REAL", nullable: false)
+                    GradientNorm = table.Column<double>(type: "REAL", nullable: false),
+                    Seconds = table.Column<double>(type: "REAL", nullable: false),
+                    SamplesPerSecond = table.Column<double>(type: "REAL", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -177,14 +206,17 @@ namespace Experiments.Api.Persistence.Migrations
                 column: "ModelId");
 
             migrationBuilder.CreateIndex(
-                name: "IX_Runs_Status",
+                name: "IX_Runs_Status_CreatedAt",
                 table: "Runs",
-                column: "Status");
+                columns: new[] { "Status", "CreatedAt" });
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropTable(
+                name: "BatchMetrics");
+
             migrationBuilder.DropTable(
                 name: "EpochMetrics");
 

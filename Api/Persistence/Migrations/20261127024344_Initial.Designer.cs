@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Experiments.Api.Persistence.Migrations
 {
     [DbContext(typeof(ExperimentsDbContext))]
-    [Migration("20261127021913_Initial")]
+    [Migration("20261127024344_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -159,6 +159,28 @@ namespace Experiments.Api.Persistence.Migrations
                     b.ToTable("Models", (string)null);
                 });
 
+            modelBuilder.Entity("Experiments.Domain.Runs.BatchMetric", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Step")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Batch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Loss")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("RunId", "Step");
+
+                    b.ToTable("BatchMetrics", (string)null);
+                });
+
             modelBuilder.Entity("Experiments.Domain.Runs.EpochMetric", b =>
                 {
                     b.Property<Guid>("RunId")
@@ -167,16 +189,22 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<int>("Epoch")
                         .HasColumnType("INTEGER");
 
+                    b.Property<double>("GradientNorm")
+                        .HasColumnType("REAL");
+
                     b.Property<double>("LearningRate")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("SamplesPerSecond")
                         .HasColumnType("REAL");
 
                     b.Property<double>("Seconds")
                         .HasColumnType("REAL");
 
-                    b.Property<double>("TestAccuracy")
+                    b.Property<double?>("TestAccuracy")
                         .HasColumnType("REAL");
 
-                    b.Property<double>("TestLoss")
+                    b.Property<double?>("TestLoss")
                         .HasColumnType("REAL");
 
                     b.Property<double>("TrainAccuracy")
@@ -196,8 +224,14 @@ namespace Experiments.Api.Persistence.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("BestEpoch")
+                        .HasColumnType("INTEGER");
+
                     b.Property<double?>("BestTestAccuracy")
                         .HasColumnType("REAL");
+
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("INTEGER");
 
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
@@ -205,8 +239,7 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<Guid>("DatasetId")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("Device")
-                        .HasMaxLength(40)
+                    b.Property<string>("Environment")
                         .HasColumnType("TEXT");
 
                     b.Property<int>("EpochsCompleted")
@@ -215,14 +248,28 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<string>("Error")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Evaluation")
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("FinishedAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<double?>("LastTestAccuracy")
                         .HasColumnType("REAL");
 
+                    b.Property<long?>("LeaseExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LeaseOwner")
+                        .IsConcurrencyToken()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid>("ModelId")
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("Resumes")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Spec")
                         .IsRequired()
@@ -232,6 +279,7 @@ namespace Experiments.Api.Persistence.Migrations
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Status")
+                        .IsConcurrencyToken()
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("TEXT");
@@ -248,12 +296,21 @@ namespace Experiments.Api.Persistence.Migrations
 
                     b.HasIndex("ModelId");
 
-                    b.HasIndex("Status");
+                    b.HasIndex("Status", "CreatedAt");
 
                     b.ToTable("Runs", (string)null);
                 });
 
             modelBuilder.Entity("Experiments.Api.Persistence.RunLogEntry", b =>
+                {
+                    b.HasOne("Experiments.Domain.Runs.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Experiments.Domain.Runs.BatchMetric", b =>
                 {
                     b.HasOne("Experiments.Domain.Runs.Run", null)
                         .WithMany()

@@ -1,0 +1,208 @@
+using System.Text.Json;
+using Experiments.Api.Hosting;
+using Experiments.Api.Persistence;
+using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
+using Experiments.Training.Data;
+using Experiments.Training.Inference;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Experiments.Api.Runs;
+
+/// <summary>What can be done with a run's trained model: evaluate it on other data, predict, export its weights.</summary>
+public static class TrainedModelApi
+{
+    public const int MaxPredictSamples = 10_000;
+
+    public static RouteGroupBuilder MapTrainedModel(this RouteGroupBuilder group)
+    {
+        group.MapPost("/{id:guid}/evaluate", Evaluate)
+            .WithSummary("Evaluate the trained model on a dataset of the same sample shape and classes")
+            .WithDescription("`split` is test (default), train or all. Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1.");
+        group.MapPost("/{id:guid}/predict", Predict)
+            .WithSummary("Predict classes for raw samples")
+            .WithDescription("Each sample is a list of numbers (nested or flat) with as many values as one sample of the run's dataset. "
+                + "Answers, per sample, the predicted class, its name and the probability of every class.");
+        group.MapGet("/{id:guid}/weights", Weights)
+            .WithSummary("Download the trained weights")
+            .WithDescription("`format` is torchsharp (default, for module.load in .NET), pytorch (a .pt state dict: "
+                + "model.load_state_dict(torch.load(path)) on the equivalent nn.Sequential) or safetensors. A run that did not finish "
+                + "serves its last checkpoint's weights.");
+        return group;
+    }
+
+    public static async Task<Results<Ok<RunEvaluation>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Evaluate(
+        Guid id, EvaluateRequest? request, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+    {
+        var context = await LoadAsync(db, id, cancellationToken);
+        if (context is null)
+        {
+            return Problems.NotFound("run", id);
+        }
+        var dataset = request is null ? null : await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken);
+        if (dataset is null)
+        {
+            return Invalid("datasetId", request is null
+                ? "is required: the id of a dataset to evaluate on, e.g. the run's own dataset."
+                : $"no dataset has id {request.DatasetId}; list them with GET /api/datasets.");
+        }
+        if (!dataset.SampleShape.SequenceEqual(context.Dataset.SampleShape) || dataset.ClassCount != context.Dataset.ClassCount)
+        {
+            return Invalid("datasetId", $"dataset '{dataset.Name}' has samples of shape {ModelValidator.Format(dataset.SampleShape)} and {dataset.ClassCount} classes; "
+                + $"the run was trained on {ModelValidator.Format(context.Dataset.SampleShape)} with {context.Dataset.ClassCount} classes.");
+        }
+        using var model = context.Load(options.Value);
+        if (model is null)
+        {
+            return NoWeights(id);
+        }
+        var (shape, train, test) = DatasetFile.Read(Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile));
+        var split = request!.Split ?? EvaluationSplit.Test;
+        var samples = split switch
+        {
+            EvaluationSplit.Train => train,
+            EvaluationSplit.Test => test,
+            _ => DatasetArrays.Classification([.. train.Features, .. test.Features], [.. train.Labels, .. test.Labels]),
+        };
+        var result = model.Evaluate(samples, shape, context.Run.Spec.Loss!, dataset.ClassCount);
+        return TypedResults.Ok(RunEvaluations.FromConfusion(split.ToString().ToLowerInvariant(), result.Samples, result.Loss, result.Accuracy,
+            dataset.ClassNames, result.ConfusionMatrix));
+    }
+
+    public static async Task<Results<Ok<PredictResponse>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Predict(
+        Guid id, PredictRequest? request, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+    {
+        var context = await LoadAsync(db, id, cancellationToken);
+        if (context is null)
+        {
+            return Problems.NotFound("run", id);
+        }
+        var shape = context.Dataset.SampleShape;
+        var sampleSize = shape.Aggregate(1, (product, dimension) => product * dimension);
+        if (request?.Samples is not { Count: > 0 } samples)
+        {
+            return Invalid("samples", $"is required: a list of samples, each {sampleSize} numbers (shape {ModelValidator.Format(shape)}).");
+        }
+        if (samples.Count > MaxPredictSamples)
+        {
+            return Invalid("samples", $"has {samples.Count} samples; send at most {MaxPredictSamples} per request.");
+        }
+        var features = new float[samples.Count * sampleSize];
+        for (var index = 0; index < samples.Count; index++)
+        {
+            var values = new List<float>(sampleSize);
+            if (!Flatten(samples[index], values, sampleSize))
+            {
+                return Invalid($"samples[{index}]", $"must hold only finite numbers, exactly {sampleSize} of them (shape {ModelValidator.Format(shape)}).");
+            }
+            if (values.Count != sampleSize)
+            {
+                return Invalid($"samples[{index}]", $"has {values.Count} numbers; one sample of dataset '{context.Dataset.Name}' has {sampleSize} (shape {ModelValidator.Format(shape)}).");
+            }
+            values.CopyTo(features, index * sampleSize);
+        }
+        using var model = context.Load(options.Value);
+        if (model is null)
+        {
+            return NoWeights(id);
+        }
+        var probabilities = model.Predict(features, samples.Count, shape, probabilities: true);
+        var classNames = context.Dataset.ClassNames;
+        return TypedResults.Ok(new PredictResponse(probabilities.Select(row =>
+        {
+            var predicted = Array.IndexOf(row, row.Max());
+            return new Prediction(predicted, classNames[predicted], row);
+        }).ToList()));
+    }
+
+    public static async Task<Results<FileContentHttpResult, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Weights(
+        Guid id, string? format, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+    {
+        WeightsFormat? chosen = (format ?? "torchsharp").ToLowerInvariant() switch
+        {
+            "torchsharp" => WeightsFormat.TorchSharp,
+            "pytorch" or "pt" => WeightsFormat.PyTorch,
+            "safetensors" => WeightsFormat.Safetensors,
+            _ => null,
+        };
+        if (chosen is null)
+        {
+            return Invalid("format", $"'{format}' is not a weights format; use torchsharp, pytorch or safetensors.");
+        }
+        var context = await LoadAsync(db, id, cancellationToken);
+        if (context is null)
+        {
+            return Problems.NotFound("run", id);
+        }
+        using var model = context.Load(options.Value);
+        if (model is null)
+        {
+            return NoWeights(id);
+        }
+        using var buffer = new MemoryStream();
+        model.Export(buffer, chosen.Value);
+        var extension = chosen switch { WeightsFormat.PyTorch => "pt", WeightsFormat.Safetensors => "safetensors", _ => "bin" };
+        return TypedResults.File(buffer.ToArray(), "application/octet-stream", $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}.{extension}");
+    }
+
+    private static bool Flatten(JsonElement element, List<float> values, int limit)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Number when element.TryGetDouble(out var number) && double.IsFinite(number):
+                values.Add((float)number);
+                return true;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (!Flatten(item, values, limit))
+                    {
+                        return false;
+                    }
+                    if (values.Count > limit)
+                    {
+                        // Too many values: the caller reports the count; no need to read the rest.
+                        return true;
+                    }
+                }
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static async Task<RunContext?> LoadAsync(ExperimentsDbContext db, Guid id, CancellationToken cancellationToken)
+    {
+        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        if (run is null)
+        {
+            return null;
+        }
+        var dataset = await db.Datasets.AsNoTracking().FirstAsync(d => d.Id == run.DatasetId, cancellationToken);
+        var model = await db.Models.AsNoTracking().FirstAsync(m => m.Id == run.ModelId, cancellationToken);
+        return new RunContext(run, dataset, model);
+    }
+
+    private static ValidationProblem Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The request is not valid.");
+
+    private static Conflict<ProblemDetails> NoWeights(Guid id) => TypedResults.Conflict(new ProblemDetails
+    {
+        Status = StatusCodes.Status409Conflict,
+        Title = "The run has no trained weights yet.",
+        Detail = $"Run {id} has not finished an epoch; try again once GET /api/runs/{id} shows epochsCompleted of 1 or more.",
+    });
+
+    private sealed record RunContext(Run Run, Dataset Dataset, ModelDefinition Model)
+    {
+        public TrainedModel? Load(ExperimentsOptions options)
+        {
+            var (layers, summary) = TrainRunJob.ResolveModel(Run.Spec, Dataset, Model);
+            return TrainedModel.Load(layers, summary, options.WeightsPath(Run.Id), options.CheckpointPath(Run.Id));
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Experiments.Training.Checkpoints;
+
+/// <summary>Where training stood after an epoch: what a resumed run continues from.</summary>
+public sealed record CheckpointState(int Epoch, long Step, double? LastTestAccuracy, double? BestTestAccuracy, int EpochsWithoutImprovement);
+
+/// <summary>
+/// One file per run holding the model, the optimizer, the random number generators and
+/// <see cref="CheckpointState"/> after the last finished epoch. Written to a temporary file and renamed
+/// over the previous one, so a crash leaves either the old checkpoint or the new one, never a torn file.
+/// <code>"EXPCK001" int32 stateLength state(JSON) then four int64-length-prefixed blobs:
+/// shuffle generator state, global generator state, model (TorchSharp format), optimizer state</code>
+/// </summary>
+public static class Checkpoint
+{
+    private static readonly byte[] Magic = Encoding.ASCII.GetBytes("EXPCK001");
+
+    public static void Save(string path, CheckpointState state, nn.Module model, optim.Optimizer optimizer, Generator shuffle)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".partial";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        using (var writer = new BinaryWriter(file))
+        {
+            writer.Write(Magic);
+            var json = JsonSerializer.SerializeToUtf8Bytes(state);
+            writer.Write(json.Length);
+            writer.Write(json);
+            using (var shuffleState = shuffle.get_state())
+            {
+                WriteBlob(writer, shuffleState.bytes);
+            }
+            using (var globalState = get_rng_state())
+            {
+                WriteBlob(writer, globalState.bytes);
+            }
+            WriteBlob(writer, Serialize(stream => model.save(stream)));
+            WriteBlob(writer, Serialize(stream =>
+            {
+                using var optimizerWriter = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+                ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(optimizerWriter);
+            }));
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>The state alone, without loading tensors; null when there is no checkpoint.</summary>
+    public static CheckpointState? ReadState(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        using var reader = new BinaryReader(File.OpenRead(path));
+        return ReadHeader(reader, path);
+    }
+
+    /// <summary>Loads model, optimizer and generators from the checkpoint and returns where training stood.</summary>
+    public static CheckpointState Restore(string path, nn.Module model, optim.Optimizer optimizer, Generator shuffle)
+    {
+        using var reader = new BinaryReader(File.OpenRead(path));
+        var state = ReadHeader(reader, path);
+        using (var shuffleState = tensor(ReadBlob(reader), ScalarType.Byte))
+        {
+            shuffle.set_state(shuffleState);
+        }
+        using (var globalState = tensor(ReadBlob(reader), ScalarType.Byte))
+        {
+            set_rng_state(globalState);
+        }
+        using (var modelStream = new MemoryStream(ReadBlob(reader)))
+        {
+            model.load(modelStream);
+        }
+        using (var optimizerReader = new BinaryReader(new MemoryStream(ReadBlob(reader))))
+        {
+            ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(optimizerReader);
+        }
+        return state;
+    }
+
+    /// <summary>Loads only the model's weights (for evaluation and export of a run that has no final weights).</summary>
+    public static void LoadModel(string path, nn.Module model)
+    {
+        using var reader = new BinaryReader(File.OpenRead(path));
+        ReadHeader(reader, path);
+        ReadBlob(reader);
+        ReadBlob(reader);
+        using var modelStream = new MemoryStream(ReadBlob(reader));
+        model.load(modelStream);
+    }
+
+    private static CheckpointState ReadHeader(BinaryReader reader, string path)
+    {
+        if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+        {
+            throw new InvalidDataException($"{path} is not an Experiments checkpoint.");
+        }
+        var json = reader.ReadBytes(reader.ReadInt32());
+        return JsonSerializer.Deserialize<CheckpointState>(json) ?? throw new InvalidDataException($"{path} has an empty checkpoint state.");
+    }
+
+    private static byte[] Serialize(Action<Stream> write)
+    {
+        using var buffer = new MemoryStream();
+        write(buffer);
+        return buffer.ToArray();
+    }
+
+    private static void WriteBlob(BinaryWriter writer, ReadOnlySpan<byte> blob)
+    {
+        writer.Write((long)blob.Length);
+        writer.Write(blob);
+    }
+
+    private static byte[] ReadBlob(BinaryReader reader)
+    {
+        var length = reader.ReadInt64();
+        var blob = reader.ReadBytes(checked((int)length));
+        if (blob.Length != length)
+        {
+            throw new InvalidDataException("The checkpoint ends early.");
+        }
+        return blob;
+    }
+}

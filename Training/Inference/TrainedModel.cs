@@ -1,0 +1,100 @@
+using Experiments.Domain.Losses;
+using Experiments.Domain.Models;
+using Experiments.Training.Checkpoints;
+using Experiments.Training.Data;
+using Experiments.Training.Evaluation;
+using Experiments.Training.Layers;
+using Experiments.Training.Losses;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Experiments.Training.Inference;
+
+public enum WeightsFormat
+{
+    /// <summary>TorchSharp's own format (<c>module.load</c> in .NET).</summary>
+    TorchSharp,
+
+    /// <summary>A PyTorch state dict as written by <c>torch.save(model.state_dict())</c>.</summary>
+    PyTorch,
+
+    /// <summary>A safetensors file.</summary>
+    Safetensors,
+}
+
+/// <summary>
+/// A run's trained model on the CPU in eval mode: for evaluation on other data, prediction and export.
+/// Loads the final weights, or the last checkpoint's when training did not finish.
+/// </summary>
+public sealed class TrainedModel : IDisposable
+{
+    private readonly nn.Module<Tensor, Tensor> _module;
+
+    private TrainedModel(nn.Module<Tensor, Tensor> module)
+    {
+        _module = module;
+        _module.eval();
+    }
+
+    /// <summary>Null when the run left neither final weights nor a checkpoint.</summary>
+    public static TrainedModel? Load(IReadOnlyList<LayerSpec> layers, ModelSummary summary, string weightsPath, string checkpointPath)
+    {
+        if (!File.Exists(weightsPath) && !File.Exists(checkpointPath))
+        {
+            return null;
+        }
+        var module = ModelBuilder.Build(layers, summary);
+        if (File.Exists(weightsPath))
+        {
+            module.load(weightsPath);
+        }
+        else
+        {
+            Checkpoint.LoadModel(checkpointPath, module);
+        }
+        return new TrainedModel(module);
+    }
+
+    public EvaluationResult Evaluate(DatasetArrays split, int[] sampleShape, LossSpec loss, int classCount, int batchSize = 256)
+    {
+        using var tensors = TensorSplit.From(split, sampleShape, CPU);
+        return Evaluator.Evaluate(_module, LossFactory.Create(loss), tensors, batchSize, classCount);
+    }
+
+    /// <summary>The model's outputs for <paramref name="count"/> samples laid out row-major in <paramref name="features"/>; softmax applied when <paramref name="probabilities"/>.</summary>
+    public float[][] Predict(float[] features, int count, int[] sampleShape, bool probabilities)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = tensor(features, [count, .. sampleShape.Select(d => (long)d)]);
+        var output = _module.forward(input);
+        if (probabilities)
+        {
+            output = nn.functional.softmax(output, 1);
+        }
+        var width = (int)output.shape[1];
+        var flat = output.contiguous().data<float>().ToArray();
+        return Enumerable.Range(0, count).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
+    }
+
+    public void Export(Stream destination, WeightsFormat format)
+    {
+        switch (format)
+        {
+            case WeightsFormat.TorchSharp:
+                _module.save(destination);
+                break;
+            case WeightsFormat.PyTorch:
+                _module.save_py(destination, leaveOpen: true);
+                break;
+            case WeightsFormat.Safetensors:
+                _module.save_safetensors(destination, leaveOpen: true);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(format), format, null);
+        }
+    }
+
+    public void Dispose() => _module.Dispose();
+}
