@@ -48,31 +48,44 @@ public static class Workflow
         return await response.ReadAsAsync<ModelView>();
     }
 
-    public static async Task<RunView> CreateRunAsync(HttpClient client, Guid datasetId, Guid modelId, int epochs = 30, double lr = 0.01, long seed = 7, double? targetAccuracy = null)
+    public static async Task<DatasetView> ImportCsvAsync(HttpClient client, byte[] csv, string name)
+    {
+        var response = await client.PostAsync("/api/datasets", CsvForm(csv, $"{name}.csv", ("name", name)));
+        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return await response.ReadAsAsync<DatasetView>();
+    }
+
+    public static async Task<RunView> CreateRunAsync(
+        HttpClient client, Guid datasetId, Guid modelId, int epochs = 30, double lr = 0.01, long seed = 7, double? targetAccuracy = null,
+        int batchSize = 16, string optimizer = "adam", int? logEveryBatches = null)
     {
         var response = await client.PostAsJsonAsync("/api/runs", new
         {
             datasetId,
             modelId,
-            optimizer = new { type = "adam", lr },
+            optimizer = new { type = optimizer, lr },
             loss = new { type = "crossEntropy" },
             epochs,
-            batchSize = 16,
+            batchSize,
             shuffle = true,
             seed,
             targetAccuracy,
+            logEveryBatches,
         });
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         return await response.ReadAsAsync<RunView>();
     }
 
-    public static async Task<RunView> WaitUntilFinishedAsync(HttpClient client, Guid runId, TimeSpan? timeout = null)
+    public static Task<RunView> WaitUntilFinishedAsync(HttpClient client, Guid runId, TimeSpan? timeout = null) =>
+        WaitUntilAsync(client, runId, run => run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled, timeout);
+
+    public static async Task<RunView> WaitUntilAsync(HttpClient client, Guid runId, Func<RunView, bool> condition, TimeSpan? timeout = null)
     {
         using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
         while (true)
         {
             var run = await (await client.GetAsync($"/api/runs/{runId}", deadline.Token)).ReadAsAsync<RunView>();
-            if (run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled)
+            if (condition(run))
             {
                 return run;
             }

@@ -1,0 +1,53 @@
+using Experiments.Training;
+using Experiments.Training.Checkpoints;
+
+namespace Experiments.Tests.Training;
+
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task Resuming_from_a_checkpoint_gives_the_numbers_of_an_uninterrupted_run()
+    {
+        var data = TrainerTests.Blobs(seed: 8);
+        var straight = new TrainerTests.RecordingObserver();
+        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4) with { CheckpointPath = Path.Combine(_folder, "straight.bin") }, data, straight, CancellationToken.None);
+
+        var checkpoint = Path.Combine(_folder, "interrupted.bin");
+        using (var stop = new CancellationTokenSource())
+        {
+            var interrupted = new TrainerTests.RecordingObserver { OnEpoch = epoch => { if (epoch.Epoch == 3) { stop.Cancel(); } } };
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4) with { CheckpointPath = checkpoint }, data, interrupted, stop.Token));
+        }
+        Assert.Equal(3, Checkpoint.ReadState(checkpoint)!.Epoch);
+        var resumed = new TrainerTests.RecordingObserver();
+        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4) with { CheckpointPath = checkpoint }, data, resumed, CancellationToken.None);
+
+        Assert.Equal([4, 5, 6], resumed.Epochs.Select(e => e.Epoch));
+        Assert.Equal(
+            straight.Epochs.Skip(3).Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.GradientNorm)),
+            resumed.Epochs.Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.GradientNorm)));
+        Assert.Contains(resumed.Lines, line => line.Contains("resumed from the checkpoint of epoch 3", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Gradients_are_clipped_and_their_norm_recorded()
+    {
+        var observer = new TrainerTests.RecordingObserver();
+
+        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 3) with { GradientClipNorm = 0.01, EvaluateEvery = 2 }, TrainerTests.Blobs(seed: 6), observer, CancellationToken.None);
+
+        Assert.All(observer.Epochs, epoch => Assert.True(epoch.GradientNorm > 0.01));
+        Assert.Equal([null, 2, 3], observer.Epochs.Select(e => e.TestAccuracy is null ? (int?)null : e.Epoch));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+}
