@@ -58,7 +58,7 @@ public static class Trainer
             await observer.LogAsync(RunLogLevel.Info, $"resumed from the checkpoint of epoch {state.Epoch}", cancellationToken);
             if (plan.TargetAccuracy is { } reached && state.LastTestAccuracy >= reached)
             {
-                return await FinishAsync(plan, model, loss, test, data.ClassCount, StopReason.TargetAccuracyReached, state.Epoch);
+                return Finish(plan, model, loss, test, data.ClassCount, StopReason.TargetAccuracyReached, state.Epoch);
             }
         }
         else
@@ -104,13 +104,14 @@ public static class Trainer
             {
                 await observer.LogAsync(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
                     $"test accuracy {testAccuracy:P2} reached the target {target:P2} at epoch {epoch}; stopping"), cancellationToken);
-                return await FinishAsync(plan, model, loss, test, data.ClassCount, StopReason.TargetAccuracyReached, epoch);
+                return Finish(plan, model, loss, test, data.ClassCount, StopReason.TargetAccuracyReached, epoch);
             }
         }
-        return await FinishAsync(plan, model, loss, test, data.ClassCount, StopReason.EpochsCompleted, plan.Epochs);
+        return Finish(plan, model, loss, test, data.ClassCount, StopReason.EpochsCompleted, plan.Epochs);
     }
 
-    private static Task<TrainingOutcome> FinishAsync(
+    /// <summary>Writes the final weights and evaluates the test split in full (confusion matrix for classifiers).</summary>
+    private static TrainingOutcome Finish(
         TrainingPlan plan, nn.Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss, TensorSplit test, int classCount, StopReason reason, int epochs)
     {
         if (plan.WeightsPath is { } weightsPath)
@@ -120,7 +121,7 @@ public static class Trainer
             File.Move(weightsPath + ".partial", weightsPath, overwrite: true);
         }
         var evaluation = classCount > 0 ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, classCount) : null;
-        return Task.FromResult(new TrainingOutcome(reason, epochs, evaluation));
+        return new TrainingOutcome(reason, epochs, evaluation);
     }
 
     private readonly record struct EpochTraining(double Loss, double Accuracy, double GradientNorm, double Seconds, int Batches);
