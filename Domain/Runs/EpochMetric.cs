@@ -1,12 +1,23 @@
 namespace Experiments.Domain.Runs;
 
-/// <summary>One finished epoch of a run. Unique per (run, epoch): a replayed epoch replaces, never duplicates.</summary>
+/// <summary>
+/// One finished epoch of a run. Unique per (run, epoch): a replayed epoch replaces, never duplicates.
+/// Classification records accuracies; regression has none and records the test split's mean squared error,
+/// mean absolute error and coefficient of determination (R², averaged over target values) instead.
+/// </summary>
 public sealed record EpochMetric(
     Guid RunId,
     int Epoch,
     double TrainLoss,
-    double TrainAccuracy,
+    double? TrainAccuracy,
     double TestLoss,
-    double TestAccuracy,
+    double? TestAccuracy,
     double LearningRate,
-    double Seconds);
+    double Seconds)
+{
+    public double? TestMse { get; init; }
+
+    public double? TestMae { get; init; }
+
+    public double? TestR2 { get; init; }
+}

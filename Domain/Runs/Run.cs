@@ -72,7 +72,10 @@ public sealed class Run
         }
         EpochsCompleted = metric.Epoch;
         LastTestAccuracy = metric.TestAccuracy;
-        BestTestAccuracy = BestTestAccuracy is { } best ? Math.Max(best, metric.TestAccuracy) : metric.TestAccuracy;
+        if (metric.TestAccuracy is { } accuracy)
+        {
+            BestTestAccuracy = BestTestAccuracy is { } best ? Math.Max(best, accuracy) : accuracy;
+        }
     }
 
     public void Succeed(StopReason reason, DateTimeOffset now)

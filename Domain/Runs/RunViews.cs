@@ -1,17 +1,31 @@
 namespace Experiments.Domain.Runs;
 
-/// <summary>One epoch's numbers as served by the API and pushed to the dashboard.</summary>
+/// <summary>
+/// One epoch's numbers as served by the API and pushed to the dashboard: accuracies for classification;
+/// test MSE, MAE and R² for regression.
+/// </summary>
 public sealed record EpochMetricView(
     int Epoch,
     double TrainLoss,
-    double TrainAccuracy,
+    double? TrainAccuracy,
     double TestLoss,
-    double TestAccuracy,
+    double? TestAccuracy,
     double LearningRate,
     double Seconds)
 {
+    public double? TestMse { get; init; }
+
+    public double? TestMae { get; init; }
+
+    public double? TestR2 { get; init; }
+
     public static EpochMetricView From(EpochMetric metric) => new(
-        metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy, metric.LearningRate, metric.Seconds);
+        metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy, metric.LearningRate, metric.Seconds)
+    {
+        TestMse = metric.TestMse,
+        TestMae = metric.TestMae,
+        TestR2 = metric.TestR2,
+    };
 }
 
 /// <summary>A row of the runs list.</summary>
