@@ -4,8 +4,10 @@ using Experiments.Domain.Runs;
 using Experiments.Training.Data;
 using Experiments.Training.Layers;
 using Experiments.Training.Losses;
+using Experiments.Training.Metrics;
 using Experiments.Training.Optimizers;
 using Experiments.Training.Runtime;
+using Experiments.Training.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,7 +19,8 @@ public sealed record LoadedDataset(int[] SampleShape, DatasetArrays Train, Datas
 /// <summary>
 /// The training loop: seeded shuffled batches gathered with tensor indexing, zero_grad → forward → loss →
 /// backward → step, each batch's tensors released by a dispose scope; after every epoch an evaluation
-/// of the test split under no_grad in eval mode.
+/// of the test split under no_grad in eval mode. The learning-rate schedule is told of every batch and epoch;
+/// the metrics follow the task (accuracy for class labels; MSE, MAE and R² for regression targets).
 /// </summary>
 public static class Trainer
 {
@@ -40,29 +43,37 @@ public static class Trainer
         using var disposeModel = model;
         model.to(device);
         using var optimizer = OptimizerFactory.Create(plan.Optimizer, model.parameters());
-        var loss = LossFactory.Create(plan.Loss);
+        var targets = data.Train.Kind;
+        var loss = LossFactory.Create(plan.Loss, targets);
+        var batchesPerEpoch = (int)((train.Count + plan.BatchSize - 1) / plan.BatchSize);
+        var schedule = LearningRateSchedule.Create(plan.Scheduler, optimizer, plan.Epochs, batchesPerEpoch);
         using var shuffleGenerator = new Generator((ulong)plan.Seed);
 
         await observer.LogAsync(string.Create(CultureInfo.InvariantCulture,
             $"training on {device.type.ToString().ToLowerInvariant()}: {train.Count} training and {test.Count} test samples, "
-            + $"{plan.Summary.TotalParameters} parameters, {plan.Epochs} epochs of batch size {plan.BatchSize}"), cancellationToken);
+            + $"{plan.Summary.TotalParameters} parameters, {plan.Epochs} epochs of batch size {plan.BatchSize}, "
+            + $"optimizer {plan.Optimizer}, loss {plan.Loss}{(plan.Scheduler is null ? "" : $", scheduler {plan.Scheduler}")}"), cancellationToken);
 
         for (var epoch = 1; epoch <= plan.Epochs; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var stopwatch = Stopwatch.StartNew();
-            var learningRate = optimizer.ParamGroups.First().LearningRate;
-            var (trainLoss, trainAccuracy) = TrainEpoch(plan, model, optimizer, loss, train, shuffleGenerator, epoch, learningRate, device, cancellationToken);
-            var (testLoss, testAccuracy) = Evaluate(model, loss, test, plan.BatchSize);
+            var learningRate = schedule.LearningRate;
+            var trained = TrainEpoch(plan, model, optimizer, loss, schedule, train, targets, shuffleGenerator, epoch, device, cancellationToken);
+            var tested = Evaluate(model, loss, test, plan.BatchSize, targets);
+            schedule.AfterEpoch(epoch, tested.Loss, tested.Accuracy);
             stopwatch.Stop();
 
-            var result = new EpochResult(epoch, trainLoss, trainAccuracy, testLoss, testAccuracy, learningRate, stopwatch.Elapsed.TotalSeconds);
+            var result = new EpochResult(epoch, trained.Loss, trained.Accuracy, tested.Loss, tested.Accuracy, learningRate, stopwatch.Elapsed.TotalSeconds)
+            {
+                TestMse = tested.Mse,
+                TestMae = tested.Mae,
+                TestR2 = tested.R2,
+            };
             await observer.EpochCompletedAsync(result, cancellationToken);
-            await observer.LogAsync(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}/{plan.Epochs}: train loss {trainLoss:F4}, train accuracy {trainAccuracy:P2}, test loss {testLoss:F4}, test accuracy {testAccuracy:P2} ({result.Seconds:F2} s)"),
-                cancellationToken);
+            await observer.LogAsync(Describe(result, plan.Epochs), cancellationToken);
 
-            if (plan.TargetAccuracy is { } target && testAccuracy >= target)
+            if (plan.TargetAccuracy is { } target && tested.Accuracy is { } testAccuracy && testAccuracy >= target)
             {
                 await observer.LogAsync(string.Create(CultureInfo.InvariantCulture,
                     $"test accuracy {testAccuracy:P2} reached the target {target:P2} at epoch {epoch}; stopping"), cancellationToken);
@@ -72,23 +83,23 @@ public static class Trainer
         return new TrainingOutcome(StopReason.EpochsCompleted, plan.Epochs);
     }
 
-    private static (double Loss, double Accuracy) TrainEpoch(
+    private static SplitMetrics TrainEpoch(
         TrainingPlan plan,
         nn.Module<Tensor, Tensor> model,
         optim.Optimizer optimizer,
         Func<Tensor, Tensor, Tensor> loss,
+        LearningRateSchedule schedule,
         TensorSplit train,
+        TargetKind targetKind,
         Generator shuffleGenerator,
         int epoch,
-        double learningRate,
         Device device,
         CancellationToken cancellationToken)
     {
         model.train();
         var count = train.Count;
         using var order = (plan.Shuffle ? randperm(count, generator: shuffleGenerator) : arange(count)).to(device);
-        double lossSum = 0;
-        long correct = 0;
+        var metrics = new MetricAccumulator(targetKind);
         var batch = 0;
         for (long start = 0; start < count; start += plan.BatchSize)
         {
@@ -100,6 +111,7 @@ public static class Trainer
             var inputs = train.Features.index_select(0, indices);
             var targets = train.Labels.index_select(0, indices);
 
+            var learningRate = schedule.LearningRate;
             optimizer.zero_grad();
             var outputs = model.forward(inputs);
             var batchLoss = loss(outputs, targets);
@@ -111,24 +123,19 @@ public static class Trainer
             }
             batchLoss.backward();
             optimizer.step();
+            schedule.AfterBatch();
 
-            lossSum += value * size;
-            correct += outputs.argmax(1).eq(targets).sum().item<long>();
+            metrics.Add(outputs, targets, value);
         }
-        return (lossSum / count, (double)correct / count);
+        return metrics.Result();
     }
 
-    /// <summary>Mean loss and accuracy over a split, in eval mode without gradients.</summary>
-    public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss, TensorSplit split, int batchSize)
+    /// <summary>Mean loss and the task's metrics over a split, in eval mode without gradients.</summary>
+    public static SplitMetrics Evaluate(nn.Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss, TensorSplit split, int batchSize, TargetKind targetKind)
     {
-        if (split.Count == 0)
-        {
-            return (double.NaN, double.NaN);
-        }
+        var metrics = new MetricAccumulator(targetKind);
         model.eval();
         using var noGrad = no_grad();
-        double lossSum = 0;
-        long correct = 0;
         for (long start = 0; start < split.Count; start += batchSize)
         {
             using var scope = NewDisposeScope();
@@ -136,9 +143,14 @@ public static class Trainer
             var inputs = split.Features.narrow(0, start, size);
             var targets = split.Labels.narrow(0, start, size);
             var outputs = model.forward(inputs);
-            lossSum += loss(outputs, targets).item<float>() * size;
-            correct += outputs.argmax(1).eq(targets).sum().item<long>();
+            metrics.Add(outputs, targets, loss(outputs, targets).item<float>());
         }
-        return (lossSum / split.Count, (double)correct / split.Count);
+        return metrics.Result();
     }
+
+    private static string Describe(EpochResult result, int epochs) => result.TestAccuracy is null && result.TrainAccuracy is null
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"epoch {result.Epoch}/{epochs}: train loss {result.TrainLoss:F4}, test loss {result.TestLoss:F4}, test MSE {result.TestMse:F4}, test MAE {result.TestMae:F4}, test R² {result.TestR2:F4} (lr {result.LearningRate:G4}, {result.Seconds:F2} s)")
+        : string.Create(CultureInfo.InvariantCulture,
+            $"epoch {result.Epoch}/{epochs}: train loss {result.TrainLoss:F4}, train accuracy {result.TrainAccuracy:P2}, test loss {result.TestLoss:F4}, test accuracy {result.TestAccuracy:P2} (lr {result.LearningRate:G4}, {result.Seconds:F2} s)");
 }

@@ -2,6 +2,7 @@ using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Schedulers;
 
 namespace Experiments.Training;
 
@@ -16,7 +17,8 @@ public sealed record TrainingPlan(
     bool Shuffle,
     long Seed,
     double? TargetAccuracy,
-    TrainingDevice Device);
+    TrainingDevice Device,
+    SchedulerSpec? Scheduler = null);
 
 public sealed record TrainingOutcome(StopReason Reason, int EpochsCompleted);
 

@@ -66,6 +66,11 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         await db.EpochMetrics.AsNoTracking()
             .Where(metric => metric.RunId == id)
             .OrderBy(metric => metric.Epoch)
-            .Select(metric => new EpochMetricView(metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy, metric.LearningRate, metric.Seconds))
+            .Select(metric => new EpochMetricView(metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy, metric.LearningRate, metric.Seconds)
+            {
+                TestMse = metric.TestMse,
+                TestMae = metric.TestMae,
+                TestR2 = metric.TestR2,
+            })
             .ToListAsync(cancellationToken);
 }

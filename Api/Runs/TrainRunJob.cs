@@ -82,7 +82,7 @@ public sealed class TrainRunJob(
         var layers = ModelValidator.Resolve(model.Layers, errors)!;
         var spec = run.Spec;
         return new TrainingPlan(layers, summary, spec.Optimizer!, spec.Loss!, spec.Epochs!.Value, spec.BatchSize!.Value,
-            spec.Shuffle!.Value, spec.Seed!.Value, spec.TargetAccuracy, spec.Device!.Value);
+            spec.Shuffle!.Value, spec.Seed!.Value, spec.TargetAccuracy, spec.Device!.Value, spec.Scheduler);
     }
 
     private async Task FailAsync(ExperimentsDbContext db, Run run, RunObserver observer, string reason)
@@ -101,7 +101,12 @@ public sealed class TrainRunJob(
     {
         public async Task EpochCompletedAsync(EpochResult result, CancellationToken cancellationToken)
         {
-            var metric = new EpochMetric(run.Id, result.Epoch, result.TrainLoss, result.TrainAccuracy, result.TestLoss, result.TestAccuracy, result.LearningRate, result.Seconds);
+            var metric = new EpochMetric(run.Id, result.Epoch, result.TrainLoss, result.TrainAccuracy, result.TestLoss, result.TestAccuracy, result.LearningRate, result.Seconds)
+            {
+                TestMse = result.TestMse,
+                TestMae = result.TestMae,
+                TestR2 = result.TestR2,
+            };
             run.RecordEpoch(metric);
             db.EpochMetrics.Add(metric);
             await db.SaveChangesAsync(CancellationToken.None);
