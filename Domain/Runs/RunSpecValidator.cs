@@ -243,7 +243,9 @@ public static class RunSpecValidator
             var trainCount = dataset.TrainCount;
             if (batchSize == 1 || trainCount % batchSize == 1)
             {
-                var suggestion = Enumerable.Range(Math.Max(2, batchSize - 4), 16).FirstOrDefault(size => size <= trainCount && trainCount % size != 1);
+                var suggestion = Enumerable.Range(1, 64)
+                    .SelectMany(distance => new[] { batchSize + distance, batchSize - distance })
+                    .FirstOrDefault(size => size >= 2 && size <= trainCount && trainCount % size != 1);
                 problems.Add("batchSize", $"{(batchSize == 1 ? "is 1" : $"leaves a last batch of one sample ({trainCount} training samples)")}, "
                     + $"and {layer} needs more than one value per channel while training; "
                     + (suggestion == 0 ? "the training split is too small for batch norm." : $"choose another batch size, e.g. {suggestion}."));
