@@ -23,7 +23,7 @@ public sealed record ModelSummary(int[] InputShape, IReadOnlyList<LayerSummary> 
     public long ForwardFlops => Layers.Sum(layer => layer.Flops);
 
     /// <summary>Floats per sample that training keeps for the backward pass: the input and every layer's output.</summary>
-    public long ActivationElements => ModelValidator.Elements(InputShape) + Outputs(Layers);
+    internal long ActivationElements => ModelValidator.Elements(InputShape) + Outputs(Layers);
 
     public TrainingEstimate Estimate(int batchSize) => TrainingEstimate.Of(this, batchSize);
 
@@ -62,8 +62,16 @@ public static class ModelValidator
     public const int MaxNesting = 8;
 
     /// <summary>The layers with defaults filled in (residual sub-stacks too), or null with the problems in <paramref name="errors"/>.</summary>
-    public static IReadOnlyList<LayerSpec>? Resolve(IReadOnlyList<LayerSpec?>? layers, ValidationErrors errors, string path = "layers") =>
-        Resolve(layers, errors, path, depth: 0);
+    public static IReadOnlyList<LayerSpec>? Resolve(IReadOnlyList<LayerSpec?>? layers, ValidationErrors errors, string path = "layers")
+    {
+        var resolved = Resolve(layers, errors, path, depth: 0);
+        if (resolved is not null && Count(resolved) > MaxLayers)
+        {
+            errors.Add(path, $"has {Count(resolved)} layers counting those inside residual blocks; at most {MaxLayers} are allowed.");
+            return null;
+        }
+        return resolved;
+    }
 
     /// <summary>Infers each layer's output shape for samples of <paramref name="inputShape"/>.</summary>
     public static ModelSummary? InferShapes(IReadOnlyList<LayerSpec> layers, int[] inputShape, ValidationErrors errors, string path = "layers")
@@ -75,6 +83,9 @@ public static class ModelValidator
     public static string Format(int[] shape) => $"[{string.Join(",", shape)}]";
 
     public static long Elements(int[] shape) => shape.Aggregate(1L, (product, dimension) => product * dimension);
+
+    private static int Count(IReadOnlyList<LayerSpec> layers) =>
+        layers.Sum(layer => 1 + (layer.Type == "residual" ? Count(SubLayers(layer)) : 0));
 
     /// <summary>The sub-stack of a resolved residual block.</summary>
     public static IReadOnlyList<LayerSpec> SubLayers(LayerSpec residual) =>
@@ -351,7 +362,7 @@ public static class ModelValidator
         var known = Elements([.. shape.Where(d => d != -1)]);
         if (shape.Contains(-1))
         {
-            if (elements % known != 0)
+            if (elements % known != 0 || elements / known > int.MaxValue)
             {
                 return Outcome.Fail($"to {Format(shape)} needs a multiple of {known} elements per sample; it receives {Format(input)} ({elements} elements).");
             }

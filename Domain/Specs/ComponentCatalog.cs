@@ -168,11 +168,7 @@ public sealed class ComponentCatalog
         switch (parameter.Kind)
         {
             case ParameterKind.Integer:
-                if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var integer))
-                {
-                    return $"must be a whole number; got {value.GetRawText()}.";
-                }
-                return CheckRange(parameter, integer);
+                return WholeNumberProblem(value) ?? CheckRange(parameter, value.GetInt32());
             case ParameterKind.Number:
                 if (value.ValueKind != JsonValueKind.Number)
                 {
@@ -192,7 +188,9 @@ public sealed class ComponentCatalog
                     ? null
                     : $"'{value.GetString()}' is not allowed; use one of: {string.Join(", ", parameter.AllowedValues)}.";
             case ParameterKind.IntegerOrList when value.ValueKind == JsonValueKind.Number:
-                return value.TryGetInt64(out var single) ? CheckRange(parameter, single) : $"must be a whole number or a list of {parameter.Length} whole numbers; got {value.GetRawText()}.";
+                return value.TryGetInt64(out _)
+                    ? WholeNumberProblem(value) ?? CheckRange(parameter, value.GetInt32())
+                    : $"must be a whole number or a list of {parameter.Length} whole numbers; got {value.GetRawText()}.";
             case ParameterKind.Layers:
                 return value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0 && value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.Object)
                     ? null
@@ -213,11 +211,14 @@ public sealed class ComponentCatalog
                 }
                 foreach (var item in items)
                 {
-                    var isWhole = item.ValueKind == JsonValueKind.Number && item.TryGetInt64(out _);
                     var wholeOnly = parameter.Kind != ParameterKind.NumberList;
-                    if (item.ValueKind != JsonValueKind.Number || (wholeOnly && !isWhole))
+                    if (item.ValueKind != JsonValueKind.Number || (wholeOnly && !item.TryGetInt64(out _)))
                     {
                         return $"must hold only {(wholeOnly ? "whole numbers" : "numbers")}; got {item.GetRawText()}.";
+                    }
+                    if (wholeOnly && WholeNumberProblem(item) is { } tooLarge)
+                    {
+                        return tooLarge;
                     }
                     var problem = CheckRange(parameter, item.GetDouble());
                     if (problem is not null)
@@ -229,6 +230,16 @@ public sealed class ComponentCatalog
             default:
                 throw new InvalidOperationException($"Unhandled parameter kind {parameter.Kind}.");
         }
+    }
+
+    /// <summary>Whole numbers are 32-bit, as TorchSharp's sizes and counts are here.</summary>
+    private static string? WholeNumberProblem(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+        {
+            return $"must be a whole number; got {value.GetRawText()}.";
+        }
+        return number is < int.MinValue or > int.MaxValue ? $"must be between {int.MinValue} and {int.MaxValue}; got {number}." : null;
     }
 
     private static string? CheckRange(ParameterDefinition parameter, double number)

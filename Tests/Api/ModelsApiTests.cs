@@ -118,6 +118,10 @@ public sealed class ModelsApiTests(ApiFactory factory) : IClassFixture<ApiFactor
         Assert.True(run.StatusCode == HttpStatusCode.Accepted, await run.Content.ReadAsStringAsync());
         var finished = await Workflow.WaitUntilFinishedAsync(_client, (await run.ReadAsAsync<RunView>()).Id);
         Assert.Equal(RunStatus.Succeeded, finished.Status);
+        // stepLR halves lr 0.01 every 20 epochs; the resolved spec keeps the whole scheduler.
+        Assert.Equal([0.01, 0.005], finished.Metrics.Select(metric => Math.Round(metric.LearningRate, 10)).Distinct());
+        Assert.Equal(0.5, finished.Spec.Scheduler!.Double("gamma"));
+        Assert.Equal(0, finished.Spec.Scheduler.Int("warmupEpochs"));
     }
 
     private Task<HttpResponseMessage> PostAsync(string path, JsonNode body) => PostAsync(path, body.ToJsonString());
