@@ -1,16 +1,27 @@
 namespace Experiments.Training;
 
-/// <summary>Metrics of one finished epoch. Test metrics are null when the epoch was not evaluated.</summary>
+/// <summary>
+/// Metrics of one finished epoch, on the training split and the test split: accuracies for classification;
+/// for regression no accuracy, and the test split's mean squared error, mean absolute error and R².
+/// Test metrics are null when the epoch was not evaluated.
+/// </summary>
 public sealed record EpochResult(
     int Epoch,
     double TrainLoss,
-    double TrainAccuracy,
+    double? TrainAccuracy,
     double? TestLoss,
     double? TestAccuracy,
     double LearningRate,
     double GradientNorm,
     double Seconds,
-    double SamplesPerSecond);
+    double SamplesPerSecond)
+{
+    public double? TestMse { get; init; }
+
+    public double? TestMae { get; init; }
+
+    public double? TestR2 { get; init; }
+}
 
 public enum RunLogLevel
 {

@@ -6,8 +6,10 @@ using Experiments.Training.Data;
 using Experiments.Training.Evaluation;
 using Experiments.Training.Layers;
 using Experiments.Training.Losses;
+using Experiments.Training.Metrics;
 using Experiments.Training.Optimizers;
 using Experiments.Training.Runtime;
+using Experiments.Training.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,12 +23,13 @@ public sealed record LoadedDataset(int[] SampleShape, DatasetArrays Train, Datas
 
 /// <summary>
 /// The training loop: seeded shuffled batches gathered with tensor indexing, zero_grad → forward → loss →
-/// backward → (clip) → step, each batch's tensors released by a dispose scope; an evaluation of the test
-/// split under no_grad in eval mode; a checkpoint after every epoch, from which an interrupted run resumes.
+/// backward → (clip) → step → schedule, each batch's tensors released by a dispose scope; an evaluation of the
+/// test split under no_grad in eval mode; a checkpoint after every epoch, from which an interrupted run
+/// resumes. The metrics follow the task (accuracy for class labels; MSE, MAE and R² for regression targets).
 /// </summary>
 public static class Trainer
 {
-    /// <summary>Epochs without a better test accuracy after which the log warns.</summary>
+    /// <summary>Evaluations without a better test accuracy after which the log warns.</summary>
     public const int PatienceWarning = 5;
 
     // torch.manual_seed is process-wide: hold it while a model's weights are initialised so that two
@@ -48,71 +51,105 @@ public static class Trainer
         using var disposeModel = model;
         model.to(device);
         using var optimizer = OptimizerFactory.Create(plan.Optimizer, model.parameters());
-        var loss = LossFactory.Create(plan.Loss);
+        var targetKind = data.Train.Kind;
+        var loss = LossFactory.Create(plan.Loss, targetKind);
+        var batchesPerEpoch = (int)((train.Count + plan.BatchSize - 1) / plan.BatchSize);
+        var schedule = LearningRateSchedule.Create(plan.Scheduler, optimizer, plan.Epochs, batchesPerEpoch);
         using var shuffle = new Generator((ulong)plan.Seed);
 
-        var state = new CheckpointState(0, 0, null, null, 0);
+        var state = CheckpointState.Start;
         if (plan.CheckpointPath is { } checkpointPath && File.Exists(checkpointPath))
         {
-            state = Checkpoint.Restore(checkpointPath, model, optimizer, shuffle);
+            state = Resume(checkpointPath, model, optimizer, shuffle, schedule, batchesPerEpoch);
             await observer.LogAsync(RunLogLevel.Info, $"resumed from the checkpoint of epoch {state.Epoch}", cancellationToken);
             if (plan.TargetAccuracy is { } reached && state.LastTestAccuracy >= reached)
             {
-                return Finish(plan, model, loss, test, data.ClassCount, StopReason.TargetAccuracyReached, state.Epoch);
+                return Finish(plan, model, loss, test, data.ClassCount, targetKind, StopReason.TargetAccuracyReached, state.Epoch);
             }
         }
         else
         {
             await observer.LogAsync(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
                 $"training on {device.type.ToString().ToLowerInvariant()}: {train.Count} training and {test.Count} test samples, "
-                + $"{plan.Summary.TotalParameters} parameters, {plan.Epochs} epochs of batch size {plan.BatchSize}"), cancellationToken);
+                + $"{plan.Summary.TotalParameters} parameters, {plan.Epochs} epochs of batch size {plan.BatchSize}, "
+                + $"optimizer {plan.Optimizer}, loss {plan.Loss}{(plan.Scheduler is null ? "" : $", scheduler {plan.Scheduler}")}"), cancellationToken);
         }
 
         for (var epoch = state.Epoch + 1; epoch <= plan.Epochs; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var learningRate = optimizer.ParamGroups.First().LearningRate;
-            var trained = TrainEpoch(plan, model, optimizer, loss, train, shuffle, epoch, state.Step, learningRate, device, observer, cancellationToken);
-            double? testLoss = null, testAccuracy = null;
-            if (epoch % plan.EvaluateEvery == 0 || epoch == plan.Epochs)
-            {
-                (testLoss, testAccuracy) = Evaluator.LossAndAccuracy(model, loss, test, plan.BatchSize);
-            }
-            var result = new EpochResult(epoch, trained.Loss, trained.Accuracy, testLoss, testAccuracy, learningRate, trained.GradientNorm,
-                trained.Seconds, train.Count / Math.Max(trained.Seconds, 1e-9));
+            var learningRate = schedule.LearningRate;
+            var trained = TrainEpoch(plan, model, optimizer, loss, schedule, train, targetKind, shuffle, epoch, state.Step, device, observer, cancellationToken);
+            // reduceLROnPlateau watches a test metric, so it needs one every epoch.
+            var evaluate = epoch % plan.EvaluateEvery == 0 || epoch == plan.Epochs || plan.Scheduler?.Type == "reduceLROnPlateau";
+            var tested = evaluate ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind) : null;
+            schedule.AfterEpoch(epoch, tested?.Loss, tested?.Accuracy);
 
-            var improved = testAccuracy is { } accuracy && (state.BestTestAccuracy is not { } best || accuracy > best);
-            state = new CheckpointState(
-                epoch,
-                state.Step + trained.Batches,
-                testAccuracy ?? state.LastTestAccuracy,
-                improved ? testAccuracy : state.BestTestAccuracy,
-                improved ? 0 : testAccuracy is null ? state.EpochsWithoutImprovement : state.EpochsWithoutImprovement + 1);
+            var result = new EpochResult(epoch, trained.Metrics.Loss, trained.Metrics.Accuracy, tested?.Loss, tested?.Accuracy, learningRate,
+                trained.GradientNorm, trained.Seconds, train.Count / Math.Max(trained.Seconds, 1e-9))
+            {
+                TestMse = tested?.Mse,
+                TestMae = tested?.Mae,
+                TestR2 = tested?.R2,
+            };
+            state = Advance(state, result, trained.Batches);
 
             await observer.EpochCompletedAsync(result, cancellationToken);
             if (plan.CheckpointPath is not null)
             {
                 Checkpoint.Save(plan.CheckpointPath, state, model, optimizer, shuffle);
             }
-            await observer.LogAsync(RunLogLevel.Info, Describe(plan, result), cancellationToken);
-            if (state.EpochsWithoutImprovement > 0 && state.EpochsWithoutImprovement % PatienceWarning == 0)
+            await observer.LogAsync(RunLogLevel.Info, Describe(result, plan.Epochs), cancellationToken);
+            if (result.TestAccuracy is not null && state.EpochsWithoutImprovement > 0 && state.EpochsWithoutImprovement % PatienceWarning == 0)
             {
                 await observer.LogAsync(RunLogLevel.Warning, string.Create(CultureInfo.InvariantCulture,
                     $"test accuracy has not improved for {state.EpochsWithoutImprovement} evaluations (best {state.BestTestAccuracy:P2})"), cancellationToken);
             }
-            if (plan.TargetAccuracy is { } target && testAccuracy >= target)
+            if (plan.TargetAccuracy is { } target && result.TestAccuracy is { } testAccuracy && testAccuracy >= target)
             {
                 await observer.LogAsync(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
                     $"test accuracy {testAccuracy:P2} reached the target {target:P2} at epoch {epoch}; stopping"), cancellationToken);
-                return Finish(plan, model, loss, test, data.ClassCount, StopReason.TargetAccuracyReached, epoch);
+                return Finish(plan, model, loss, test, data.ClassCount, targetKind, StopReason.TargetAccuracyReached, epoch);
             }
         }
-        return Finish(plan, model, loss, test, data.ClassCount, StopReason.EpochsCompleted, plan.Epochs);
+        return Finish(plan, model, loss, test, data.ClassCount, targetKind, StopReason.EpochsCompleted, plan.Epochs);
     }
 
-    /// <summary>Writes the final weights and evaluates the test split in full (confusion matrix for classifiers).</summary>
+    /// <summary>
+    /// Restores model, optimizer and generators, and replays the learning-rate schedule through the finished
+    /// epochs so that its counters (warm-up, step sizes, plateau patience) stand where they stood.
+    /// </summary>
+    private static CheckpointState Resume(string path, nn.Module model, optim.Optimizer optimizer, Generator shuffle, LearningRateSchedule schedule, int batchesPerEpoch)
+    {
+        var saved = Checkpoint.ReadState(path)!;
+        for (var epoch = 1; epoch <= saved.Epoch; epoch++)
+        {
+            for (var batch = 0; batch < batchesPerEpoch; batch++)
+            {
+                schedule.AfterBatch();
+            }
+            schedule.AfterEpoch(epoch, saved.TestLosses[epoch - 1], saved.TestAccuracies[epoch - 1]);
+        }
+        return Checkpoint.Restore(path, model, optimizer, shuffle);
+    }
+
+    private static CheckpointState Advance(CheckpointState state, EpochResult result, int batches)
+    {
+        var accuracy = result.TestAccuracy;
+        var improved = accuracy is not null && (state.BestTestAccuracy is not { } best || accuracy > best);
+        return new CheckpointState(
+            result.Epoch,
+            state.Step + batches,
+            accuracy ?? state.LastTestAccuracy,
+            improved ? accuracy : state.BestTestAccuracy,
+            improved ? 0 : accuracy is null ? state.EpochsWithoutImprovement : state.EpochsWithoutImprovement + 1,
+            [.. state.TestLosses, result.TestLoss],
+            [.. state.TestAccuracies, accuracy]);
+    }
+
+    /// <summary>Writes the final weights and evaluates the test split in full (with the confusion matrix for classifiers).</summary>
     private static TrainingOutcome Finish(
-        TrainingPlan plan, nn.Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss, TensorSplit test, int classCount, StopReason reason, int epochs)
+        TrainingPlan plan, nn.Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss, TensorSplit test, int classCount, TargetKind targetKind, StopReason reason, int epochs)
     {
         if (plan.WeightsPath is { } weightsPath)
         {
@@ -120,22 +157,23 @@ public static class Trainer
             model.save(weightsPath + ".partial");
             File.Move(weightsPath + ".partial", weightsPath, overwrite: true);
         }
-        var evaluation = classCount > 0 ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, classCount) : null;
+        var evaluation = Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind, classCount > 0 ? classCount : null);
         return new TrainingOutcome(reason, epochs, evaluation);
     }
 
-    private readonly record struct EpochTraining(double Loss, double Accuracy, double GradientNorm, double Seconds, int Batches);
+    private readonly record struct EpochTraining(SplitMetrics Metrics, double GradientNorm, double Seconds, int Batches);
 
     private static EpochTraining TrainEpoch(
         TrainingPlan plan,
         nn.Module<Tensor, Tensor> model,
         optim.Optimizer optimizer,
         Func<Tensor, Tensor, Tensor> loss,
+        LearningRateSchedule schedule,
         TensorSplit train,
+        TargetKind targetKind,
         Generator shuffle,
         int epoch,
         long stepBefore,
-        double learningRate,
         Device device,
         IRunObserver observer,
         CancellationToken cancellationToken)
@@ -148,8 +186,8 @@ public static class Trainer
         // Without a clip norm, an infinite max norm measures the gradient without changing it.
         var clipNorm = plan.GradientClipNorm ?? double.PositiveInfinity;
         using var order = (plan.Shuffle ? randperm(count, generator: shuffle) : arange(count)).to(device);
-        double lossSum = 0, gradientNormSum = 0;
-        long correct = 0;
+        using var metrics = new MetricAccumulator(targetKind);
+        double gradientNormSum = 0;
         for (var batch = 1; batch <= batches; batch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -160,6 +198,7 @@ public static class Trainer
             var inputs = train.Features.index_select(0, indices);
             var targets = train.Labels.index_select(0, indices);
 
+            var learningRate = schedule.LearningRate;
             optimizer.zero_grad();
             var outputs = model.forward(inputs);
             var batchLoss = loss(outputs, targets);
@@ -177,23 +216,26 @@ public static class Trainer
                     $"gradient norm became {(double.IsNaN(gradientNorm) ? "NaN" : "infinite")} at epoch {epoch}, batch {batch} (lr {learningRate})"));
             }
             optimizer.step();
+            schedule.AfterBatch();
 
-            lossSum += value * size;
             gradientNormSum += gradientNorm;
-            correct += outputs.argmax(1).eq(targets).sum().item<long>();
+            metrics.Add(outputs, targets, value);
             var logged = plan.LogEveryBatches is { } every && batch % every == 0;
             observer.BatchCompleted(epoch, batch, batches, stepBefore + batch, logged ? value : null);
         }
-        return new EpochTraining(lossSum / count, (double)correct / count, gradientNormSum / batches, stopwatch.Elapsed.TotalSeconds, batches);
+        return new EpochTraining(metrics.Result(), gradientNormSum / batches, stopwatch.Elapsed.TotalSeconds, batches);
     }
 
-    private static string Describe(TrainingPlan plan, EpochResult result)
+    private static string Describe(EpochResult result, int epochs)
     {
-        var test = result.TestLoss is { } testLoss
-            ? string.Create(CultureInfo.InvariantCulture, $", test loss {testLoss:F4}, test accuracy {result.TestAccuracy:P2}")
-            : "";
+        var train = result.TrainAccuracy is { } trainAccuracy
+            ? string.Create(CultureInfo.InvariantCulture, $"train loss {result.TrainLoss:F4}, train accuracy {trainAccuracy:P2}")
+            : string.Create(CultureInfo.InvariantCulture, $"train loss {result.TrainLoss:F4}");
+        var test = result.TestLoss is not { } testLoss ? ""
+            : result.TestAccuracy is { } testAccuracy
+                ? string.Create(CultureInfo.InvariantCulture, $", test loss {testLoss:F4}, test accuracy {testAccuracy:P2}")
+                : string.Create(CultureInfo.InvariantCulture, $", test loss {testLoss:F4}, test MSE {result.TestMse:F4}, test MAE {result.TestMae:F4}, test R² {result.TestR2:F4}");
         return string.Create(CultureInfo.InvariantCulture,
-            $"epoch {result.Epoch}/{plan.Epochs}: train loss {result.TrainLoss:F4}, train accuracy {result.TrainAccuracy:P2}{test}, "
-            + $"grad norm {result.GradientNorm:G4}, lr {result.LearningRate:G4} ({result.Seconds:F2} s, {result.SamplesPerSecond:F0} samples/s)");
+            $"epoch {result.Epoch}/{epochs}: {train}{test}, grad norm {result.GradientNorm:G4}, lr {result.LearningRate:G4} ({result.Seconds:F2} s, {result.SamplesPerSecond:F0} samples/s)");
     }
 }

@@ -2,7 +2,8 @@ using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
-using Experiments.Training.Evaluation;
+using Experiments.Domain.Schedulers;
+using Experiments.Training.Metrics;
 
 namespace Experiments.Training;
 
@@ -17,7 +18,8 @@ public sealed record TrainingPlan(
     bool Shuffle,
     long Seed,
     double? TargetAccuracy,
-    TrainingDevice Device)
+    TrainingDevice Device,
+    SchedulerSpec? Scheduler = null)
 {
     public double? GradientClipNorm { get; init; }
 
@@ -34,8 +36,8 @@ public sealed record TrainingPlan(
 
 /// <param name="Reason">Why training stopped.</param>
 /// <param name="EpochsCompleted">The last epoch trained.</param>
-/// <param name="Evaluation">The final evaluation of the test split (classification).</param>
-public sealed record TrainingOutcome(StopReason Reason, int EpochsCompleted, EvaluationResult? Evaluation);
+/// <param name="Evaluation">The final evaluation of the test split, with the confusion matrix for classifiers.</param>
+public sealed record TrainingOutcome(StopReason Reason, int EpochsCompleted, SplitMetrics? Evaluation);
 
 /// <summary>Training cannot go on for a reason that a retry would meet again (NaN loss, bad data).</summary>
 public sealed class TrainingFailedException(string message) : Exception(message);

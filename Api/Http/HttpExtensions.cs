@@ -31,6 +31,8 @@ public static class HttpExtensions
             });
             swagger.SupportNonNullableReferenceTypes();
             swagger.SchemaFilter<ComponentSpecSchemaFilter>();
+            swagger.SchemaFilter<RequestExampleSchemaFilter>();
+            swagger.OperationAsyncFilter<RunExampleOperationFilter>();
         });
         builder.Services.AddScoped<DatasetImporter>();
         builder.Services.AddScoped<IRunQueries, RunQueries>();

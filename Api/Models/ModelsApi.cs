@@ -2,6 +2,7 @@ using System.Text.Json;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -12,6 +13,7 @@ namespace Experiments.Api.Models;
 public static class ModelsApi
 {
     public const int MaxRank = 8;
+    public const int MaxBatchSize = 1_000_000;
 
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
     {
@@ -21,7 +23,13 @@ public static class ModelsApi
             .WithDescription("Layers are named as in torch.nn (camelCase hyperparameters); input sizes are inferred. Saving a different stack "
                 + "under an existing name creates the next version; saving the same stack again returns that version with 200.");
         group.MapPost("/validate", Validate)
-            .WithSummary("Check a layer stack against a sample shape without saving it: output shape and parameters of every layer");
+            .WithSummary("Check a layer stack against a sample shape without saving it")
+            .WithDescription("Answers every layer's output shape, parameters and forward FLOPs per sample, the totals, and an estimate of one "
+                + "training step's FLOPs and memory at batchSize (default 32). Problems name the layer (layers[3]), what it needs, what it "
+                + "receives and the fix.");
+        group.MapGet("/templates", Templates)
+            .WithSummary("Layer stacks to start from: linear classifier, MLP, LeNet-5, small CNNs for 28×28 and 32×32 images, a small residual CNN")
+            .WithDescription("Each has the input shape it expects; post its layers to /api/models/validate or /api/models as they are.");
         group.MapGet("/", List).WithSummary("List model versions, newest first");
         group.MapGet("/{id:guid}", Get).WithSummary("One model version");
         return app;
@@ -57,7 +65,7 @@ public static class ModelsApi
         return TypedResults.Created($"/api/models/{created.Id}", ModelView.From(created, summary));
     }
 
-    public static Results<Ok<ModelSummary>, ValidationProblem> Validate(ValidateModelRequest? request)
+    public static Results<Ok<ModelValidation>, ValidationProblem> Validate(ValidateModelRequest? request)
     {
         var errors = new ValidationErrors();
         var layers = ModelValidator.Resolve(request?.Layers, errors);
@@ -65,11 +73,18 @@ public static class ModelsApi
         {
             errors.Add("inputShape", "is required: the shape of one sample, e.g. [4] for Iris or [1,28,28] for MNIST.");
         }
+        var batchSize = request?.BatchSize ?? RunSpecValidator.DefaultBatchSize;
+        if (batchSize is < 1 or > MaxBatchSize)
+        {
+            errors.Add("batchSize", $"must be between 1 and {MaxBatchSize}; got {batchSize}.");
+        }
         var summary = layers is not null && CheckInputShape(request!.InputShape, errors) ? ModelValidator.InferShapes(layers, request.InputShape!, errors) : null;
         return summary is null || !errors.IsEmpty
             ? TypedResults.ValidationProblem(errors.ToDictionary(), title: "The model is not valid.")
-            : TypedResults.Ok(summary);
+            : TypedResults.Ok(ModelValidation.From(summary, batchSize));
     }
+
+    public static Ok<IReadOnlyList<ModelTemplate>> Templates() => TypedResults.Ok(ModelTemplates.All);
 
     public static async Task<Ok<Page<ModelView>>> List(ExperimentsDbContext db, int? page, int? pageSize, CancellationToken cancellationToken)
     {

@@ -89,9 +89,7 @@ public sealed class TrainRunJob(
             await observer.FlushBatchesAsync();
 
             var dataset = await db.Datasets.AsNoTracking().FirstAsync(d => d.Id == run.DatasetId, CancellationToken.None);
-            var evaluation = outcome.Evaluation is { } result
-                ? RunEvaluations.FromConfusion("test", result.Samples, result.Loss, result.Accuracy, dataset.ClassNames, result.ConfusionMatrix)
-                : null;
+            var evaluation = outcome.Evaluation is { } result ? RunEvaluationViews.From("test", result, dataset) : null;
             run.Succeed(outcome.Reason, evaluation, time.GetUtcNow());
             await db.SaveChangesAsync(CancellationToken.None);
             await observer.LogAsync(RunLogLevel.Info, outcome.Reason == StopReason.TargetAccuracyReached
@@ -190,7 +188,7 @@ public sealed class TrainRunJob(
         var (layers, summary) = ResolveModel(run.Spec, dataset, model);
         var spec = run.Spec;
         var plan = new TrainingPlan(layers, summary, spec.Optimizer!, spec.Loss!, spec.Epochs!.Value, spec.BatchSize!.Value,
-            spec.Shuffle!.Value, spec.Seed!.Value, spec.TargetAccuracy, spec.Device!.Value)
+            spec.Shuffle!.Value, spec.Seed!.Value, spec.TargetAccuracy, spec.Device!.Value, spec.Scheduler)
         {
             GradientClipNorm = spec.GradientClipNorm,
             EvaluateEvery = spec.EvaluateEvery ?? 1,
@@ -240,7 +238,12 @@ public sealed class TrainRunJob(
         public async Task EpochCompletedAsync(EpochResult result, CancellationToken cancellationToken)
         {
             var metric = new EpochMetric(run.Id, result.Epoch, result.TrainLoss, result.TrainAccuracy, result.TestLoss, result.TestAccuracy,
-                result.LearningRate, result.GradientNorm, result.Seconds, result.SamplesPerSecond);
+                result.LearningRate, result.GradientNorm, result.Seconds, result.SamplesPerSecond)
+            {
+                TestMse = result.TestMse,
+                TestMae = result.TestMae,
+                TestR2 = result.TestR2,
+            };
             run.RecordEpoch(metric);
             db.EpochMetrics.Add(metric);
             await FlushBatchesAsync();

@@ -24,9 +24,9 @@ public static class TrainedModelApi
             .WithSummary("Evaluate the trained model on a dataset of the same sample shape and classes")
             .WithDescription("`split` is test (default), train or all. Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1.");
         group.MapPost("/{id:guid}/predict", Predict)
-            .WithSummary("Predict classes for raw samples")
+            .WithSummary("Predict for raw samples")
             .WithDescription("Each sample is a list of numbers (nested or flat) with as many values as one sample of the run's dataset. "
-                + "Answers, per sample, the predicted class, its name and the probability of every class.");
+                + "Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values.");
         group.MapGet("/{id:guid}/weights", Weights)
             .WithSummary("Download the trained weights")
             .WithDescription("`format` is torchsharp (default, for module.load in .NET), pytorch (a .pt state dict: "
@@ -66,11 +66,12 @@ public static class TrainedModelApi
         {
             EvaluationSplit.Train => train,
             EvaluationSplit.Test => test,
-            _ => DatasetArrays.Classification([.. train.Features, .. test.Features], [.. train.Labels, .. test.Labels]),
+            _ => train.Kind == TargetKind.ClassIndex
+                ? DatasetArrays.Classification([.. train.Features, .. test.Features], [.. train.Labels, .. test.Labels])
+                : DatasetArrays.Regression([.. train.Features, .. test.Features], [.. train.Values, .. test.Values], train.TargetSize),
         };
         var result = model.Evaluate(samples, shape, context.Run.Spec.Loss!, dataset.ClassCount);
-        return TypedResults.Ok(RunEvaluations.FromConfusion(split.ToString().ToLowerInvariant(), result.Samples, result.Loss, result.Accuracy,
-            dataset.ClassNames, result.ConfusionMatrix));
+        return TypedResults.Ok(RunEvaluationViews.From(split.ToString().ToLowerInvariant(), result, dataset));
     }
 
     public static async Task<Results<Ok<PredictResponse>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Predict(
@@ -110,12 +111,17 @@ public static class TrainedModelApi
         {
             return NoWeights(id);
         }
+        if (context.Dataset.Task == DatasetTask.Regression)
+        {
+            var values = model.Predict(features, samples.Count, shape, probabilities: false);
+            return TypedResults.Ok(new PredictResponse(values.Select(row => new Prediction(null, null, null, row)).ToList()));
+        }
         var probabilities = model.Predict(features, samples.Count, shape, probabilities: true);
         var classNames = context.Dataset.ClassNames;
         return TypedResults.Ok(new PredictResponse(probabilities.Select(row =>
         {
             var predicted = Array.IndexOf(row, row.Max());
-            return new Prediction(predicted, classNames[predicted], row);
+            return new Prediction(predicted, classNames[predicted], row, null);
         }).ToList()));
     }
 

@@ -8,6 +8,7 @@ public enum DatasetFormat
 public enum DatasetTask
 {
     Classification,
+    Regression,
 }
 
 /// <summary>Summary statistics of the training features, computed once at import.</summary>
@@ -35,7 +36,9 @@ public sealed class Dataset
         FeatureStatistics statistics,
         string contentHash,
         string tensorFile,
-        DateTimeOffset createdAt)
+        DateTimeOffset createdAt,
+        DatasetTask task = DatasetTask.Classification,
+        int targetSize = 1)
     {
         if (trainCount <= 0)
         {
@@ -44,7 +47,9 @@ public sealed class Dataset
         Id = id;
         Name = name;
         Format = format;
-        Task = DatasetTask.Classification;
+        ArgumentOutOfRangeException.ThrowIfLessThan(targetSize, 1);
+        Task = task;
+        TargetSize = targetSize;
         SampleShape = sampleShape;
         ClassNames = classNames;
         ClassCounts = classCounts;
@@ -63,6 +68,9 @@ public sealed class Dataset
     public DatasetFormat Format { get; private set; }
 
     public DatasetTask Task { get; private set; }
+
+    /// <summary>Regression: target values per sample (1 for a single value); classification: 1.</summary>
+    public int TargetSize { get; private set; } = 1;
 
     /// <summary>Shape of one sample's features, e.g. [4] for Iris or [1,28,28] for MNIST.</summary>
     public int[] SampleShape { get; private set; } = [];

@@ -18,9 +18,11 @@ public enum EvaluationSplit
 /// </summary>
 public sealed record PredictRequest(IReadOnlyList<JsonElement>? Samples);
 
+/// <summary>One sample's prediction: a class with every class's probability, or (regression) the predicted values.</summary>
 /// <param name="Class">The predicted class index.</param>
 /// <param name="ClassName">The predicted class as it appeared in the imported data.</param>
 /// <param name="Probabilities">Softmax of the model's outputs, one per class.</param>
-public sealed record Prediction(int Class, string ClassName, float[] Probabilities);
+/// <param name="Values">The model's outputs for a regression dataset.</param>
+public sealed record Prediction(int? Class, string? ClassName, float[]? Probabilities, float[]? Values);
 
 public sealed record PredictResponse(IReadOnlyList<Prediction> Predictions);

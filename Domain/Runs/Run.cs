@@ -196,15 +196,25 @@ public sealed class Run
 /// <summary>What a run trained with: enough to reproduce its numbers.</summary>
 public sealed record RunEnvironment(string Device, string TorchSharpVersion, string LibTorchVersion, int Threads, string MachineName, string Worker);
 
-/// <summary>A full evaluation of a trained model on one split.</summary>
+/// <summary>
+/// A full evaluation of a trained model on one split: for a classifier the accuracy, confusion matrix
+/// ([true class][predicted class] → samples) and per-class metrics; for regression MSE, MAE and R².
+/// </summary>
 public sealed record RunEvaluation(
     string Split,
-    int Samples,
+    long Samples,
     double Loss,
-    double Accuracy,
+    double? Accuracy,
     string[] ClassNames,
     int[][] ConfusionMatrix,
-    IReadOnlyList<ClassMetrics> PerClass);
+    IReadOnlyList<ClassMetrics> PerClass)
+{
+    public double? Mse { get; init; }
+
+    public double? Mae { get; init; }
+
+    public double? R2 { get; init; }
+}
 
 /// <summary>Precision, recall and F1 of one class; <see cref="Support"/> is how many samples truly are of it.</summary>
 public sealed record ClassMetrics(string ClassName, double Precision, double Recall, double F1, int Support);
@@ -212,7 +222,7 @@ public sealed record ClassMetrics(string ClassName, double Precision, double Rec
 public static class RunEvaluations
 {
     /// <summary>Per-class precision, recall and F1 from a confusion matrix ([true][predicted] → count).</summary>
-    public static RunEvaluation FromConfusion(string split, int samples, double loss, double accuracy, string[] classNames, int[][] confusion)
+    public static RunEvaluation FromConfusion(string split, long samples, double loss, double accuracy, string[] classNames, int[][] confusion)
     {
         var perClass = new List<ClassMetrics>(classNames.Length);
         for (var c = 0; c < classNames.Length; c++)

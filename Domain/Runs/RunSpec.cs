@@ -1,5 +1,6 @@
 using Experiments.Domain.Losses;
 using Experiments.Domain.Optimizers;
+using Experiments.Domain.Schedulers;
 
 namespace Experiments.Domain.Runs;
 
@@ -17,6 +18,9 @@ public sealed record RunSpec
 
     public LossSpec? Loss { get; init; }
 
+    /// <summary>Optional learning-rate schedule (with an optional linear warm-up); none keeps lr constant.</summary>
+    public SchedulerSpec? Scheduler { get; init; }
+
     public int? Epochs { get; init; }
 
     public int? BatchSize { get; init; }
@@ -25,7 +29,7 @@ public sealed record RunSpec
 
     public long? Seed { get; init; }
 
-    /// <summary>Stop as soon as test accuracy reaches this fraction (0..1].</summary>
+    /// <summary>Stop as soon as test accuracy reaches this fraction (0..1]; classification only.</summary>
     public double? TargetAccuracy { get; init; }
 
     public TrainingDevice? Device { get; init; }

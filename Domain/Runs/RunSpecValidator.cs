@@ -1,7 +1,10 @@
+using System.Globalization;
+using System.Text.Json;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
+using Experiments.Domain.Schedulers;
 using Experiments.Domain.Validation;
 
 namespace Experiments.Domain.Runs;
@@ -64,6 +67,11 @@ public static class RunSpecValidator
         }
         var optimizer = OptimizerCatalog.Instance.Resolve(spec.Optimizer, "optimizer", before);
         var loss = LossCatalog.Instance.Resolve(spec.Loss, "loss", before);
+        var scheduler = spec.Scheduler is null ? null : SchedulerCatalog.Instance.Resolve(spec.Scheduler, "scheduler", before);
+        if (scheduler is not null && spec.Epochs is >= 1 and <= MaxEpochs)
+        {
+            scheduler = CheckSchedule(scheduler, optimizer, spec.Epochs.Value, before);
+        }
         errors.AddRange(before);
         if (!before.IsEmpty)
         {
@@ -73,6 +81,7 @@ public static class RunSpecValidator
         {
             Optimizer = optimizer,
             Loss = loss,
+            Scheduler = scheduler,
             BatchSize = spec.BatchSize ?? DefaultBatchSize,
             Shuffle = spec.Shuffle ?? true,
             Seed = spec.Seed ?? randomSeed,
@@ -81,30 +90,239 @@ public static class RunSpecValidator
         };
     }
 
-    /// <summary>Checks that the model fits the dataset and the loss fits both; returns the model's shapes.</summary>
+    /// <summary>
+    /// Checks that the model fits the dataset, that the loss fits the dataset's task and the model's output,
+    /// and what else only the data can tell; returns the model's shapes.
+    /// </summary>
     public static ModelSummary? CheckFit(RunSpec resolved, Dataset dataset, ModelDefinition model, ValidationErrors errors)
     {
         var layerErrors = new ValidationErrors();
         var layers = ModelValidator.Resolve(model.Layers, layerErrors);
         var summary = layers is null ? null : ModelValidator.InferShapes(layers, dataset.SampleShape, layerErrors);
-        if (summary is null)
+        if (layers is null || summary is null)
         {
             errors.Add("modelId", $"model '{model.Name}' v{model.Version} does not fit dataset '{dataset.Name}' "
                 + $"(samples of shape {ModelValidator.Format(dataset.SampleShape)}): {layerErrors}");
             return null;
         }
-        if (resolved.Loss!.Type == "crossEntropy")
+        var fit = new Fit(resolved, dataset, model, layers, summary);
+        var problems = new ValidationErrors();
+        if (dataset.Task == DatasetTask.Regression)
         {
-            var output = summary.OutputShape;
-            if (output.Length != 1 || output[0] != dataset.ClassCount)
+            fit.CheckRegression(problems);
+        }
+        else
+        {
+            fit.CheckClassification(problems);
+        }
+        fit.CheckEmbedding(problems);
+        fit.CheckBatchNorm(problems);
+        fit.CheckPlateauMetric(problems);
+        errors.AddRange(problems);
+        return problems.IsEmpty ? summary : null;
+    }
+
+    private static SchedulerSpec? CheckSchedule(SchedulerSpec scheduler, OptimizerSpec? optimizer, int epochs, ValidationErrors errors)
+    {
+        var warmup = scheduler.Has("warmupEpochs") ? scheduler.Int("warmupEpochs") : 0;
+        if (warmup >= epochs)
+        {
+            errors.Add("scheduler.warmupEpochs", $"must be less than epochs ({epochs}), so that the schedule itself gets epochs; got {warmup}.");
+            return null;
+        }
+        if (scheduler.Type == "oneCycleLR" && scheduler.Bool("cycleMomentum") && optimizer?.Type == "adagrad")
+        {
+            errors.Add("scheduler.cycleMomentum", "adagrad has no momentum to cycle; set cycleMomentum to false, or choose sgd, rmsprop, adam or adamW.");
+            return null;
+        }
+        if (scheduler.Type == "cosineAnnealingLR" && !scheduler.Has("tMax"))
+        {
+            return scheduler with
             {
-                var last = summary.Layers.Count - 1;
-                errors.Add("modelId", $"crossEntropy needs one output per class: dataset '{dataset.Name}' has {dataset.ClassCount} classes, "
-                    + $"but model '{model.Name}' v{model.Version} outputs {ModelValidator.Format(output)} per sample. "
-                    + $"End the model with a linear layer of outFeatures {dataset.ClassCount} (layers[{last}] is {summary.Layers[last].Type}).");
-                return null;
+                Parameters = new Dictionary<string, JsonElement>(scheduler.Parameters) { ["tMax"] = JsonSerializer.SerializeToElement(epochs - warmup) },
+            };
+        }
+        return scheduler;
+    }
+
+    /// <summary>The checks that need the dataset and the model's shapes together.</summary>
+    private sealed class Fit(RunSpec spec, Dataset dataset, ModelDefinition model, IReadOnlyList<LayerSpec> layers, ModelSummary summary)
+    {
+        private LossSpec Loss => spec.Loss!;
+
+        private string Model => $"model '{model.Name}' v{model.Version}";
+
+        private string Data => $"dataset '{dataset.Name}'";
+
+        private int Last => summary.Layers.Count - 1;
+
+        private string LastType => summary.Layers[Last].Type;
+
+        private int[] Output => summary.OutputShape;
+
+        public void CheckRegression(ValidationErrors problems)
+        {
+            var size = dataset.TargetSize;
+            var values = size == 1 ? "one target value" : $"{size} target values";
+            if (!LossCatalog.ValueLosses.Contains(Loss.Type))
+            {
+                problems.Add("loss.type", $"{Loss.Type} needs class labels, but {Data} has regression targets ({values} per sample); use mse, l1, smoothL1 or huber.");
+                return;
+            }
+            if (Loss.Bool("oneHot"))
+            {
+                problems.Add("loss.oneHot", $"compares the outputs with one-hot class labels, but {Data} has regression targets; leave it out.");
+            }
+            if (!Output.SequenceEqual([size]))
+            {
+                problems.Add("modelId", $"{Data} has {values} per sample, but {Model} outputs {ModelValidator.Format(Output)} per sample. "
+                    + $"End the model with a linear layer of outFeatures {size} ({EndsWith()}).");
+            }
+            if (spec.TargetAccuracy is not null)
+            {
+                problems.Add("targetAccuracy", $"applies to classification, and {Data} has regression targets; leave it out (the run trains for its epochs).");
             }
         }
-        return summary;
+
+        public void CheckClassification(ValidationErrors problems)
+        {
+            var classes = dataset.ClassCount;
+            switch (Loss.Type)
+            {
+                case "crossEntropy" or "nll":
+                    RequireOnePerClass(problems);
+                    CheckLength(problems, "weight", classes, "one per class");
+                    if (Loss.Type == "crossEntropy" && LastType == "softmax")
+                    {
+                        problems.Add("modelId", $"crossEntropy applies log-softmax to the model's outputs itself, and {Model} ends with a softmax (layers[{Last}]), "
+                            + "so the outputs would be squashed twice and learning stalls. Remove the softmax, or end with logSoftmax and use nll.");
+                    }
+                    if (Loss.Type == "nll" && LastType != "logSoftmax")
+                    {
+                        problems.Add("loss.type", $"nll takes log-probabilities, but {Model} ends with {LastType} (layers[{Last}]). "
+                            + "End the model with {\"type\": \"logSoftmax\"}, or use crossEntropy, which applies log-softmax itself.");
+                    }
+                    break;
+                case "bceWithLogits":
+                    var width = Output.Length == 1 ? Output[0] : -1;
+                    if (!(width == classes || (width == 1 && classes == 2)))
+                    {
+                        problems.Add("modelId", $"bceWithLogits needs {(classes == 2 ? "one logit ([1]) for the two classes, or one per class ([2])" : $"one logit per class ([{classes}]) to compare with one-hot labels")}: "
+                            + $"{Data} has {classes} classes, but {Model} outputs {ModelValidator.Format(Output)} per sample. "
+                            + $"End the model with a linear layer of outFeatures {(classes == 2 ? 1 : classes)} ({EndsWith()}).");
+                    }
+                    else
+                    {
+                        CheckLength(problems, "posWeight", width, "one per output");
+                    }
+                    if (LastType == "sigmoid")
+                    {
+                        problems.Add("modelId", $"bceWithLogits applies the sigmoid itself, and {Model} ends with a sigmoid (layers[{Last}]); remove it.");
+                    }
+                    break;
+                default:
+                    if (!Loss.Bool("oneHot"))
+                    {
+                        problems.Add("loss.type", $"{Loss.Type} compares numbers, but {Data} has class labels ({classes} classes). "
+                            + $"Use crossEntropy, or set \"oneHot\": true to compare the outputs with one-hot labels (the model then outputs {classes} values).");
+                        return;
+                    }
+                    RequireOnePerClass(problems);
+                    break;
+            }
+        }
+
+        /// <summary>An embedding looks up the features: they must be indices below numEmbeddings.</summary>
+        public void CheckEmbedding(ValidationErrors problems)
+        {
+            if (layers[0].Type != "embedding")
+            {
+                return;
+            }
+            var vocabulary = layers[0].Int("numEmbeddings");
+            var (min, max) = (dataset.Statistics.Min, dataset.Statistics.Max);
+            if (min < 0 || max >= vocabulary)
+            {
+                var fix = min < 0 ? "An embedding needs non-negative whole-number features." : $"Set numEmbeddings to at least {(long)Math.Floor(max) + 1}.";
+                problems.Add("modelId", string.Create(CultureInfo.InvariantCulture,
+                    $"layers[0] (embedding) looks up token indices 0 to {vocabulary - 1}, but the features of {Data} run from {min} to {max}. {fix}"));
+            }
+        }
+
+        /// <summary>Batch norm needs more than one value per channel while training, as PyTorch insists.</summary>
+        public void CheckBatchNorm(ValidationErrors problems)
+        {
+            var layer = SingleValueBatchNorm(layers, summary.Layers, summary.InputShape, "layers");
+            if (layer is null)
+            {
+                return;
+            }
+            var batchSize = spec.BatchSize!.Value;
+            var trainCount = dataset.TrainCount;
+            if (batchSize == 1 || trainCount % batchSize == 1)
+            {
+                var suggestion = Enumerable.Range(1, 64)
+                    .SelectMany(distance => new[] { batchSize + distance, batchSize - distance })
+                    .FirstOrDefault(size => size >= 2 && size <= trainCount && trainCount % size != 1);
+                problems.Add("batchSize", $"{(batchSize == 1 ? "is 1" : $"leaves a last batch of one sample ({trainCount} training samples)")}, "
+                    + $"and {layer} needs more than one value per channel while training; "
+                    + (suggestion == 0 ? "the training split is too small for batch norm." : $"choose another batch size, e.g. {suggestion}."));
+            }
+        }
+
+        public void CheckPlateauMetric(ValidationErrors problems)
+        {
+            if (spec.Scheduler?.Type != "reduceLROnPlateau")
+            {
+                return;
+            }
+            if (dataset.TestCount == 0)
+            {
+                problems.Add("scheduler.monitor", $"watches the test split, and {Data} has no test samples; choose another scheduler or import the data with a test split.");
+            }
+            else if (dataset.Task == DatasetTask.Regression && spec.Scheduler.String("monitor") == SchedulerCatalog.TestAccuracy)
+            {
+                problems.Add("scheduler.monitor", $"testAccuracy exists for classification only, and {Data} has regression targets; use testLoss.");
+            }
+        }
+
+        private void RequireOnePerClass(ValidationErrors problems)
+        {
+            var classes = dataset.ClassCount;
+            if (!Output.SequenceEqual([classes]))
+            {
+                problems.Add("modelId", $"{Loss.Type} needs one output per class: {Data} has {classes} classes, "
+                    + $"but {Model} outputs {ModelValidator.Format(Output)} per sample. End the model with a linear layer of outFeatures {classes} ({EndsWith()}).");
+            }
+        }
+
+        private void CheckLength(ValidationErrors problems, string parameter, int expected, string what)
+        {
+            if (Loss.Has(parameter) && Loss.Doubles(parameter).Length != expected)
+            {
+                problems.Add($"loss.{parameter}", $"needs {expected} numbers ({what}); got {Loss.Doubles(parameter).Length}.");
+            }
+        }
+
+        private string EndsWith() => $"layers[{Last}] is {LastType}";
+
+        /// <summary>The path of the first batch norm that sees one value per channel per sample, or null.</summary>
+        private static string? SingleValueBatchNorm(IReadOnlyList<LayerSpec> specs, IReadOnlyList<LayerSummary> shapes, int[] input, string path)
+        {
+            for (var index = 0; index < specs.Count; index++)
+            {
+                if (specs[index].Type is "batchNorm1d" or "batchNorm2d" && ModelValidator.Elements(input) == input[0])
+                {
+                    return $"{path}[{index}] ({specs[index].Type})";
+                }
+                if (specs[index].Type == "residual"
+                    && SingleValueBatchNorm(ModelValidator.SubLayers(specs[index]), shapes[index].Layers!, input, $"{path}[{index}].layers") is { } inner)
+                {
+                    return inner;
+                }
+                input = shapes[index].OutputShape;
+            }
+            return null;
+        }
     }
 }

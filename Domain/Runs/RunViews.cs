@@ -1,10 +1,13 @@
 namespace Experiments.Domain.Runs;
 
-/// <summary>One epoch's numbers as served by the API and pushed to the dashboard.</summary>
+/// <summary>
+/// One epoch's numbers as served by the API and pushed to the dashboard: accuracies for classification;
+/// test MSE, MAE and R² for regression.
+/// </summary>
 public sealed record EpochMetricView(
     int Epoch,
     double TrainLoss,
-    double TrainAccuracy,
+    double? TrainAccuracy,
     double? TestLoss,
     double? TestAccuracy,
     double LearningRate,
@@ -12,9 +15,20 @@ public sealed record EpochMetricView(
     double Seconds,
     double SamplesPerSecond)
 {
+    public double? TestMse { get; init; }
+
+    public double? TestMae { get; init; }
+
+    public double? TestR2 { get; init; }
+
     public static EpochMetricView From(EpochMetric metric) => new(
         metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy,
-        metric.LearningRate, metric.GradientNorm, metric.Seconds, metric.SamplesPerSecond);
+        metric.LearningRate, metric.GradientNorm, metric.Seconds, metric.SamplesPerSecond)
+    {
+        TestMse = metric.TestMse,
+        TestMae = metric.TestMae,
+        TestR2 = metric.TestR2,
+    };
 }
 
 /// <summary>The training loss every <c>logEveryBatches</c> batches.</summary>
@@ -24,9 +38,12 @@ public sealed record BatchMetric(Guid RunId, int Epoch, int Batch, long Step, do
 public sealed record RunMetricSeries(
     int[] Epoch,
     double[] TrainLoss,
-    double[] TrainAccuracy,
+    double?[] TrainAccuracy,
     double?[] TestLoss,
     double?[] TestAccuracy,
+    double?[] TestMse,
+    double?[] TestMae,
+    double?[] TestR2,
     double[] LearningRate,
     double[] GradientNorm,
     double[] Seconds,

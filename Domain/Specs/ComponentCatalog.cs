@@ -12,6 +12,12 @@ public enum ParameterKind
     Text,
     IntegerList,
     NumberList,
+
+    /// <summary>A whole number, or a list of <see cref="ParameterDefinition.Length"/> whole numbers (<c>3</c> or <c>[3, 5]</c>), as PyTorch's kernel sizes.</summary>
+    IntegerOrList,
+
+    /// <summary>A list of layers (a residual block's sub-stack); checked by the model validator.</summary>
+    Layers,
 }
 
 /// <summary>One hyperparameter: its PyTorch name (camelCase), kind, default and allowed range.</summary>
@@ -28,15 +34,22 @@ public sealed record ParameterDefinition(
     IReadOnlyList<string>? AllowedValues = null,
     int? Length = null);
 
-/// <summary>A layer, optimizer or loss type and the hyperparameters it accepts.</summary>
+/// <summary>
+/// A check across hyperparameters that runs once each one is valid on its own; answers the problem, or null.
+/// E.g. sgd's nesterov needs momentum &gt; 0 and dampening 0.
+/// </summary>
+public sealed record ParameterRule(string Parameter, Func<ComponentSpec, string?> Problem);
+
+/// <summary>A layer, optimizer, loss or scheduler type and the hyperparameters it accepts.</summary>
 public sealed record ComponentDefinition(
     string Type,
     string Summary,
     IReadOnlyList<ParameterDefinition> Parameters,
-    IReadOnlyDictionary<string, string>? Hints = null);
+    IReadOnlyDictionary<string, string>? Hints = null,
+    IReadOnlyList<ParameterRule>? Rules = null);
 
 /// <summary>
-/// The types of one family (layers, optimizers or losses). Checks a spec by name, fills in PyTorch's
+/// The types of one family (layers, optimizers, losses or schedulers). Checks a spec by name, fills in PyTorch's
 /// defaults and answers unknown names with the valid ones listed.
 /// </summary>
 public sealed class ComponentCatalog
@@ -49,7 +62,7 @@ public sealed class ComponentCatalog
         _definitions = definitions.ToDictionary(definition => definition.Type, StringComparer.Ordinal);
     }
 
-    /// <summary>"layer", "optimizer", "loss": used in messages.</summary>
+    /// <summary>"layer", "optimizer", "loss", "scheduler": used in messages.</summary>
     public string Family { get; }
 
     public IReadOnlyCollection<ComponentDefinition> Definitions => _definitions.Values;
@@ -90,7 +103,7 @@ public sealed class ComponentCatalog
             var parameter = definition.Parameters.FirstOrDefault(p => p.Name == name);
             if (parameter is null)
             {
-                var hint = definition.Hints is not null && definition.Hints.TryGetValue(name, out var known) ? $" {known}" : "";
+                var hint = definition.Hints is not null && definition.Hints.TryGetValue(name, out var known) ? $" {known}" : SpellingHint(definition, name);
                 var valid = definition.Parameters.Count == 0
                     ? $"{spec.Type} takes no hyperparameters"
                     : $"valid hyperparameters of {spec.Type}: {string.Join(", ", definition.Parameters.Select(p => p.Name))}";
@@ -123,8 +136,27 @@ public sealed class ComponentCatalog
             }
             resolved[parameter.Name] = JsonSerializer.SerializeToElement(parameter.Default);
         }
+        if (problems.IsEmpty && definition.Rules is not null)
+        {
+            var candidate = spec with { Parameters = resolved };
+            foreach (var rule in definition.Rules)
+            {
+                if (rule.Problem(candidate) is { } problem)
+                {
+                    problems.Add($"{path}.{rule.Parameter}", problem);
+                }
+            }
+        }
         errors.AddRange(problems);
         return problems.IsEmpty ? spec with { Parameters = resolved } : null;
+    }
+
+    /// <summary>"weight_decay" or "WeightDecay" for "weightDecay": the same letters in PyTorch's Python spelling or another case.</summary>
+    private static string SpellingHint(ComponentDefinition definition, string name)
+    {
+        static string Letters(string text) => text.Replace("_", "", StringComparison.Ordinal).ToUpperInvariant();
+        var match = definition.Parameters.FirstOrDefault(p => Letters(p.Name) == Letters(name));
+        return match is null ? "" : $" Did you mean '{match.Name}'?";
     }
 
     private string KnownTypes() => string.Join(", ", _definitions.Keys);
@@ -136,11 +168,7 @@ public sealed class ComponentCatalog
         switch (parameter.Kind)
         {
             case ParameterKind.Integer:
-                if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var integer))
-                {
-                    return $"must be a whole number; got {value.GetRawText()}.";
-                }
-                return CheckRange(parameter, integer);
+                return WholeNumberProblem(value) ?? CheckRange(parameter, value.GetInt32());
             case ParameterKind.Number:
                 if (value.ValueKind != JsonValueKind.Number)
                 {
@@ -159,11 +187,22 @@ public sealed class ComponentCatalog
                 return parameter.AllowedValues is null || parameter.AllowedValues.Contains(value.GetString()!)
                     ? null
                     : $"'{value.GetString()}' is not allowed; use one of: {string.Join(", ", parameter.AllowedValues)}.";
+            case ParameterKind.IntegerOrList when value.ValueKind == JsonValueKind.Number:
+                return value.TryGetInt64(out _)
+                    ? WholeNumberProblem(value) ?? CheckRange(parameter, value.GetInt32())
+                    : $"must be a whole number or a list of {parameter.Length} whole numbers; got {value.GetRawText()}.";
+            case ParameterKind.Layers:
+                return value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0 && value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.Object)
+                    ? null
+                    : $"must be a non-empty list of layers such as [{{\"type\": \"relu\"}}]; got {value.GetRawText()}.";
             case ParameterKind.IntegerList:
             case ParameterKind.NumberList:
+            case ParameterKind.IntegerOrList:
                 if (value.ValueKind != JsonValueKind.Array)
                 {
-                    return $"must be a list of numbers such as {JsonSerializer.Serialize(parameter.Default)}; got {value.GetRawText()}.";
+                    return parameter.Kind == ParameterKind.IntegerOrList
+                        ? $"must be a whole number or a list of {parameter.Length} whole numbers; got {value.GetRawText()}."
+                        : $"must be a list of numbers such as {(parameter.Default is null ? "[1, 2]" : JsonSerializer.Serialize(parameter.Default))}; got {value.GetRawText()}.";
                 }
                 var items = value.EnumerateArray().ToList();
                 if (parameter.Length is { } length && items.Count != length)
@@ -172,10 +211,14 @@ public sealed class ComponentCatalog
                 }
                 foreach (var item in items)
                 {
-                    var isWhole = item.ValueKind == JsonValueKind.Number && item.TryGetInt64(out _);
-                    if (item.ValueKind != JsonValueKind.Number || (parameter.Kind == ParameterKind.IntegerList && !isWhole))
+                    var wholeOnly = parameter.Kind != ParameterKind.NumberList;
+                    if (item.ValueKind != JsonValueKind.Number || (wholeOnly && !item.TryGetInt64(out _)))
                     {
-                        return $"must hold only {(parameter.Kind == ParameterKind.IntegerList ? "whole numbers" : "numbers")}; got {item.GetRawText()}.";
+                        return $"must hold only {(wholeOnly ? "whole numbers" : "numbers")}; got {item.GetRawText()}.";
+                    }
+                    if (wholeOnly && WholeNumberProblem(item) is { } tooLarge)
+                    {
+                        return tooLarge;
                     }
                     var problem = CheckRange(parameter, item.GetDouble());
                     if (problem is not null)
@@ -187,6 +230,16 @@ public sealed class ComponentCatalog
             default:
                 throw new InvalidOperationException($"Unhandled parameter kind {parameter.Kind}.");
         }
+    }
+
+    /// <summary>Whole numbers are 32-bit, as TorchSharp's sizes and counts are here.</summary>
+    private static string? WholeNumberProblem(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+        {
+            return $"must be a whole number; got {value.GetRawText()}.";
+        }
+        return number is < int.MinValue or > int.MaxValue ? $"must be between {int.MinValue} and {int.MaxValue}; got {number}." : null;
     }
 
     private static string? CheckRange(ParameterDefinition parameter, double number)

@@ -6,7 +6,7 @@ namespace Experiments.Domain.Specs;
 /// <summary>
 /// A named building block with hyperparameters, written the way PyTorch names them:
 /// <c>{"type": "linear", "outFeatures": 10}</c>, <c>{"type": "adam", "lr": 0.001}</c>.
-/// Layers, optimizers and losses all take this shape; a <see cref="ComponentCatalog"/> says which
+/// Layers, optimizers, losses and schedulers all take this shape; a <see cref="ComponentCatalog"/> says which
 /// types and hyperparameters exist and checks a spec against them.
 /// </summary>
 public abstract record ComponentSpec
@@ -37,6 +37,14 @@ public abstract record ComponentSpec
     public double[] Doubles(string name) => Parameters[name].EnumerateArray().Select(item => item.GetDouble()).ToArray();
 
     public int[] Ints(string name) => Parameters[name].EnumerateArray().Select(item => item.GetInt32()).ToArray();
+
+    /// <summary>A whole number or a list (<see cref="ParameterKind.IntegerOrList"/>) as <paramref name="count"/> numbers: 3 → [3, 3].</summary>
+    public int[] Ints(string name, int count) => Parameters[name].ValueKind == JsonValueKind.Number
+        ? Enumerable.Repeat(Parameters[name].GetInt32(), count).ToArray()
+        : Ints(name);
+
+    /// <summary>The number, or null when the hyperparameter is absent or null (a default of "none", as in PyTorch).</summary>
+    public int? IntOrNull(string name) => Has(name) ? Int(name) : null;
 
     public override string ToString() => JsonSerializer.Serialize(
         new Dictionary<string, object?>(Parameters.Select(p => KeyValuePair.Create(p.Key, (object?)p.Value)))

@@ -80,6 +80,34 @@ public sealed class BadInputTests(ApiFactory factory) : IClassFixture<ApiFactory
         Assert.Contains("outFeatures 3", Assert.Single(problem.Errors["modelId"]), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"type": "sgd"}""", """{"type": "mse"}""", null, "loss.type", "mse compares numbers, but dataset 'iris' has class labels (3 classes). Use crossEntropy, or set \"oneHot\": true")]
+    [InlineData("""{"type": "sgd"}""", """{"type": "nll"}""", null, "loss.type", "nll takes log-probabilities, but model 'iris-mlp' v1 ends with linear (layers[2]).")]
+    [InlineData("""{"type": "sgd"}""", """{"type": "crossEntropy", "weight": [1, 2]}""", null, "loss.weight", "needs 3 numbers (one per class); got 2.")]
+    [InlineData("""{"type": "sgd", "nesterov": true}""", """{"type": "crossEntropy"}""", null, "optimizer.nesterov", "needs momentum > 0 and dampening 0")]
+    [InlineData("""{"type": "adam"}""", """{"type": "crossEntropy"}""", """{"type": "stepLR", "gamma": 0.5}""", "scheduler.stepSize", "is required by stepLR")]
+    [InlineData("""{"type": "adam"}""", """{"type": "crossEntropy"}""", """{"type": "reduceLROnPlateau", "mode": "max"}""", "scheduler.mode", "The direction follows 'monitor'")]
+    [InlineData("""{"type": "adagrad"}""", """{"type": "crossEntropy"}""", """{"type": "oneCycleLR", "maxLr": 0.1}""", "scheduler.cycleMomentum", "adagrad has no momentum to cycle")]
+    [InlineData("""{"type": "adam"}""", """{"type": "crossEntropy"}""", """{"type": "warmRestarts"}""", "scheduler.type", "'warmRestarts' is not a known scheduler type.")]
+    public async Task Runs_that_do_not_fit_are_refused_naming_the_field_and_the_fix(string optimizer, string loss, string? scheduler, string field, string expected)
+    {
+        var (datasetId, modelId) = await ValidInputsAsync();
+        var body = $$"""{"datasetId": "{{datasetId}}", "modelId": "{{modelId}}", "optimizer": {{optimizer}}, "loss": {{loss}}, "scheduler": {{scheduler ?? "null"}}, "epochs": 3}""";
+
+        var problem = await ExpectProblemAsync(await _client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json")));
+
+        Assert.Contains(expected, Assert.Single(problem.Errors[field]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_hyperparameter_too_large_for_torchsharp_is_refused_not_crashed_on()
+    {
+        var problem = await ExpectProblemAsync(await _client.PostAsync("/api/models/validate", new StringContent(
+            """{"layers": [{"type": "linear", "outFeatures": 3000000000}], "inputShape": [4]}""", Encoding.UTF8, "application/json")));
+
+        Assert.Contains("must be between", Assert.Single(problem.Errors["layers[0].outFeatures"]), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Ids_that_do_not_exist_are_named()
     {

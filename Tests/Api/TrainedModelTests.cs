@@ -23,7 +23,7 @@ public sealed class TrainedModelTests(ApiFactory factory) : IClassFixture<ApiFac
         Assert.Equal("test", evaluation.Split);
         Assert.Equal(["setosa", "versicolor", "virginica"], evaluation.ClassNames);
         Assert.Equal([10, 10, 10], evaluation.ConfusionMatrix.Select(row => row.Sum()));
-        Assert.Equal(run.Metrics[^1].TestAccuracy!.Value, evaluation.Accuracy, 6);
+        Assert.Equal(run.Metrics[^1].TestAccuracy!.Value, evaluation.Accuracy!.Value, 6);
         Assert.All(evaluation.PerClass, metrics => Assert.InRange(metrics.F1, 0.5, 1.0));
     }
 
@@ -59,7 +59,7 @@ public sealed class TrainedModelTests(ApiFactory factory) : IClassFixture<ApiFac
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("setosa", predictions[0].ClassName);
         Assert.Equal("virginica", predictions[1].ClassName);
-        Assert.All(predictions, prediction => Assert.Equal(1.0, prediction.Probabilities.Sum(), 3));
+        Assert.All(predictions, prediction => Assert.Equal(1.0, prediction.Probabilities!.Sum(), 3));
 
         var wrongSize = await _client.PostAsJsonAsync($"/api/runs/{run.Id}/predict", new { samples = new[] { new[] { 1.0, 2.0 } } });
         Assert.Equal(HttpStatusCode.BadRequest, wrongSize.StatusCode);

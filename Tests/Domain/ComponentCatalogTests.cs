@@ -2,6 +2,7 @@ using System.Text.Json;
 using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
+using Experiments.Domain.Schedulers;
 using Experiments.Domain.Validation;
 
 namespace Experiments.Tests.Domain;
@@ -79,6 +80,66 @@ public sealed class ComponentCatalogTests
         Assert.Null(LossCatalog.Instance.Resolve(new LossSpec(""), "other", errors));
         Assert.Contains("loss", errors.ToDictionary().Keys);
         Assert.Contains("other.type", errors.ToDictionary().Keys);
+    }
+
+    [Theory]
+    [InlineData("adam", "momentum", "adam has no 'momentum'. Adam's momentum terms are 'betas' (default [0.9, 0.999]); to use momentum, choose sgd. Valid hyperparameters of adam: lr, betas, eps, weightDecay, amsgrad.")]
+    [InlineData("adamW", "momentum", "adamW has no 'momentum'. AdamW's momentum terms are 'betas'")]
+    [InlineData("sgd", "betas", "sgd has no 'betas'. Betas are Adam's momentum terms; sgd's is 'momentum'.")]
+    [InlineData("rmsprop", "betas", "rmsprop's running average is set by 'alpha'")]
+    [InlineData("adagrad", "momentum", "Adagrad has no momentum")]
+    [InlineData("sgd", "learningRate", "The learning rate is 'lr'.")]
+    [InlineData("adam", "weight_decay", "adam has no 'weight_decay'. Did you mean 'weightDecay'?")]
+    public void Classic_slips_are_answered_with_what_to_write_instead(string type, string name, string expected)
+    {
+        var errors = new ValidationErrors();
+
+        Assert.Null(OptimizerCatalog.Instance.Resolve(new OptimizerSpec(type, Parameters((name, 0.9))), "optimizer", errors));
+        Assert.Contains(expected, Assert.Single(errors.ToDictionary()[$"optimizer.{name}"]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rules_across_hyperparameters_run_once_each_is_valid()
+    {
+        var errors = new ValidationErrors();
+
+        Assert.Null(OptimizerCatalog.Instance.Resolve(new OptimizerSpec("sgd", Parameters(("nesterov", true))), "optimizer", errors));
+        Assert.Contains("needs momentum > 0 and dampening 0", errors.ToDictionary()["optimizer.nesterov"][0], StringComparison.Ordinal);
+        Assert.NotNull(OptimizerCatalog.Instance.Resolve(new OptimizerSpec("sgd", Parameters(("nesterov", true), ("momentum", 0.9))), "optimizer", new ValidationErrors()));
+    }
+
+    [Theory]
+    [InlineData("""{"type": "conv2d", "outChannels": 4, "kernelSize": [3, 3, 3]}""", "layers[0].kernelSize", "must have exactly 2 numbers; got 3.")]
+    [InlineData("""{"type": "conv2d", "outChannels": 4, "kernelSize": 2.5}""", "layers[0].kernelSize", "must be a whole number or a list of 2 whole numbers; got 2.5.")]
+    [InlineData("""{"type": "conv2d", "outChannels": 4}""", "layers[0].kernelSize", "is required by conv2d")]
+    [InlineData("""{"type": "conv2d", "inChannels": 1, "outChannels": 4, "kernelSize": 3}""", "layers[0].inChannels", "It is inferred from the previous layer's output shape; leave it out.")]
+    [InlineData("""{"type": "maxPool2d", "kernelSize": 2, "padding": 2}""", "layers[0].padding", "must be at most half the kernel size (1, 1); got 2, 2.")]
+    [InlineData("""{"type": "reshape", "shape": [-1, 4, -1]}""", "layers[0].shape", "may infer one dimension (-1), not 2")]
+    [InlineData("""{"type": "lstm", "hiddenSize": 8, "dropout": 0.2}""", "layers[0].dropout", "with numLayers 1 it does nothing")]
+    [InlineData("""{"type": "gelu", "approximate": "erf"}""", "layers[0].approximate", "'erf' is not allowed; use one of: none, tanh.")]
+    [InlineData("""{"type": "residual", "layers": []}""", "layers[0].layers", "must be a non-empty list of layers")]
+    public void Layer_hyperparameters_are_checked_by_kind_range_and_rule(string layer, string field, string expected)
+    {
+        var errors = new ValidationErrors();
+
+        Assert.Null(LayerCatalog.Instance.Resolve(JsonSerializer.Deserialize<LayerSpec>(layer), "layers[0]", errors));
+        Assert.Contains(expected, Assert.Single(errors.ToDictionary()[field]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"type": "stepLR"}""", "scheduler.stepSize", "is required by stepLR")]
+    [InlineData("""{"type": "multiStepLR", "milestones": [30, 10]}""", "scheduler.milestones", "must be a non-empty list of increasing epochs")]
+    [InlineData("""{"type": "reduceLROnPlateau", "mode": "max"}""", "scheduler.mode", "The direction follows 'monitor'")]
+    [InlineData("""{"type": "reduceLROnPlateau", "factor": 1.5}""", "scheduler.factor", "must be less than 1")]
+    [InlineData("""{"type": "oneCycleLR", "maxLr": 0.1, "totalSteps": 100}""", "scheduler.totalSteps", "It is the run's epochs times its batches per epoch; leave it out.")]
+    [InlineData("""{"type": "oneCycleLR", "maxLr": 0.1, "warmupEpochs": 2}""", "scheduler.warmupEpochs", "oneCycleLR warms up by itself")]
+    [InlineData("""{"type": "cosineAnnealingLR", "T_max": 10}""", "scheduler.T_max", "Did you mean 'tMax'?")]
+    public void Scheduler_slips_name_the_field(string scheduler, string field, string expected)
+    {
+        var errors = new ValidationErrors();
+
+        Assert.Null(SchedulerCatalog.Instance.Resolve(JsonSerializer.Deserialize<SchedulerSpec>(scheduler), "scheduler", errors));
+        Assert.Contains(expected, Assert.Single(errors.ToDictionary()[field]), StringComparison.Ordinal);
     }
 
     [Fact]

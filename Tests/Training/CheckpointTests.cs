@@ -7,28 +7,32 @@ public sealed class CheckpointTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));
 
-    [Fact]
-    public async Task Resuming_from_a_checkpoint_gives_the_numbers_of_an_uninterrupted_run()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("""{"type": "stepLR", "stepSize": 2, "gamma": 0.5, "warmupEpochs": 1}""")]
+    [InlineData("""{"type": "reduceLROnPlateau", "monitor": "testLoss", "patience": 0}""")]
+    [InlineData("""{"type": "oneCycleLR", "maxLr": 0.1}""")]
+    public async Task Resuming_from_a_checkpoint_gives_the_numbers_of_an_uninterrupted_run(string? scheduler)
     {
         var data = TrainerTests.Blobs(seed: 8);
         var straight = new TrainerTests.RecordingObserver();
-        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4) with { CheckpointPath = Path.Combine(_folder, "straight.bin") }, data, straight, CancellationToken.None);
+        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4, scheduler: scheduler) with { CheckpointPath = Path.Combine(_folder, "straight.bin") }, data, straight, CancellationToken.None);
 
         var checkpoint = Path.Combine(_folder, "interrupted.bin");
         using (var stop = new CancellationTokenSource())
         {
             var interrupted = new TrainerTests.RecordingObserver { OnEpoch = epoch => { if (epoch.Epoch == 3) { stop.Cancel(); } } };
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-                Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4) with { CheckpointPath = checkpoint }, data, interrupted, stop.Token));
+                Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4, scheduler: scheduler) with { CheckpointPath = checkpoint }, data, interrupted, stop.Token));
         }
         Assert.Equal(3, Checkpoint.ReadState(checkpoint)!.Epoch);
         var resumed = new TrainerTests.RecordingObserver();
-        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4) with { CheckpointPath = checkpoint }, data, resumed, CancellationToken.None);
+        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4, scheduler: scheduler) with { CheckpointPath = checkpoint }, data, resumed, CancellationToken.None);
 
         Assert.Equal([4, 5, 6], resumed.Epochs.Select(e => e.Epoch));
         Assert.Equal(
-            straight.Epochs.Skip(3).Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.GradientNorm)),
-            resumed.Epochs.Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.GradientNorm)));
+            straight.Epochs.Skip(3).Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.GradientNorm, e.LearningRate)),
+            resumed.Epochs.Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy, e.GradientNorm, e.LearningRate)));
         Assert.Contains(resumed.Lines, line => line.Contains("resumed from the checkpoint of epoch 3", StringComparison.Ordinal));
     }
 

@@ -3,6 +3,7 @@ using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Schedulers;
 using Experiments.Domain.Validation;
 using Experiments.Tests.Domain;
 using Experiments.Training;
@@ -67,6 +68,90 @@ public sealed class TrainerTests
         Assert.Single(observer.Epochs);
     }
 
+    public static TheoryData<string, string> ClassificationLosses => new()
+    {
+        { """{"type": "crossEntropy", "labelSmoothing": 0.1, "weight": [1, 2, 1]}""", "" },
+        { """{"type": "nll", "weight": [1, 1, 2]}""", """{"type": "logSoftmax"}""" },
+        { """{"type": "bceWithLogits", "posWeight": [1, 1, 2]}""", "" },
+        { """{"type": "mse", "oneHot": true}""", "" },
+        { """{"type": "l1", "oneHot": true}""", "" },
+        { """{"type": "smoothL1", "oneHot": true}""", "" },
+        { """{"type": "huber", "oneHot": true, "delta": 0.5}""", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ClassificationLosses))]
+    public async Task Every_classification_loss_trains_and_reports_accuracy(string loss, string lastLayer)
+    {
+        var observer = new RecordingObserver();
+        var plan = Plan(epochs: 4, loss: loss, layers: $$"""[{"type": "linear", "outFeatures": 8}, {"type": "relu"}, {"type": "linear", "outFeatures": 3}{{(lastLayer == "" ? "" : ", " + lastLayer)}}]""");
+
+        await Trainer.TrainAsync(plan, Blobs(seed: 6), observer, CancellationToken.None);
+
+        Assert.True(observer.Epochs[^1].TrainLoss < observer.Epochs[0].TrainLoss, $"{loss}: {observer.Epochs[0].TrainLoss} → {observer.Epochs[^1].TrainLoss}");
+        Assert.True(observer.Epochs[^1].TestAccuracy > 0.6, $"{loss}: test accuracy {observer.Epochs[^1].TestAccuracy}");
+        Assert.Null(observer.Epochs[^1].TestR2);
+    }
+
+    [Fact]
+    public async Task Bce_with_logits_trains_one_logit_for_two_classes()
+    {
+        var observer = new RecordingObserver();
+        var data = Blobs(seed: 7);
+        var twoClasses = new LoadedDataset(data.SampleShape, OnlyTwoClasses(data.Train), OnlyTwoClasses(data.Test));
+        var plan = Plan(epochs: 4, loss: """{"type": "bceWithLogits"}""", layers: """[{"type": "linear", "outFeatures": 4}, {"type": "tanh"}, {"type": "linear", "outFeatures": 1}]""");
+
+        await Trainer.TrainAsync(plan, twoClasses, observer, CancellationToken.None);
+
+        Assert.True(observer.Epochs[^1].TestAccuracy > 0.9, $"test accuracy {observer.Epochs[^1].TestAccuracy}");
+    }
+
+    public static TheoryData<string> RegressionLosses => new(["""{"type": "mse"}""", """{"type": "l1"}""", """{"type": "smoothL1", "beta": 0.5}""", """{"type": "huber"}"""]);
+
+    [Theory]
+    [MemberData(nameof(RegressionLosses))]
+    public async Task Regression_records_test_mse_mae_and_r2_instead_of_accuracy(string loss)
+    {
+        var observer = new RecordingObserver();
+        var plan = Plan(epochs: 25, loss: loss, layers: """[{"type": "linear", "outFeatures": 16}, {"type": "relu"}, {"type": "linear", "outFeatures": 2}]""");
+
+        await Trainer.TrainAsync(plan, Line(seed: 8), observer, CancellationToken.None);
+
+        var last = observer.Epochs[^1];
+        Assert.Null(last.TrainAccuracy);
+        Assert.Null(last.TestAccuracy);
+        Assert.True(last.TestR2 > 0.9, $"{loss}: R² {last.TestR2}");
+        Assert.True(last.TestMae < observer.Epochs[0].TestMae, $"{loss}: MAE {observer.Epochs[0].TestMae} → {last.TestMae}");
+        Assert.True(last.TestMse >= last.TestMae * last.TestMae - 1e-9, "MSE is at least MAE²");
+        Assert.Contains(observer.Lines, line => line.Contains("epoch 25/25", StringComparison.Ordinal) && line.Contains("test R²", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_scheduler_sets_each_epochs_learning_rate()
+    {
+        var observer = new RecordingObserver();
+        var plan = Plan(epochs: 4, optimizer: "sgd", lr: 0.1, scheduler: """{"type": "stepLR", "stepSize": 1, "gamma": 0.5}""");
+
+        await Trainer.TrainAsync(plan, Blobs(seed: 9), observer, CancellationToken.None);
+
+        Assert.Equal([0.1, 0.05, 0.025, 0.0125], observer.Epochs.Select(epoch => Math.Round(epoch.LearningRate, 10)));
+    }
+
+    [Theory]
+    [InlineData("""{"type": "oneCycleLR", "maxLr": 0.1}""")]
+    [InlineData("""{"type": "reduceLROnPlateau", "monitor": "testAccuracy", "patience": 0, "warmupEpochs": 1}""")]
+    [InlineData("""{"type": "cosineAnnealingLR", "tMax": 3, "warmupEpochs": 1, "warmupStartFactor": 0.1}""")]
+    public async Task Batch_and_metric_driven_schedulers_run_to_the_end(string scheduler)
+    {
+        var observer = new RecordingObserver();
+
+        var outcome = await Trainer.TrainAsync(Plan(epochs: 4, scheduler: scheduler), Blobs(seed: 10), observer, CancellationToken.None);
+
+        Assert.Equal(StopReason.EpochsCompleted, outcome.Reason);
+        Assert.All(observer.Epochs, epoch => Assert.True(epoch.LearningRate > 0 && epoch.LearningRate <= 0.1, $"lr {epoch.LearningRate}"));
+        Assert.True(observer.Epochs[^1].TestAccuracy > 0.6, $"test accuracy {observer.Epochs[^1].TestAccuracy}");
+    }
+
     [Fact]
     public void A_dataset_file_round_trips()
     {
@@ -108,17 +193,49 @@ public sealed class TrainerTests
         return new LoadedDataset([2], Make(perClass), Make(perClass / 3));
     }
 
-    internal static TrainingPlan Plan(int epochs, long seed = 1, string optimizer = "adam", double lr = 0.05)
+    /// <summary>Two smooth targets of two features: sin(x₀) + x₁ and x₀ − x₁/2.</summary>
+    internal static LoadedDataset Line(int seed, int count = 160)
+    {
+        var random = new Random(seed);
+        DatasetArrays Make(int samples)
+        {
+            var features = new float[samples * 2];
+            var values = new float[samples * 2];
+            for (var i = 0; i < samples; i++)
+            {
+                var (x0, x1) = ((float)(random.NextDouble() * 4 - 2), (float)(random.NextDouble() * 4 - 2));
+                (features[i * 2], features[i * 2 + 1]) = (x0, x1);
+                (values[i * 2], values[i * 2 + 1]) = (MathF.Sin(x0) + x1, x0 - x1 / 2);
+            }
+            return DatasetArrays.Regression(features, values, 2);
+        }
+        return new LoadedDataset([2], Make(count), Make(count / 4));
+    }
+
+    private static DatasetArrays OnlyTwoClasses(DatasetArrays split)
+    {
+        var kept = Enumerable.Range(0, split.Count).Where(i => split.Labels[i] < 2).ToArray();
+        return DatasetArrays.Classification([.. kept.SelectMany(i => split.Features.Skip(i * 2).Take(2))], [.. kept.Select(i => split.Labels[i])]);
+    }
+
+    internal static TrainingPlan Plan(
+        int epochs,
+        long seed = 1,
+        string optimizer = "adam",
+        double lr = 0.05,
+        string layers = """[{"type": "linear", "outFeatures": 8}, {"type": "relu"}, {"type": "linear", "outFeatures": 3}]""",
+        string loss = """{"type": "crossEntropy"}""",
+        string? scheduler = null)
     {
         var errors = new ValidationErrors();
-        var layers = ModelValidator.Resolve(
-            [ModelValidatorTests.Layer("linear", ("outFeatures", 8)), ModelValidatorTests.Layer("relu"), ModelValidatorTests.Layer("linear", ("outFeatures", 3))], errors)!;
-        var summary = ModelValidator.InferShapes(layers, [2], errors)!;
+        var resolved = ModelValidator.Resolve(JsonSerializer.Deserialize<List<LayerSpec?>>(layers), errors)!;
+        var summary = ModelValidator.InferShapes(resolved, [2], errors)!;
         var optimizerSpec = OptimizerCatalog.Instance.Resolve(
             new OptimizerSpec(optimizer, new Dictionary<string, JsonElement> { ["lr"] = JsonSerializer.SerializeToElement(lr) }), "optimizer", errors)!;
-        var loss = LossCatalog.Instance.Resolve(new LossSpec("crossEntropy"), "loss", errors)!;
+        var lossSpec = LossCatalog.Instance.Resolve(JsonSerializer.Deserialize<LossSpec>(loss), "loss", errors)!;
+        var schedulerSpec = scheduler is null ? null : SchedulerCatalog.Instance.Resolve(JsonSerializer.Deserialize<SchedulerSpec>(scheduler), "scheduler", errors);
         Assert.True(errors.IsEmpty, errors.ToString());
-        return new TrainingPlan(layers, summary, optimizerSpec, loss, epochs, 16, true, seed, null, TrainingDevice.Cpu);
+        return new TrainingPlan(resolved, summary, optimizerSpec, lossSpec, epochs, 16, true, seed, null, TrainingDevice.Cpu, schedulerSpec);
     }
 
     internal sealed class RecordingObserver : IRunObserver

@@ -5,8 +5,22 @@ using static TorchSharp.torch;
 
 namespace Experiments.Training.Checkpoints;
 
-/// <summary>Where training stood after an epoch: what a resumed run continues from.</summary>
-public sealed record CheckpointState(int Epoch, long Step, double? LastTestAccuracy, double? BestTestAccuracy, int EpochsWithoutImprovement);
+/// <summary>
+/// Where training stood after an epoch: what a resumed run continues from. <see cref="TestLosses"/> and
+/// <see cref="TestAccuracies"/> hold every epoch's test metrics (null when not evaluated) so that the
+/// learning-rate schedule can be replayed to the same point.
+/// </summary>
+public sealed record CheckpointState(
+    int Epoch,
+    long Step,
+    double? LastTestAccuracy,
+    double? BestTestAccuracy,
+    int EpochsWithoutImprovement,
+    IReadOnlyList<double?> TestLosses,
+    IReadOnlyList<double?> TestAccuracies)
+{
+    public static CheckpointState Start { get; } = new(0, 0, null, null, 0, [], []);
+}
 
 /// <summary>
 /// One file per run holding the model, the optimizer, the random number generators and

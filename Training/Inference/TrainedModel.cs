@@ -5,6 +5,7 @@ using Experiments.Training.Data;
 using Experiments.Training.Evaluation;
 using Experiments.Training.Layers;
 using Experiments.Training.Losses;
+using Experiments.Training.Metrics;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -56,10 +57,10 @@ public sealed class TrainedModel : IDisposable
         return new TrainedModel(module);
     }
 
-    public EvaluationResult Evaluate(DatasetArrays split, int[] sampleShape, LossSpec loss, int classCount, int batchSize = 256)
+    public SplitMetrics Evaluate(DatasetArrays split, int[] sampleShape, LossSpec loss, int classCount, int batchSize = 256)
     {
         using var tensors = TensorSplit.From(split, sampleShape, CPU);
-        return Evaluator.Evaluate(_module, LossFactory.Create(loss), tensors, batchSize, classCount);
+        return Evaluator.Evaluate(_module, LossFactory.Create(loss, split.Kind), tensors, batchSize, split.Kind, classCount > 0 ? classCount : null);
     }
 
     /// <summary>The model's outputs for <paramref name="count"/> samples laid out row-major in <paramref name="features"/>; softmax applied when <paramref name="probabilities"/>.</summary>

@@ -82,6 +82,9 @@ namespace Experiments.Api.Persistence.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("TargetSize")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Task")
                         .IsRequired()
                         .HasMaxLength(20)
@@ -204,7 +207,16 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<double?>("TestLoss")
                         .HasColumnType("REAL");
 
-                    b.Property<double>("TrainAccuracy")
+                    b.Property<double?>("TestMae")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TestMse")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TestR2")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TrainAccuracy")
                         .HasColumnType("REAL");
 
                     b.Property<double>("TrainLoss")

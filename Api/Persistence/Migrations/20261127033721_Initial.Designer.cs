@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Experiments.Api.Persistence.Migrations
 {
     [DbContext(typeof(ExperimentsDbContext))]
-    [Migration("20261127024344_Initial")]
+    [Migration("20261127033721_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -84,6 +84,9 @@ namespace Experiments.Api.Persistence.Migrations
                     b.PrimitiveCollection<string>("SampleShape")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("TargetSize")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Task")
                         .IsRequired()
@@ -207,7 +210,16 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<double?>("TestLoss")
                         .HasColumnType("REAL");
 
-                    b.Property<double>("TrainAccuracy")
+                    b.Property<double?>("TestMae")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TestMse")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TestR2")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("TrainAccuracy")
                         .HasColumnType("REAL");
 
                     b.Property<double>("TrainLoss")

@@ -19,6 +19,7 @@ namespace Experiments.Api.Persistence.Migrations
                     Name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
                     Format = table.Column<string>(type: "TEXT", maxLength: 20, nullable: false),
                     Task = table.Column<string>(type: "TEXT", maxLength: 20, nullable: false),
+                    TargetSize = table.Column<int>(type: "INTEGER", nullable: false),
                     SampleShape = table.Column<string>(type: "TEXT", nullable: false),
                     ClassNames = table.Column<string>(type: "TEXT", nullable: false),
                     ClassCounts = table.Column<string>(type: "TEXT", nullable: false),
@@ -122,13 +123,16 @@ namespace Experiments.Api.Persistence.Migrations
                     RunId = table.Column<Guid>(type: "TEXT", nullable: false),
                     Epoch = table.Column<int>(type: "INTEGER", nullable: false),
                     TrainLoss = table.Column<double>(type: "REAL", nullable: false),
-                    TrainAccuracy = table.Column<double>(type: "REAL", nullable: false),
+                    TrainAccuracy = table.Column<double>(type: "REAL", nullable: true),
                     TestLoss = table.Column<double>(type: "REAL", nullable: true),
                     TestAccuracy = table.Column<double>(type: "REAL", nullable: true),
                     LearningRate = table.Column<double>(type: "REAL", nullable: false),
                     GradientNorm = table.Column<double>(type: "REAL", nullable: false),
                     Seconds = table.Column<double>(type: "REAL", nullable: false),
-                    SamplesPerSecond = table.Column<double>(type: "REAL", nullable: false)
+                    SamplesPerSecond = table.Column<double>(type: "REAL", nullable: false),
+                    TestMse = table.Column<double>(type: "REAL", nullable: true),
+                    TestMae = table.Column<double>(type: "REAL", nullable: true),
+                    TestR2 = table.Column<double>(type: "REAL", nullable: true)
                 },
                 constraints: table =>
                 {
