@@ -2,49 +2,26 @@ using System.Globalization;
 
 namespace Experiments.Api.Datasets;
 
-/// <summary>A refused upload: which request field is at fault and what to fix.</summary>
-public sealed class DatasetImportException(string field, string message) : Exception(message)
-{
-    public string Field { get; } = field;
-}
-
 /// <summary>Options of a CSV import, as sent in the multipart form.</summary>
 public sealed record CsvImportOptions(string? LabelColumn, bool? HasHeader, char? Delimiter);
 
 /// <summary>
-/// A parsed CSV file: numeric feature columns row-major in one array, the label column as text.
-/// Rows are read one at a time; no per-row objects are kept.
+/// Reads a CSV or TSV file one line at a time: the numeric feature columns go straight to a float32 staging
+/// file (row-major), the label column is kept as text. Memory holds one line and the labels, whatever the
+/// file's size.
 /// </summary>
-public sealed class CsvTable
+public static class CsvTable
 {
-    private CsvTable(string[] featureNames, string labelName, List<float> features, List<string> labels)
-    {
-        FeatureNames = featureNames;
-        LabelName = labelName;
-        Features = features;
-        Labels = labels;
-    }
-
-    public string[] FeatureNames { get; }
-
-    public string LabelName { get; }
-
-    public List<float> Features { get; }
-
-    public List<string> Labels { get; }
-
-    public int RowCount => Labels.Count;
-
-    public static CsvTable Read(TextReader reader, CsvImportOptions options)
+    public static (ArraySource Features, LabelSource Labels) Read(TextReader reader, CsvImportOptions options, ImportWorkspace workspace, string field)
     {
         var lineNumber = 0;
         var first = ReadNonEmptyLine(reader, ref lineNumber)
-            ?? throw new DatasetImportException("file", "the file is empty: expected a header or a first row of comma-separated values.");
+            ?? throw new DatasetImportException(field, "the file is empty: expected a header or a first row of comma-separated values.");
         var delimiter = options.Delimiter ?? DetectDelimiter(first);
         var firstCells = Split(first, delimiter);
         if (firstCells.Length < 2)
         {
-            throw new DatasetImportException("file", $"line {lineNumber} has a single column; a dataset needs at least one feature column and a label column "
+            throw new DatasetImportException(field, $"line {lineNumber} has a single column; a dataset needs at least one feature column and a label column "
                 + "(set 'delimiter' if the file is not separated by commas, semicolons or tabs).");
         }
 
@@ -58,10 +35,13 @@ public sealed class CsvTable
             ? firstCells.Select(cell => cell.Trim()).ToArray()
             : Enumerable.Range(0, firstCells.Length).Select(i => $"column{i}").ToArray();
         var labelIndex = ResolveLabelColumn(options.LabelColumn, names, hasHeader);
-        var featureNames = names.Where((_, i) => i != labelIndex).ToArray();
+        var featureCount = names.Length - 1;
 
-        var features = new List<float>();
+        var staging = workspace.CreateFile();
+        var row = new float[featureCount];
         var labels = new List<string>();
+        var lines = new List<int>();
+        var fitsInBytes = true;
         if (!hasHeader)
         {
             AddRow(firstCells, firstLineNumber);
@@ -74,7 +54,7 @@ public sealed class CsvTable
         while ((line = reader.ReadLine()) is not null)
         {
             lineNumber++;
-            if (line.Trim().Length == 0)
+            if (line.AsSpan().Trim().Length == 0)
             {
                 continue;
             }
@@ -82,40 +62,49 @@ public sealed class CsvTable
         }
         if (labels.Count == 0)
         {
-            throw new DatasetImportException("file", "the file has a header but no data rows.");
+            throw new DatasetImportException(field, "the file has a header but no data rows.");
         }
-        return new CsvTable(featureNames, names[labelIndex], features, labels);
+        staging.Flush();
+        var features = new ArraySource(field, field, NumericType.Float32, [labels.Count, featureCount], staging, 0, fitsInBytes);
+        var lineOf = lines.ToArray();
+        var labelName = names[labelIndex];
+        return (features, LabelSource.FromTexts(labelName, field, [.. labels],
+            index => string.Create(CultureInfo.InvariantCulture, $"line {lineOf[index]}, column '{labelName}'")));
 
         void AddRow(string[] cells, int number)
         {
             if (cells.Length != names.Length)
             {
-                throw new DatasetImportException("file", $"line {number} has {cells.Length} values but the {(hasHeader ? "header" : "first row")} has {names.Length}; every row needs the same number of columns.");
+                throw new DatasetImportException(field, $"line {number} has {cells.Length} values but the {(hasHeader ? "header" : "first row")} has {names.Length}; every row needs the same number of columns.");
             }
+            var feature = 0;
             for (var column = 0; column < cells.Length; column++)
             {
+                var text = cells[column].AsSpan().Trim();
                 if (column == labelIndex)
                 {
-                    var label = cells[column].Trim();
-                    if (label.Length == 0)
+                    if (text.Length == 0)
                     {
-                        throw new DatasetImportException("file", $"line {number}, column '{names[column]}': the label is empty.");
+                        throw new DatasetImportException(field, $"line {number}, column '{names[column]}': the label is empty.");
                     }
-                    labels.Add(label);
+                    labels.Add(text.ToString());
                     continue;
                 }
-                var text = cells[column].Trim();
                 if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 {
-                    throw new DatasetImportException("file", $"line {number}, column '{names[column]}': '{Shorten(text)}' is not a number. Feature columns must be numeric; "
+                    throw new DatasetImportException(field, $"line {number}, column '{names[column]}': '{Shorten(text.ToString())}' is not a number. Feature columns must be numeric; "
                         + $"if this is the label column, set labelColumn to '{names[column]}'.");
                 }
                 if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue)
                 {
-                    throw new DatasetImportException("file", $"line {number}, column '{names[column]}': {text} is not a finite 32-bit number; remove or impute it before importing.");
+                    throw new DatasetImportException(field, $"line {number}, column '{names[column]}': {text} is not a finite 32-bit number; remove or impute it before importing.");
                 }
-                features.Add((float)value);
+                var single = (float)value;
+                fitsInBytes &= single is >= 0 and <= 255 && single == MathF.Floor(single);
+                row[feature++] = single;
             }
+            staging.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+            lines.Add(number);
         }
     }
 

@@ -15,6 +15,12 @@ public sealed class ExperimentsOptions
     /// <summary>How often an idle worker looks for queued runs: the longest a new run waits to start.</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// The largest dataset upload accepted, in bytes: the whole multipart request, and everything an import may
+    /// decompress (.npz entries, gzipped files). Larger uploads are refused with 413.
+    /// </summary>
+    public long MaxUploadBytes { get; set; } = 1L << 30;
+
     public string DataFolderPath => Path.GetFullPath(DataFolder);
 
     public string DatasetsFolderPath => Path.Combine(DataFolderPath, "datasets");

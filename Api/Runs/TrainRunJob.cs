@@ -48,7 +48,8 @@ public sealed class TrainRunJob(
             var plan = await PlanAsync(db, run, cancellationToken);
             var dataset = await db.Datasets.AsNoTracking().FirstAsync(d => d.Id == run.DatasetId, cancellationToken);
             var (shape, train, test) = DatasetFile.Read(Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile));
-            var outcome = await Trainer.TrainAsync(plan, new LoadedDataset(shape, train, test), observer, cancellationToken);
+            var data = DatasetPreprocessing.Apply(dataset.Preprocessing, new LoadedDataset(shape, train, test));
+            var outcome = await Trainer.TrainAsync(plan, data, observer, cancellationToken);
 
             run.Succeed(outcome.Reason, time.GetUtcNow());
             await db.SaveChangesAsync(CancellationToken.None);
