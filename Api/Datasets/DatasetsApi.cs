@@ -106,14 +106,6 @@ public static class DatasetsApi
                 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { [refused.Field] = [refused.Message] }, title: Refused)
                 : Problem(refused.Status, refused.Field, refused.Message);
         }
-        finally
-        {
-            foreach (var file in form.Files)
-            {
-                // The form's files are temporary files of the request; nothing of them is kept.
-                await file.OpenReadStream().DisposeAsync();
-            }
-        }
     }
 
     /// <summary>Reads and checks every field; unknown fields are refused so that a typo is not silently ignored.</summary>

@@ -52,7 +52,7 @@ public static class PickleDataset
         {
             throw new DatasetImportException("file", $"'{name}' holds text ('{dense.Texts[0]}'); features must be numbers.");
         }
-        return (dense.ToArray(name), dense.AllIntegers ? "int64" : "float64");
+        return (dense.ToArray(name), dense.ArrayDtype ?? (dense.AllIntegers ? "int64" : "float64"));
     }
 
     private static LabelSource Labels(object? value, string name, ImportWorkspace workspace)
@@ -94,6 +94,9 @@ public static class PickleDataset
         public bool AllIntegers { get; private set; } = true;
 
         public bool FitsInBytes { get; private set; } = true;
+
+        /// <summary>The dtype of the NumPy arrays the lists hold, when they hold arrays.</summary>
+        public string? ArrayDtype { get; private set; }
 
         public string[]? Texts => _texts.Count > 0 ? [.. _texts] : null;
 
@@ -177,6 +180,7 @@ public static class PickleDataset
                         throw new DatasetImportException("file", $"{path} is truncated.");
                     }
                     type.Decode(source, values);
+                    ArrayDtype = type.Name;
                     foreach (var number in values)
                     {
                         AddNumber(number, type.IsInteger);
