@@ -90,7 +90,7 @@ public static class CsvTable
                     labels.Add(text.ToString());
                     continue;
                 }
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && !IsNonFinite(text, out value))
                 {
                     throw new DatasetImportException(field, $"line {number}, column '{names[column]}': '{Shorten(text.ToString())}' is not a number. Feature columns must be numeric; "
                         + $"if this is the label column, set labelColumn to '{names[column]}'.");
@@ -106,6 +106,19 @@ public static class CsvTable
             staging.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
             lines.Add(number);
         }
+    }
+
+    /// <summary>How Python and pandas write NaN and infinity (nan, inf, -inf), so that they are reported as such.</summary>
+    private static bool IsNonFinite(ReadOnlySpan<char> text, out double value)
+    {
+        value = text.TrimStart('+').ToString().ToLowerInvariant() switch
+        {
+            "nan" => double.NaN,
+            "inf" or "infinity" => double.PositiveInfinity,
+            "-inf" or "-infinity" => double.NegativeInfinity,
+            _ => 0,
+        };
+        return !double.IsFinite(value);
     }
 
     private static string? ReadNonEmptyLine(TextReader reader, ref int lineNumber)

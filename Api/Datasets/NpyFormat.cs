@@ -93,8 +93,9 @@ public static class NpyFormat
             switch (key)
             {
                 case "descr":
-                    descr = ReadQuoted(text, ref position)
-                        ?? throw new DatasetImportException(field, $"'{name}' is a structured array (fields in its dtype); save plain numeric arrays, e.g. one array for features and one for labels.");
+                    descr = ReadQuoted(text, ref position) ?? (text[position] == '['
+                        ? throw new DatasetImportException(field, $"'{name}' is a structured array (fields in its dtype); save plain numeric arrays, e.g. one array for features and one for labels.")
+                        : throw Corrupt(name, field, "descr is not a quoted type string"));
                     break;
                 case "fortran_order":
                     fortran = ReadWord(text, ref position) switch
@@ -206,7 +207,7 @@ public sealed class NpzArchive : IDisposable
             Names = _zip.Entries.Where(entry => entry.FullName.EndsWith(".npy", StringComparison.Ordinal))
                 .Select(entry => entry.FullName[..^4]).ToArray();
         }
-        catch (InvalidDataException corrupt)
+        catch (Exception corrupt) when (corrupt is InvalidDataException or ArgumentException or IOException)
         {
             throw new DatasetImportException("file", $"the .npz file is not a readable zip archive: {corrupt.Message}");
         }
@@ -229,7 +230,7 @@ public sealed class NpzArchive : IDisposable
             using var compressed = entry.Open();
             extracted = _workspace.Decompress(compressed, "file", $"array '{name}' of the .npz file");
         }
-        catch (InvalidDataException corrupt)
+        catch (Exception corrupt) when (corrupt is InvalidDataException or IOException)
         {
             throw new DatasetImportException("file", $"array '{name}' of the .npz file cannot be decompressed: {corrupt.Message}");
         }

@@ -16,7 +16,12 @@ public static class DatasetFiles
     public static byte[] Npy(string descr, long[] shape, byte[] data, bool fortran = false)
     {
         var shapeText = shape.Length == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + ")";
-        var header = $"{{'descr': '{descr}', 'fortran_order': {(fortran ? "True" : "False")}, 'shape': {shapeText}, }}";
+        return NpyWithHeader($"{{'descr': '{descr}', 'fortran_order': {(fortran ? "True" : "False")}, 'shape': {shapeText}, }}", data);
+    }
+
+    /// <summary>An .npy file with the given header dict text, padded as NumPy pads it.</summary>
+    public static byte[] NpyWithHeader(string header, byte[] data)
+    {
         var total = 10 + header.Length + 1;
         header = header.PadRight(header.Length + (64 - total % 64) % 64) + "\n";
         var bytes = new List<byte> { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 };
