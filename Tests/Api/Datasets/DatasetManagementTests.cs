@@ -38,6 +38,28 @@ public sealed class DatasetManagementTests(ApiFactory factory) : IClassFixture<A
     }
 
     [Fact]
+    public async Task The_mnist_sample_imports_in_one_call_and_a_small_mlp_learns_it_in_one_epoch()
+    {
+        var response = await _client.PostAsync("/api/datasets", DatasetFiles.Form("mnist-10k.npz",
+            await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "samples", "mnist-10k.npz")), ("scale", "1/255"), ("reshape", "1,28,28")));
+        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var mnist = await response.ReadAsAsync<DatasetView>();
+
+        Assert.Equal((8000, 2000, 10, "uint8"), (mnist.TrainCount, mnist.TestCount, mnist.ClassCount, mnist.Dtype));
+        Assert.Equal([1, 28, 28], mnist.SampleShape);
+        Assert.Equal(10_000, mnist.ClassCounts.Sum());
+        var created = await _client.PostAsJsonAsync("/api/runs", new
+        {
+            datasetId = mnist.Id, modelId = await CreateModelAsync(mnist), optimizer = new { type = "adam", lr = 0.01 }, loss = new { type = "crossEntropy" },
+            epochs = 1, batchSize = 100, seed = 1,
+        });
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+        var run = await Workflow.WaitUntilFinishedAsync(_client, (await created.ReadAsAsync<RunView>()).Id);
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        Assert.True(run.Metrics[0].TestAccuracy > 0.8, $"test accuracy {run.Metrics[0].TestAccuracy}");
+    }
+
+    [Fact]
     public async Task Datasets_are_listed_newest_first_in_pages()
     {
         var csv = await ImportAsync("csv");
