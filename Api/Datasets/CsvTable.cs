@@ -58,7 +58,7 @@ public static class CsvTable
             {
                 continue;
             }
-            AddRow(Split(line, delimiter), lineNumber);
+            AddLine(line, lineNumber);
         }
         if (labels.Count == 0)
         {
@@ -75,37 +75,104 @@ public static class CsvTable
         {
             if (cells.Length != names.Length)
             {
-                throw new DatasetImportException(field, $"line {number} has {cells.Length} values but the {(hasHeader ? "header" : "first row")} has {names.Length}; every row needs the same number of columns.");
+                throw Ragged(number, cells.Length);
             }
             var feature = 0;
             for (var column = 0; column < cells.Length; column++)
             {
-                var text = cells[column].AsSpan().Trim();
-                if (column == labelIndex)
-                {
-                    if (text.Length == 0)
-                    {
-                        throw new DatasetImportException(field, $"line {number}, column '{names[column]}': the label is empty.");
-                    }
-                    labels.Add(text.ToString());
-                    continue;
-                }
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && !IsNonFinite(text, out value))
-                {
-                    throw new DatasetImportException(field, $"line {number}, column '{names[column]}': '{Shorten(text.ToString())}' is not a number. Feature columns must be numeric; "
-                        + $"if this is the label column, set labelColumn to '{names[column]}'.");
-                }
-                if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue)
-                {
-                    throw new DatasetImportException(field, $"line {number}, column '{names[column]}': {text} is not a finite 32-bit number; remove or impute it before importing.");
-                }
-                var single = (float)value;
-                fitsInBytes &= single is >= 0 and <= 255 && single == MathF.Floor(single);
-                row[feature++] = single;
+                AddCell(cells[column], column, number, ref feature);
             }
             staging.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
             lines.Add(number);
         }
+
+        // The common case, a line without quotes, is cut into cells without allocating them.
+        void AddLine(string line, int number)
+        {
+            if (line.Contains('"'))
+            {
+                AddRow(Split(line, delimiter), number);
+                return;
+            }
+            var rest = line.AsSpan();
+            var column = 0;
+            var feature = 0;
+            while (true)
+            {
+                var end = rest.IndexOf(delimiter);
+                var cell = end < 0 ? rest : rest[..end];
+                if (column >= names.Length)
+                {
+                    throw Ragged(number, line.AsSpan().Count(delimiter) + 1);
+                }
+                AddCell(cell, column, number, ref feature);
+                column++;
+                if (end < 0)
+                {
+                    break;
+                }
+                rest = rest[(end + 1)..];
+            }
+            if (column != names.Length)
+            {
+                throw Ragged(number, column);
+            }
+            staging.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+            lines.Add(number);
+        }
+
+        void AddCell(ReadOnlySpan<char> cell, int column, int number, ref int feature)
+        {
+            var text = cell.Trim();
+            if (column == labelIndex)
+            {
+                if (text.Length == 0)
+                {
+                    throw new DatasetImportException(field, $"line {number}, column '{names[column]}': the label is empty.");
+                }
+                labels.Add(text.ToString());
+                return;
+            }
+            if (!TryParseWhole(text, out var value)
+                && !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && !IsNonFinite(text, out value))
+            {
+                throw new DatasetImportException(field, $"line {number}, column '{names[column]}': '{Shorten(text.ToString())}' is not a number. Feature columns must be numeric; "
+                    + $"if this is the label column, set labelColumn to '{names[column]}'.");
+            }
+            if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue)
+            {
+                throw new DatasetImportException(field, $"line {number}, column '{names[column]}': {text} is not a finite 32-bit number; remove or impute it before importing.");
+            }
+            var single = (float)value;
+            fitsInBytes &= single is >= 0 and <= 255 && single == MathF.Floor(single);
+            row[feature++] = single;
+        }
+
+        DatasetImportException Ragged(int number, int count) => new(field,
+            $"line {number} has {count} values but the {(hasHeader ? "header" : "first row")} has {names.Length}; every row needs the same number of columns.");
+    }
+
+    /// <summary>Whole numbers of up to 9 digits (pixel values, counts), parsed without the general number parser.</summary>
+    private static bool TryParseWhole(ReadOnlySpan<char> text, out double value)
+    {
+        value = 0;
+        var negative = text.Length > 1 && text[0] == '-';
+        var digits = negative ? text[1..] : text;
+        if (digits.Length is 0 or > 9)
+        {
+            return false;
+        }
+        var whole = 0;
+        foreach (var c in digits)
+        {
+            if (c is < '0' or > '9')
+            {
+                return false;
+            }
+            whole = whole * 10 + (c - '0');
+        }
+        value = negative ? -whole : whole;
+        return true;
     }
 
     /// <summary>How Python and pandas write NaN and infinity (nan, inf, -inf), so that they are reported as such.</summary>
