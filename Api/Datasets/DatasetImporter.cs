@@ -72,6 +72,18 @@ public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<Experiment
             db.Datasets.Add(dataset);
             await db.SaveChangesAsync(cancellationToken);
         }
+        catch (DbUpdateException)
+        {
+            File.Delete(tensorPath);
+            db.ChangeTracker.Clear();
+            // The same upload imported concurrently and saved first is the answer; any other failure stays one.
+            var raced = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.ContentHash == hash, CancellationToken.None);
+            if (raced is null)
+            {
+                throw;
+            }
+            return (raced, false);
+        }
         catch
         {
             File.Delete(tensorPath);
