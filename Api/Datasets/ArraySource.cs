@@ -35,7 +35,7 @@ public sealed class ArraySource
             elements = shape.Aggregate(1L, (product, dimension) => checked(product * dimension));
             RowLength = checked((int)shape.Skip(1).Aggregate(1L, (product, dimension) => checked(product * dimension)));
             ByteLength = checked(elements * type.Size);
-            _ = checked(RowLength * type.Size);
+            RowBytes = checked(RowLength * type.Size);
         }
         catch (OverflowException)
         {
@@ -66,6 +66,8 @@ public sealed class ArraySource
 
     public long ByteLength { get; }
 
+    public int RowBytes { get; }
+
     /// <summary>Every value is a whole number 0..255.</summary>
     public bool FitsInBytes { get; }
 
@@ -93,12 +95,12 @@ public sealed class ArraySource
 
     private ReadOnlySpan<byte> ReadBytes(long first, int count)
     {
-        var length = count * RowLength * Type.Size;
+        var length = count * RowBytes;
         if (_buffer.Length < length)
         {
             _buffer = new byte[length];
         }
-        _stream.Position = _offset + first * RowLength * Type.Size;
+        _stream.Position = _offset + first * RowBytes;
         _stream.ReadExactly(_buffer, 0, length);
         return _buffer.AsSpan(0, length);
     }

@@ -35,7 +35,8 @@ public sealed record DatasetImportRequest(
 
     /// <summary>The options that change the result, in a fixed text form: part of the content hash.</summary>
     public string OptionsText => string.Create(CultureInfo.InvariantCulture,
-        $"{Format}|{Task}|{Csv}|{Keys}|{Split}|{Preprocessing.Scale}|{Preprocessing.Standardize}|{string.Join(",", Preprocessing.Reshape ?? [])}");
+        $"{Format}|{Task}|{Csv.LabelColumn}|{Csv.HasHeader}|{(int?)Csv.Delimiter}|{Keys.Features}|{Keys.Labels}|{Keys.TestFeatures}|{Keys.TestLabels}|"
+        + $"{Split.TestFraction:R}|{Split.Seed}|{Preprocessing.Scale:R}|{Preprocessing.Standardize}|{string.Join(",", Preprocessing.Reshape ?? [])}");
 }
 
 /// <summary>

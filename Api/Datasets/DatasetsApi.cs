@@ -176,9 +176,11 @@ public static class DatasetsApi
         var hasHeader = Boolean("hasHeader");
         var standardize = Boolean("standardize") ?? false;
         char? delimiter = null;
-        if (Text("delimiter") is { } delimiterText || form["delimiter"].ToString() == "\t")
+        var delimiterValue = form["delimiter"].ToString();
+        if (delimiterValue.Length > 0)
         {
-            var unescaped = form["delimiter"].ToString() is "\\t" or "\t" ? "\t" : form["delimiter"].ToString().Trim();
+            // A tab arrives as itself or written \t; other delimiters may come with spaces around them.
+            var unescaped = delimiterValue is "\\t" or "\t" ? "\t" : delimiterValue.Trim();
             if (unescaped.Length != 1)
             {
                 Error("delimiter", "must be a single character such as , or ; or \\t.");

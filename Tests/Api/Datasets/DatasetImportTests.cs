@@ -44,6 +44,20 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
     }
 
     [Fact]
+    public async Task A_csv_with_its_own_test_file_keeps_that_split_and_maps_labels_across_both()
+    {
+        var train = "a;b;kind\n1;2;x\n3;4;y\n5;6;x\n";
+        var test = "a;b;kind\n7;8;z\n";
+
+        var dataset = await ImportAsync(DatasetFiles.Form(
+            [("file", "train.csv", System.Text.Encoding.UTF8.GetBytes(train)), ("testFile", "test.csv", System.Text.Encoding.UTF8.GetBytes(test))]));
+
+        Assert.Equal((SplitSource.File, 3, 1), (dataset.SplitSource, dataset.TrainCount, dataset.TestCount));
+        Assert.Equal(["x", "y", "z"], dataset.ClassNames);
+        Assert.Equal([2, 1, 1], dataset.ClassCounts);
+    }
+
+    [Fact]
     public async Task Non_integer_csv_labels_make_a_regression_dataset_with_target_statistics()
     {
         var csv = "x1,x2,y\n" + string.Join("\n", Enumerable.Range(0, 20).Select(i => $"{i},{i * 0.5},{i * 1.5 + 0.25}"));
