@@ -98,7 +98,7 @@ public static class ImportBenchmark
     {
         var random = new Random(2);
         using var zip = new ZipArchive(File.Create(path), ZipArchiveMode.Create);
-        WriteEntry(zip, "x_train", "<f4", $"({rows}, {columns})", (long)rows * columns * 4, stream =>
+        WriteEntry(zip, "x_train", "<f4", $"({rows}, {columns})", stream =>
         {
             var row = new float[columns];
             for (var r = 0; r < rows; r++)
@@ -110,7 +110,7 @@ public static class ImportBenchmark
                 stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
             }
         });
-        WriteEntry(zip, "y_train", "<i8", $"({rows},)", rows * 8L, stream =>
+        WriteEntry(zip, "y_train", "<i8", $"({rows},)", stream =>
         {
             for (var r = 0; r < rows; r++)
             {
@@ -119,7 +119,7 @@ public static class ImportBenchmark
         });
     }
 
-    private static void WriteEntry(ZipArchive zip, string name, string descr, string shape, long _, Action<Stream> write)
+    private static void WriteEntry(ZipArchive zip, string name, string descr, string shape, Action<Stream> write)
     {
         using var stream = zip.CreateEntry(name + ".npy", CompressionLevel.Fastest).Open();
         var header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";
