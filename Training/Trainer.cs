@@ -55,12 +55,12 @@ public static class Trainer
         var loss = LossFactory.Create(plan.Loss, targetKind);
         var batchesPerEpoch = (int)((train.Count + plan.BatchSize - 1) / plan.BatchSize);
         var schedule = LearningRateSchedule.Create(plan.Scheduler, optimizer, plan.Epochs, batchesPerEpoch);
-        using var shuffle = new Generator((ulong)plan.Seed);
+        using var loader = new BatchLoader(train, plan.BatchSize, plan.Shuffle, plan.Seed);
 
         var state = CheckpointState.Start;
         if (plan.CheckpointPath is { } checkpointPath && File.Exists(checkpointPath))
         {
-            state = Resume(checkpointPath, model, optimizer, shuffle, schedule, batchesPerEpoch);
+            state = Resume(checkpointPath, model, optimizer, loader.ShuffleGenerator, schedule, batchesPerEpoch);
             await observer.LogAsync(RunLogLevel.Info, $"resumed from the checkpoint of epoch {state.Epoch}", cancellationToken);
             if (plan.TargetAccuracy is { } reached && state.LastTestAccuracy >= reached)
             {
@@ -79,7 +79,7 @@ public static class Trainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var learningRate = schedule.LearningRate;
-            var trained = TrainEpoch(plan, model, optimizer, loss, schedule, train, targetKind, shuffle, epoch, state.Step, device, observer, cancellationToken);
+            var trained = TrainEpoch(plan, model, optimizer, loss, schedule, loader, targetKind, epoch, state.Step, observer, cancellationToken);
             // reduceLROnPlateau watches a test metric, so it needs one every epoch.
             var evaluate = epoch % plan.EvaluateEvery == 0 || epoch == plan.Epochs || plan.Scheduler?.Type == "reduceLROnPlateau";
             var tested = evaluate ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind) : null;
@@ -97,7 +97,7 @@ public static class Trainer
             await observer.EpochCompletedAsync(result, cancellationToken);
             if (plan.CheckpointPath is not null)
             {
-                Checkpoint.Save(plan.CheckpointPath, state, model, optimizer, shuffle);
+                Checkpoint.Save(plan.CheckpointPath, state, model, optimizer, loader.ShuffleGenerator);
             }
             await observer.LogAsync(RunLogLevel.Info, Describe(result, plan.Epochs), cancellationToken);
             if (result.TestAccuracy is not null && state.EpochsWithoutImprovement > 0 && state.EpochsWithoutImprovement % PatienceWarning == 0)
@@ -169,34 +169,27 @@ public static class Trainer
         optim.Optimizer optimizer,
         Func<Tensor, Tensor, Tensor> loss,
         LearningRateSchedule schedule,
-        TensorSplit train,
+        BatchLoader loader,
         TargetKind targetKind,
-        Generator shuffle,
         int epoch,
         long stepBefore,
-        Device device,
         IRunObserver observer,
         CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         model.train();
-        var count = train.Count;
-        var batches = (int)((count + plan.BatchSize - 1) / plan.BatchSize);
+        var batches = (int)loader.BatchCount;
         var parameters = model.parameters().ToList();
         // Without a clip norm, an infinite max norm measures the gradient without changing it.
         var clipNorm = plan.GradientClipNorm ?? double.PositiveInfinity;
-        using var order = (plan.Shuffle ? randperm(count, generator: shuffle) : arange(count)).to(device);
+        loader.StartEpoch();
         using var metrics = new MetricAccumulator(targetKind);
         double gradientNormSum = 0;
         for (var batch = 1; batch <= batches; batch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var start = (long)(batch - 1) * plan.BatchSize;
-            var size = Math.Min(plan.BatchSize, count - start);
-            var indices = order.narrow(0, start, size);
-            var inputs = train.Features.index_select(0, indices);
-            var targets = train.Labels.index_select(0, indices);
+            var (inputs, targets) = loader.Batch(batch - 1);
 
             var learningRate = schedule.LearningRate;
             optimizer.zero_grad();

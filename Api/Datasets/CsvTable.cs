@@ -2,49 +2,26 @@ using System.Globalization;
 
 namespace Experiments.Api.Datasets;
 
-/// <summary>A refused upload: which request field is at fault and what to fix.</summary>
-public sealed class DatasetImportException(string field, string message) : Exception(message)
-{
-    public string Field { get; } = field;
-}
-
 /// <summary>Options of a CSV import, as sent in the multipart form.</summary>
 public sealed record CsvImportOptions(string? LabelColumn, bool? HasHeader, char? Delimiter);
 
 /// <summary>
-/// A parsed CSV file: numeric feature columns row-major in one array, the label column as text.
-/// Rows are read one at a time; no per-row objects are kept.
+/// Reads a CSV or TSV file one line at a time: the numeric feature columns go straight to a float32 staging
+/// file (row-major), the label column is kept as text. Memory holds one line and the labels, whatever the
+/// file's size.
 /// </summary>
-public sealed class CsvTable
+public static class CsvTable
 {
-    private CsvTable(string[] featureNames, string labelName, List<float> features, List<string> labels)
-    {
-        FeatureNames = featureNames;
-        LabelName = labelName;
-        Features = features;
-        Labels = labels;
-    }
-
-    public string[] FeatureNames { get; }
-
-    public string LabelName { get; }
-
-    public List<float> Features { get; }
-
-    public List<string> Labels { get; }
-
-    public int RowCount => Labels.Count;
-
-    public static CsvTable Read(TextReader reader, CsvImportOptions options)
+    public static (ArraySource Features, LabelSource Labels) Read(TextReader reader, CsvImportOptions options, ImportWorkspace workspace, string field)
     {
         var lineNumber = 0;
         var first = ReadNonEmptyLine(reader, ref lineNumber)
-            ?? throw new DatasetImportException("file", "the file is empty: expected a header or a first row of comma-separated values.");
+            ?? throw new DatasetImportException(field, "the file is empty: expected a header or a first row of comma-separated values.");
         var delimiter = options.Delimiter ?? DetectDelimiter(first);
         var firstCells = Split(first, delimiter);
         if (firstCells.Length < 2)
         {
-            throw new DatasetImportException("file", $"line {lineNumber} has a single column; a dataset needs at least one feature column and a label column "
+            throw new DatasetImportException(field, $"line {lineNumber} has a single column; a dataset needs at least one feature column and a label column "
                 + "(set 'delimiter' if the file is not separated by commas, semicolons or tabs).");
         }
 
@@ -58,10 +35,13 @@ public sealed class CsvTable
             ? firstCells.Select(cell => cell.Trim()).ToArray()
             : Enumerable.Range(0, firstCells.Length).Select(i => $"column{i}").ToArray();
         var labelIndex = ResolveLabelColumn(options.LabelColumn, names, hasHeader);
-        var featureNames = names.Where((_, i) => i != labelIndex).ToArray();
+        var featureCount = names.Length - 1;
 
-        var features = new List<float>();
+        var staging = workspace.CreateFile();
+        var row = new float[featureCount];
         var labels = new List<string>();
+        var lines = new List<int>();
+        var fitsInBytes = true;
         if (!hasHeader)
         {
             AddRow(firstCells, firstLineNumber);
@@ -74,49 +54,138 @@ public sealed class CsvTable
         while ((line = reader.ReadLine()) is not null)
         {
             lineNumber++;
-            if (line.Trim().Length == 0)
+            if (line.AsSpan().Trim().Length == 0)
             {
                 continue;
             }
-            AddRow(Split(line, delimiter), lineNumber);
+            AddLine(line, lineNumber);
         }
         if (labels.Count == 0)
         {
-            throw new DatasetImportException("file", "the file has a header but no data rows.");
+            throw new DatasetImportException(field, "the file has a header but no data rows.");
         }
-        return new CsvTable(featureNames, names[labelIndex], features, labels);
+        staging.Flush();
+        var features = new ArraySource(field, field, NumericType.Float32, [labels.Count, featureCount], staging, 0, fitsInBytes);
+        var lineOf = lines.ToArray();
+        var labelName = names[labelIndex];
+        return (features, LabelSource.FromTexts(labelName, field, [.. labels],
+            index => string.Create(CultureInfo.InvariantCulture, $"line {lineOf[index]}, column '{labelName}'")));
 
         void AddRow(string[] cells, int number)
         {
             if (cells.Length != names.Length)
             {
-                throw new DatasetImportException("file", $"line {number} has {cells.Length} values but the {(hasHeader ? "header" : "first row")} has {names.Length}; every row needs the same number of columns.");
+                throw Ragged(number, cells.Length);
             }
+            var feature = 0;
             for (var column = 0; column < cells.Length; column++)
             {
-                if (column == labelIndex)
-                {
-                    var label = cells[column].Trim();
-                    if (label.Length == 0)
-                    {
-                        throw new DatasetImportException("file", $"line {number}, column '{names[column]}': the label is empty.");
-                    }
-                    labels.Add(label);
-                    continue;
-                }
-                var text = cells[column].Trim();
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-                {
-                    throw new DatasetImportException("file", $"line {number}, column '{names[column]}': '{Shorten(text)}' is not a number. Feature columns must be numeric; "
-                        + $"if this is the label column, set labelColumn to '{names[column]}'.");
-                }
-                if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue)
-                {
-                    throw new DatasetImportException("file", $"line {number}, column '{names[column]}': {text} is not a finite 32-bit number; remove or impute it before importing.");
-                }
-                features.Add((float)value);
+                AddCell(cells[column], column, number, ref feature);
             }
+            staging.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+            lines.Add(number);
         }
+
+        // The common case, a line without quotes, is cut into cells without allocating them.
+        void AddLine(string line, int number)
+        {
+            if (line.Contains('"'))
+            {
+                AddRow(Split(line, delimiter), number);
+                return;
+            }
+            var rest = line.AsSpan();
+            var column = 0;
+            var feature = 0;
+            while (true)
+            {
+                var end = rest.IndexOf(delimiter);
+                var cell = end < 0 ? rest : rest[..end];
+                if (column >= names.Length)
+                {
+                    throw Ragged(number, line.AsSpan().Count(delimiter) + 1);
+                }
+                AddCell(cell, column, number, ref feature);
+                column++;
+                if (end < 0)
+                {
+                    break;
+                }
+                rest = rest[(end + 1)..];
+            }
+            if (column != names.Length)
+            {
+                throw Ragged(number, column);
+            }
+            staging.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+            lines.Add(number);
+        }
+
+        void AddCell(ReadOnlySpan<char> cell, int column, int number, ref int feature)
+        {
+            var text = cell.Trim();
+            if (column == labelIndex)
+            {
+                if (text.Length == 0)
+                {
+                    throw new DatasetImportException(field, $"line {number}, column '{names[column]}': the label is empty.");
+                }
+                labels.Add(text.ToString());
+                return;
+            }
+            if (!TryParseWhole(text, out var value)
+                && !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && !IsNonFinite(text, out value))
+            {
+                throw new DatasetImportException(field, $"line {number}, column '{names[column]}': '{Shorten(text.ToString())}' is not a number. Feature columns must be numeric; "
+                    + $"if this is the label column, set labelColumn to '{names[column]}'.");
+            }
+            if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue)
+            {
+                throw new DatasetImportException(field, $"line {number}, column '{names[column]}': {text} is not a finite 32-bit number; remove or impute it before importing.");
+            }
+            var single = (float)value;
+            fitsInBytes &= single is >= 0 and <= 255 && single == MathF.Floor(single);
+            row[feature++] = single;
+        }
+
+        DatasetImportException Ragged(int number, int count) => new(field,
+            $"line {number} has {count} values but the {(hasHeader ? "header" : "first row")} has {names.Length}; every row needs the same number of columns.");
+    }
+
+    /// <summary>Whole numbers of up to 9 digits (pixel values, counts), parsed without the general number parser.</summary>
+    private static bool TryParseWhole(ReadOnlySpan<char> text, out double value)
+    {
+        value = 0;
+        var negative = text.Length > 1 && text[0] == '-';
+        var digits = negative ? text[1..] : text;
+        if (digits.Length is 0 or > 9)
+        {
+            return false;
+        }
+        var whole = 0;
+        foreach (var c in digits)
+        {
+            if (c is < '0' or > '9')
+            {
+                return false;
+            }
+            whole = whole * 10 + (c - '0');
+        }
+        value = negative ? -whole : whole;
+        return true;
+    }
+
+    /// <summary>How Python and pandas write NaN and infinity (nan, inf, -inf), so that they are reported as such.</summary>
+    private static bool IsNonFinite(ReadOnlySpan<char> text, out double value)
+    {
+        value = text.TrimStart('+').ToString().ToLowerInvariant() switch
+        {
+            "nan" => double.NaN,
+            "inf" or "infinity" => double.PositiveInfinity,
+            "-inf" or "-infinity" => double.NegativeInfinity,
+            _ => 0,
+        };
+        return !double.IsFinite(value);
     }
 
     private static string? ReadNonEmptyLine(TextReader reader, ref int lineNumber)

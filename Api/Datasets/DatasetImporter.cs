@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using Experiments.Api.Hosting;
@@ -10,133 +11,425 @@ using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Datasets;
 
+/// <summary>One uploaded file: the form field it came in, its name, and its content (a seekable stream).</summary>
+public sealed record UploadedFile(string Field, string FileName, Stream Content);
+
 /// <summary>Import settings shared by every format: the held-out test split.</summary>
 public sealed record SplitOptions(double TestFraction, int Seed);
 
+/// <summary>Everything an import needs: the files and the options sent with them.</summary>
+public sealed record DatasetImportRequest(
+    string Name,
+    UploadedFile File,
+    UploadedFile? LabelsFile,
+    UploadedFile? TestFile,
+    UploadedFile? TestLabelsFile,
+    DatasetFormat? Format,
+    DatasetTask? Task,
+    CsvImportOptions Csv,
+    ArrayKeys Keys,
+    SplitOptions Split,
+    Preprocessing Preprocessing)
+{
+    public IEnumerable<UploadedFile> Files => new[] { File, LabelsFile, TestFile, TestLabelsFile }.OfType<UploadedFile>();
+
+    /// <summary>The options that change the result, in a fixed text form: part of the content hash.</summary>
+    public string OptionsText => string.Create(CultureInfo.InvariantCulture,
+        $"{Format}|{Task}|{Csv.LabelColumn}|{Csv.HasHeader}|{(int?)Csv.Delimiter}|{Keys.Features}|{Keys.Labels}|{Keys.TestFeatures}|{Keys.TestLabels}|"
+        + $"{Split.TestFraction:R}|{Split.Seed}|{Preprocessing.Scale:R}|{Preprocessing.Standardize}|{string.Join(",", Preprocessing.Reshape ?? [])}");
+}
+
 /// <summary>
-/// Turns an upload into a stored dataset: hash, parse, split, describe, write the tensor file, add the
-/// row. Either all of it happens or none: a refused or failed import leaves no file and no row.
+/// Turns an upload into a stored dataset: hash, detect the format, parse, encode the labels, split, convert
+/// into the tensor file while computing statistics, add the row. Either all of it happens or none: a refused
+/// or failed import leaves no file and no row. Memory stays bounded by the labels and one chunk of samples.
 /// </summary>
 public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<ExperimentsOptions> options, TimeProvider time)
 {
+    private const int ChunkValues = 1 << 20;
     private readonly ExperimentsOptions _options = options.Value;
 
-    public async Task<(Dataset Dataset, bool Created)> ImportCsvAsync(
-        Stream upload, string? name, CsvImportOptions csv, SplitOptions split, CancellationToken cancellationToken)
+    public async Task<(Dataset Dataset, bool Created)> ImportAsync(DatasetImportRequest request, CancellationToken cancellationToken)
     {
+        var hash = await HashAsync(request, cancellationToken);
+        var existing = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(dataset => dataset.ContentHash == hash, cancellationToken);
+        if (existing is not null)
+        {
+            return (existing, false);
+        }
+
         Directory.CreateDirectory(_options.DatasetsFolderPath);
-        var uploadPath = Path.Combine(_options.DatasetsFolderPath, $"upload-{Guid.NewGuid():N}.partial");
+        var id = Guid.NewGuid();
+        var tensorFile = $"{id:N}.bin";
+        var tensorPath = Path.Combine(_options.DatasetsFolderPath, tensorFile);
+        Dataset dataset;
+        using (var workspace = new ImportWorkspace(_options.DatasetsFolderPath, _options.MaxUploadBytes))
+        {
+            var source = Read(request, workspace);
+            dataset = Convert(id, request, source, hash, tensorPath);
+        }
         try
         {
-            var hash = await SaveAndHashAsync(upload, uploadPath, $"csv|{csv}|{split}", cancellationToken);
-            var existing = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(dataset => dataset.ContentHash == hash, cancellationToken);
-            if (existing is not null)
+            db.Datasets.Add(dataset);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            File.Delete(tensorPath);
+            db.ChangeTracker.Clear();
+            // The same upload imported concurrently and saved first is the answer; any other failure stays one.
+            var raced = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.ContentHash == hash, CancellationToken.None);
+            if (raced is null)
             {
-                return (existing, false);
-            }
-
-            CsvTable table;
-            using (var reader = new StreamReader(uploadPath, Encoding.UTF8, detectEncodingFromByteOrderMarks: true))
-            {
-                table = CsvTable.Read(reader, csv);
-            }
-            var (labels, classNames) = EncodeLabels(table);
-            var featureCount = table.FeatureNames.Length;
-            var (trainRows, testRows) = Split(labels, classNames.Length, split);
-            var train = Gather(table.Features, labels, featureCount, trainRows);
-            var test = Gather(table.Features, labels, featureCount, testRows);
-            var classCounts = new int[classNames.Length];
-            foreach (var label in labels)
-            {
-                classCounts[label]++;
-            }
-
-            var id = Guid.NewGuid();
-            var tensorFile = $"{id:N}.bin";
-            var tensorPath = Path.Combine(_options.DatasetsFolderPath, tensorFile);
-            DatasetFile.Write(tensorPath, [featureCount], train, test);
-            var dataset = new Dataset(id, name ?? "dataset", DatasetFormat.Csv, [featureCount], classNames, classCounts,
-                train.Count, test.Count, Describe(train.Features), hash, tensorFile, time.GetUtcNow());
-            try
-            {
-                db.Datasets.Add(dataset);
-                await db.SaveChangesAsync(cancellationToken);
-            }
-            catch
-            {
-                File.Delete(tensorPath);
                 throw;
             }
-            return (dataset, true);
+            return (raced, false);
         }
-        finally
+        catch
         {
-            File.Delete(uploadPath);
+            File.Delete(tensorPath);
+            throw;
         }
+        return (dataset, true);
     }
 
-    private static async Task<string> SaveAndHashAsync(Stream upload, string path, string optionsText, CancellationToken cancellationToken)
+    private static async Task<string> HashAsync(DatasetImportRequest request, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 16];
-        await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        foreach (var file in request.Files)
         {
+            hash.AppendData(Encoding.UTF8.GetBytes($"{file.Field}|{file.Content.Length}|"));
+            file.Content.Position = 0;
             int read;
-            while ((read = await upload.ReadAsync(buffer, cancellationToken)) > 0)
+            while ((read = await file.Content.ReadAsync(buffer, cancellationToken)) > 0)
             {
                 hash.AppendData(buffer, 0, read);
-                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             }
+            file.Content.Position = 0;
         }
-        // The same bytes imported with other options (label column, split) is another dataset.
-        hash.AppendData(Encoding.UTF8.GetBytes(optionsText));
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
+        // The same bytes imported with other options (label column, split, preprocessing) is another dataset.
+        hash.AppendData(Encoding.UTF8.GetBytes(request.OptionsText));
+        return System.Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    /// <summary>Whole numbers ≥ 0 are class indices as they are; any other labels are sorted and numbered.</summary>
-    private static (long[] Labels, string[] ClassNames) EncodeLabels(CsvTable table)
+    private static DatasetSource Read(DatasetImportRequest request, ImportWorkspace workspace)
     {
-        var labels = new long[table.RowCount];
-        var allIntegers = table.Labels.All(label => long.TryParse(label, NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
-        if (allIntegers)
+        var main = Open(request.File, workspace);
+        var format = request.Format ?? Detect(main, request.File);
+        if (format is not (DatasetFormat.Npy or DatasetFormat.Idx) && (request.LabelsFile ?? request.TestLabelsFile) is { } extra)
         {
-            for (var row = 0; row < labels.Length; row++)
+            throw new DatasetImportException(extra.Field, $"is for NumPy .npy and IDX uploads, where labels come in their own file; a {format} file holds its labels.");
+        }
+        if (format is DatasetFormat.Npz or DatasetFormat.Pickle && request.TestFile is { } test)
+        {
+            throw new DatasetImportException(test.Field, $"a {format} file holds its test split itself (e.g. x_test and y_test); send one file.");
+        }
+        return format switch
+        {
+            DatasetFormat.Csv => ReadCsv(request, main, workspace),
+            DatasetFormat.Npz => ReadNpz(request, main, workspace),
+            DatasetFormat.Pickle => PickleDataset.Read(main, request.Keys, workspace),
+            _ => ReadPairs(request, format, main, workspace),
+        };
+    }
+
+    /// <summary>Gzipped uploads (.gz, as the MNIST files come) are unpacked into the workspace, within the size limit.</summary>
+    private static Stream Open(UploadedFile file, ImportWorkspace workspace)
+    {
+        Span<byte> start = stackalloc byte[2];
+        file.Content.Position = 0;
+        var read = file.Content.ReadAtLeast(start, 2, throwOnEndOfStream: false);
+        file.Content.Position = 0;
+        if (read < 2 || start[0] != 0x1f || start[1] != 0x8b)
+        {
+            return file.Content;
+        }
+        try
+        {
+            using var gzip = new GZipStream(file.Content, CompressionMode.Decompress, leaveOpen: true);
+            return workspace.Decompress(gzip, file.Field, $"'{file.FileName}'");
+        }
+        catch (InvalidDataException corrupt)
+        {
+            throw new DatasetImportException(file.Field, $"'{file.FileName}' starts like a gzip file but cannot be decompressed: {corrupt.Message}");
+        }
+    }
+
+    /// <summary>The format by the first bytes: NumPy magic, zip, pickle protocol 2–5, IDX, else text is CSV.</summary>
+    private static DatasetFormat Detect(Stream content, UploadedFile file)
+    {
+        var start = new byte[4096];
+        var read = content.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        content.Position = 0;
+        var head = start.AsSpan(0, read);
+        if (NpyFormat.Matches(head))
+        {
+            return DatasetFormat.Npy;
+        }
+        if (head.StartsWith("PK\x03\x04"u8) || head.StartsWith("PK\x05\x06"u8))
+        {
+            return DatasetFormat.Npz;
+        }
+        if (head.Length >= 2 && head[0] == 0x80 && head[1] is >= 2 and <= 5)
+        {
+            return DatasetFormat.Pickle;
+        }
+        if (IdxFormat.Matches(head))
+        {
+            return DatasetFormat.Idx;
+        }
+        if (head.Length > 0 && LooksLikeText(head))
+        {
+            return DatasetFormat.Csv;
+        }
+        throw new DatasetImportException(file.Field, $"'{file.FileName}' is neither CSV/TSV text, a NumPy .npy or .npz file, a pickle (protocol 2 to 5) nor an IDX file "
+            + "(gzipped or not). If it is one of them, say which with the field format (csv, npy, npz, pickle, idx).", StatusCodes.Status415UnsupportedMediaType);
+    }
+
+    /// <summary>Text has no control bytes other than tab, line feed, carriage return and escape.</summary>
+    private static bool LooksLikeText(ReadOnlySpan<byte> head) =>
+        head.IndexOfAnyInRange((byte)0x00, (byte)0x08) < 0 && head.IndexOfAnyInRange((byte)0x0e, (byte)0x1a) < 0 && head.IndexOfAnyInRange((byte)0x1c, (byte)0x1f) < 0;
+
+    private static DatasetSource ReadCsv(DatasetImportRequest request, Stream main, ImportWorkspace workspace)
+    {
+        var (features, labels) = ReadCsvFile(main, request.Csv, workspace, request.File.Field);
+        ArraySource? testFeatures = null;
+        LabelSource? testLabels = null;
+        if (request.TestFile is { } testFile)
+        {
+            (testFeatures, testLabels) = ReadCsvFile(Open(testFile, workspace), request.Csv, workspace, testFile.Field);
+        }
+        return new DatasetSource(DatasetFormat.Csv, "text", features, labels, testFeatures, testLabels);
+    }
+
+    private static (ArraySource, LabelSource) ReadCsvFile(Stream content, CsvImportOptions csv, ImportWorkspace workspace, string field)
+    {
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        return CsvTable.Read(reader, csv, workspace, field);
+    }
+
+    private static DatasetSource ReadNpz(DatasetImportRequest request, Stream main, ImportWorkspace workspace)
+    {
+        using var archive = new NpzArchive(main, workspace);
+        var keys = request.Keys.Resolve(archive.Names, "the .npz file");
+        var features = archive.Read(keys.Features!);
+        var labels = LabelSource.FromArray(archive.Read(keys.Labels!));
+        ArraySource? testFeatures = null;
+        LabelSource? testLabels = null;
+        if (keys.TestFeatures is not null)
+        {
+            testFeatures = archive.Read(keys.TestFeatures);
+            testLabels = LabelSource.FromArray(archive.Read(keys.TestLabels!));
+        }
+        return new DatasetSource(DatasetFormat.Npz, features.Type.Name, features, labels, testFeatures, testLabels);
+    }
+
+    /// <summary>.npy and IDX: features and labels in two files, optionally a test pair in two more.</summary>
+    private static DatasetSource ReadPairs(DatasetImportRequest request, DatasetFormat format, Stream main, ImportWorkspace workspace)
+    {
+        ArraySource ReadArray(UploadedFile file, Stream content) => format == DatasetFormat.Npy
+            ? NpyFormat.Read(content, file.FileName, file.Field, workspace)
+            : IdxFormat.Read(content, file.FileName, file.Field);
+
+        var labelsFile = request.LabelsFile ?? throw new DatasetImportException("labelsFile",
+            $"is required with a {format} file: send the labels as a second file (curl -F file=@x.{(format == DatasetFormat.Npy ? "npy" : "idx")} -F labelsFile=@y.{(format == DatasetFormat.Npy ? "npy" : "idx")}).");
+        if ((request.TestFile is null) != (request.TestLabelsFile is null))
+        {
+            throw new DatasetImportException(request.TestFile is null ? "testFile" : "testLabelsFile", "send testFile and testLabelsFile together, or neither.");
+        }
+        var features = ReadArray(request.File, main);
+        var labels = LabelSource.FromArray(ReadArray(labelsFile, Open(labelsFile, workspace)));
+        ArraySource? testFeatures = null;
+        LabelSource? testLabels = null;
+        if (request.TestFile is { } testFile)
+        {
+            testFeatures = ReadArray(testFile, Open(testFile, workspace));
+            testLabels = LabelSource.FromArray(ReadArray(request.TestLabelsFile!, Open(request.TestLabelsFile!, workspace)));
+        }
+        return new DatasetSource(format, features.Type.Name, features, labels, testFeatures, testLabels);
+    }
+
+    private Dataset Convert(Guid id, DatasetImportRequest request, DatasetSource source, string hash, string tensorPath)
+    {
+        CheckCounts(source.TrainFeatures, source.TrainLabels);
+        if (source.TestFeatures is not null)
+        {
+            CheckCounts(source.TestFeatures, source.TestLabels!);
+            if (!source.TestFeatures.SampleShape.SequenceEqual(source.TrainFeatures.SampleShape))
             {
-                labels[row] = long.Parse(table.Labels[row], CultureInfo.InvariantCulture);
-                if (labels[row] < 0)
+                throw new DatasetImportException(source.TestFeatures.Field, $"test samples have shape {Shape(source.TestFeatures.SampleShape)}, training samples {Shape(source.TrainFeatures.SampleShape)}.");
+            }
+        }
+        var labelSources = source.TestLabels is null ? new[] { source.TrainLabels } : [source.TrainLabels, source.TestLabels];
+        var targets = Targets.Encode(labelSources, request.Task);
+        var storedShape = source.TrainFeatures.SampleShape;
+        var sampleShape = CheckPreprocessing(request.Preprocessing, storedShape);
+
+        int[] trainRows, testRows;
+        if (source.TestFeatures is null)
+        {
+            (trainRows, testRows) = targets.Task == DatasetTask.Classification
+                ? StratifiedSplit(targets.Classes[0], targets.ClassNames.Length, request.Split)
+                : RandomSplit(targets.Values[0].Length / targets.TargetSize, request.Split);
+        }
+        else
+        {
+            trainRows = Enumerable.Range(0, (int)source.TrainFeatures.Count).ToArray();
+            testRows = Enumerable.Range(0, (int)source.TestFeatures.Count).ToArray();
+        }
+        var testSource = source.TestFeatures is null ? 0 : 1;
+        var testFeatures = source.TestFeatures ?? source.TrainFeatures;
+
+        var featureType = source.TrainFeatures.FitsInBytes && testFeatures.FitsInBytes ? FeatureType.UInt8 : FeatureType.Float32;
+        var header = new DatasetFileHeader(storedShape, featureType, targets.Kind, targets.TargetSize, trainRows.Length, testRows.Length);
+        var statistics = new Accumulator(source.TrainFeatures.RowLength, request.Preprocessing.Standardize);
+        using (var writer = new DatasetFileWriter(tensorPath, header))
+        {
+            WriteFeatures(writer, source.TrainFeatures, trainRows, statistics);
+            WriteTargets(writer, targets, 0, trainRows);
+            WriteFeatures(writer, testFeatures, testRows, null);
+            WriteTargets(writer, targets, testSource, testRows);
+            writer.Commit();
+        }
+        try
+        {
+            var classCounts = new int[targets.ClassNames.Length];
+            foreach (var classes in targets.Classes)
+            {
+                foreach (var label in classes)
                 {
-                    throw new DatasetImportException("file", $"label {labels[row]} in column '{table.LabelName}' (data row {row + 1}) is negative; class labels are 0, 1, 2, …");
+                    classCounts[label]++;
                 }
             }
-            var max = labels.Max();
-            if (max >= 10_000)
+            FeatureStatistics? targetStatistics = null;
+            if (targets.Task == DatasetTask.Regression)
             {
-                throw new DatasetImportException("file", $"label {max} in column '{table.LabelName}' would make {max + 1} classes; class labels are 0..classCount-1. Is '{table.LabelName}' the right label column?");
+                var targetAccumulator = new Accumulator(targets.TargetSize, false);
+                var values = targets.Values[0];
+                foreach (var row in trainRows)
+                {
+                    targetAccumulator.Add(values.AsSpan(row * targets.TargetSize, targets.TargetSize));
+                }
+                targetStatistics = targetAccumulator.Describe();
             }
-            return (labels, Enumerable.Range(0, (int)max + 1).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
+            var preprocessing = DatasetPreprocessing.Fit(request.Preprocessing, statistics.FeatureMean(), statistics.FeatureStd());
+            var heldOut = source.TestFeatures is null;
+            return new Dataset(id, request.Name, source.Format, sampleShape, targets.ClassNames, classCounts, trainRows.Length, testRows.Length,
+                statistics.Describe(), hash, Path.GetFileName(tensorPath), time.GetUtcNow(), targets.Task, targets.TargetSize, targetStatistics,
+                source.Dtype, storedShape, preprocessing, heldOut ? SplitSource.HeldOut : SplitSource.File,
+                heldOut ? request.Split.TestFraction : null, heldOut ? request.Split.Seed : null, request.File.FileName, new FileInfo(tensorPath).Length);
         }
-        var classNames = table.Labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        if (classNames.Length > 10_000)
+        catch
         {
-            throw new DatasetImportException("file", $"column '{table.LabelName}' has {classNames.Length} distinct labels; is it the label column? Set labelColumn to the column holding the classes.");
+            File.Delete(tensorPath);
+            throw;
         }
-        var indexOf = classNames.Select((label, index) => (label, index)).ToDictionary(pair => pair.label, pair => (long)pair.index, StringComparer.Ordinal);
-        for (var row = 0; row < labels.Length; row++)
-        {
-            labels[row] = indexOf[table.Labels[row]];
-        }
-        return (labels, classNames);
     }
 
-    /// <summary>A stratified, seeded split: each class keeps its share in both splits.</summary>
-    private static (int[] Train, int[] Test) Split(long[] labels, int classCount, SplitOptions options)
+    private static void CheckCounts(ArraySource features, LabelSource labels)
     {
+        if (features.Count == 0)
+        {
+            throw new DatasetImportException(features.Field, $"'{features.Name}' has no samples.");
+        }
+        if (features.Count != labels.Count)
+        {
+            throw new DatasetImportException(labels.Field, $"'{features.Name}' has {features.Count} samples but '{labels.Name}' has {labels.Count} labels; they must be the same length.");
+        }
+        if (features.Count > int.MaxValue)
+        {
+            throw new DatasetImportException(features.Field, $"'{features.Name}' has {features.Count} samples; at most {int.MaxValue} are supported.");
+        }
+    }
+
+    /// <summary>Checks the requested steps against the samples; returns the shape the model sees.</summary>
+    private static int[] CheckPreprocessing(Preprocessing preprocessing, int[] storedShape)
+    {
+        if (preprocessing.Reshape is not { } reshape)
+        {
+            return storedShape;
+        }
+        var values = storedShape.Aggregate(1L, (product, dimension) => product * dimension);
+        var reshaped = reshape.Aggregate(1L, (product, dimension) => product * dimension);
+        if (reshaped != values)
+        {
+            throw new DatasetImportException("reshape", $"{Shape(reshape)} holds {reshaped} values, but a sample of shape {Shape(storedShape)} has {values}.");
+        }
+        return reshape;
+    }
+
+    private static void WriteFeatures(DatasetFileWriter writer, ArraySource features, int[] rows, Accumulator? statistics)
+    {
+        var rowLength = features.RowLength;
+        var chunkRows = Math.Max(1, ChunkValues / Math.Max(1, rowLength));
+        var buffer = new float[chunkRows * rowLength];
+        for (var i = 0; i < rows.Length;)
+        {
+            var first = rows[i];
+            var run = 1;
+            while (i + run < rows.Length && run < chunkRows && rows[i + run] == first + run)
+            {
+                run++;
+            }
+            var values = buffer.AsSpan(0, run * rowLength);
+            features.ReadRows(first, run, values);
+            var bad = IndexOfNonFinite(values);
+            if (bad >= 0)
+            {
+                var sample = first + bad / rowLength;
+                throw new DatasetImportException(features.Field, string.Create(CultureInfo.InvariantCulture,
+                    $"'{features.Name}' sample {sample}, value {Index(bad % rowLength, features.SampleShape)} is {values[bad]} (as float32); NaN and infinite values cannot be trained on. Remove or impute them before importing."));
+            }
+            statistics?.Add(values);
+            writer.WriteFeatures(values);
+            i += run;
+        }
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static void WriteTargets(DatasetFileWriter writer, Targets targets, int source, int[] rows)
+    {
+        if (targets.Kind == TargetKind.ClassIndex)
+        {
+            var classes = targets.Classes[source];
+            writer.WriteClassIndices(rows.Select(row => classes[row]).ToArray());
+            return;
+        }
+        var values = targets.Values[source];
+        var size = targets.TargetSize;
+        var gathered = new float[rows.Length * size];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            values.AsSpan(rows[i] * size, size).CopyTo(gathered.AsSpan(i * size));
+        }
+        writer.WriteValues(gathered);
+    }
+
+    /// <summary>A stratified, seeded split: each class keeps its share in both splits; rows stay in file order.</summary>
+    private static (int[] Train, int[] Test) StratifiedSplit(long[] labels, int classCount, SplitOptions options)
+    {
+        var byClass = new List<int>[classCount];
+        for (var row = 0; row < labels.Length; row++)
+        {
+            (byClass[labels[row]] ??= []).Add(row);
+        }
         var random = new Random(options.Seed);
         var test = new List<int>();
         var train = new List<int>();
-        for (var label = 0; label < classCount; label++)
+        foreach (var rows in byClass.Where(rows => rows is not null).Select(rows => rows.ToArray()))
         {
-            var rows = Enumerable.Range(0, labels.Length).Where(row => labels[row] == label).ToArray();
             random.Shuffle(rows);
             var testCount = (int)Math.Round(rows.Length * options.TestFraction, MidpointRounding.AwayFromZero);
             if (testCount == rows.Length && rows.Length > 1)
@@ -146,42 +439,93 @@ public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<Experiment
             test.AddRange(rows[..testCount]);
             train.AddRange(rows[testCount..]);
         }
+        return Finish(train, test, labels.Length, options);
+    }
+
+    private static (int[] Train, int[] Test) RandomSplit(int count, SplitOptions options)
+    {
+        var rows = Enumerable.Range(0, count).ToArray();
+        new Random(options.Seed).Shuffle(rows);
+        var testCount = (int)Math.Round(count * options.TestFraction, MidpointRounding.AwayFromZero);
+        return Finish([.. rows[testCount..]], [.. rows[..testCount]], count, options);
+    }
+
+    private static (int[] Train, int[] Test) Finish(List<int> train, List<int> test, int count, SplitOptions options)
+    {
         if (test.Count == 0 || train.Count == 0)
         {
             throw new DatasetImportException("testFraction", string.Create(CultureInfo.InvariantCulture,
-                $"a test fraction of {options.TestFraction} of {labels.Length} rows leaves {(test.Count == 0 ? "no test" : "no training")} samples; choose a fraction that keeps both splits non-empty."));
+                $"a test fraction of {options.TestFraction} of {count} samples leaves {(test.Count == 0 ? "no test" : "no training")} samples; choose a fraction that keeps both splits non-empty."));
         }
         train.Sort();
         test.Sort();
         return ([.. train], [.. test]);
     }
 
-    private static DatasetArrays Gather(List<float> features, long[] labels, int featureCount, int[] rows)
+    private static string Shape(IEnumerable<int> shape) => "[" + string.Join(", ", shape) + "]";
+
+    private static string Index(int flat, int[] shape)
     {
-        var gathered = new float[rows.Length * featureCount];
-        var gatheredLabels = new long[rows.Length];
-        var source = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(features);
-        for (var i = 0; i < rows.Length; i++)
+        var index = new int[shape.Length];
+        for (var d = shape.Length - 1; d >= 0; d--)
         {
-            source.Slice(rows[i] * featureCount, featureCount).CopyTo(gathered.AsSpan(i * featureCount, featureCount));
-            gatheredLabels[i] = labels[rows[i]];
+            index[d] = flat % shape[d];
+            flat /= shape[d];
         }
-        return DatasetArrays.Classification(gathered, gatheredLabels);
+        return Shape(index);
     }
 
-    private static FeatureStatistics Describe(float[] values)
+    /// <summary>Min, max, mean and std over all values, and per position within a sample when asked.</summary>
+    private sealed class Accumulator(int rowLength, bool perFeature)
     {
-        double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0, sumOfSquares = 0;
-        foreach (var value in values)
+        private readonly double[] _sum = perFeature ? new double[rowLength] : [];
+        private readonly double[] _sumOfSquares = perFeature ? new double[rowLength] : [];
+        private double _min = double.PositiveInfinity;
+        private double _max = double.NegativeInfinity;
+        private double _total;
+        private double _totalOfSquares;
+        private long _count;
+
+        public void Add(ReadOnlySpan<float> values)
         {
-            min = Math.Min(min, value);
-            max = Math.Max(max, value);
-            sum += value;
-            sumOfSquares += (double)value * value;
+            for (var i = 0; i < values.Length; i++)
+            {
+                double value = values[i];
+                _min = Math.Min(_min, value);
+                _max = Math.Max(_max, value);
+                _total += value;
+                _totalOfSquares += value * value;
+            }
+            if (perFeature)
+            {
+                for (var i = 0; i < values.Length; i++)
+                {
+                    var j = i % rowLength;
+                    _sum[j] += values[i];
+                    _sumOfSquares[j] += (double)values[i] * values[i];
+                }
+            }
+            _count += values.Length;
         }
-        var mean = sum / values.Length;
-        var variance = Math.Max(0, sumOfSquares / values.Length - mean * mean);
-        // Features are float32: report min and max as the numbers the file held (0.1, not 0.100000001).
-        return new FeatureStatistics((double)(decimal)(float)min, (double)(decimal)(float)max, mean, Math.Sqrt(variance));
+
+        public FeatureStatistics Describe()
+        {
+            var mean = _total / _count;
+            var variance = Math.Max(0, _totalOfSquares / _count - mean * mean);
+            // Values are float32: report min and max as the numbers the file held (0.1, not 0.100000001).
+            return new FeatureStatistics((double)(decimal)(float)_min, (double)(decimal)(float)_max, mean, Math.Sqrt(variance));
+        }
+
+        public double[] FeatureMean()
+        {
+            var samples = (double)_count / rowLength;
+            return _sum.Select(sum => sum / samples).ToArray();
+        }
+
+        public double[] FeatureStd()
+        {
+            var samples = (double)_count / rowLength;
+            return _sumOfSquares.Select((sumOfSquares, j) => Math.Sqrt(Math.Max(0, sumOfSquares / samples - Math.Pow(_sum[j] / samples, 2)))).ToArray();
+        }
     }
 }

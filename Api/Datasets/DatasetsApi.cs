@@ -1,95 +1,295 @@
+using System.Globalization;
+using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
+using Experiments.Domain.Runs;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Datasets;
 
 public static class DatasetsApi
 {
     public const double DefaultTestFraction = 0.2;
+    private const string Refused = "The dataset cannot be imported.";
+
+    private static readonly string[] FileFields = ["file", "labelsFile", "testFile", "testLabelsFile"];
+
+    private static readonly string[] ValueFields =
+    [
+        "name", "format", "task", "labelColumn", "hasHeader", "delimiter", "featuresKey", "labelsKey", "testFeaturesKey", "testLabelsKey",
+        "testFraction", "seed", "scale", "standardize", "reshape",
+    ];
 
     public static IEndpointRouteBuilder MapDatasets(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/datasets").WithTags("Datasets");
         group.MapPost("/", Import)
             .DisableAntiforgery()
-            .WithSummary("Import a dataset from a CSV file")
-            .WithDescription("Multipart form: `file` (CSV or TSV; header optional, delimiter detected), `name`, `labelColumn` "
-                + "(name or 0-based index, default: the last column), `hasHeader`, `delimiter`, `testFraction` (default 0.2; the held-out "
-                + "test split is stratified by class), `seed` (default 0). Labels that are whole numbers are class indices; any other "
-                + "labels are sorted and numbered. Importing the same bytes with the same options again returns the existing dataset with 200.");
+            .Accepts<DatasetImportForm>("multipart/form-data")
+            .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesValidationProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithSummary("Import a dataset from CSV/TSV, NumPy .npy/.npz, a Python pickle or IDX files")
+            .WithDescription("The format is detected from the content (gzipped files are unpacked) unless `format` says it. "
+                + "CSV: one file, header and delimiter detected, `labelColumn` by name or index (default: the last). "
+                + "NumPy: an .npz holding x_train/y_train (and x_test/y_test), or an .npy `file` with an .npy `labelsFile`. "
+                + "Pickle: a dict with training_data, training_labels (and testing_data, testing_labels) as nested lists or NumPy arrays; "
+                + "nothing outside an allow-list is constructed. IDX (MNIST): an images `file` and a `labelsFile`. "
+                + "Integer and text labels make a classification dataset, non-integer or multi-column labels (or `task=regression`) a regression one. "
+                + "Without a test split in the file, `testFraction` (default 0.2) is held out with `seed` (default 0), stratified by class. "
+                + "Optional preprocessing, applied at training and prediction time: `scale` (e.g. 1/255), `standardize` (per-feature, "
+                + "fitted on the training split), `reshape` (e.g. 1,28,28). Importing the same bytes with the same options returns the existing dataset with 200.");
         group.MapGet("/", List).WithSummary("List datasets, newest first");
-        group.MapGet("/{id:guid}", Get).WithSummary("Describe one dataset: shape, classes, splits, statistics");
+        group.MapGet("/{id:guid}", Get).WithSummary("Describe one dataset: shape, dtype, task, classes, splits, statistics, preprocessing");
+        group.MapGet("/{id:guid}/preview", Preview).WithSummary("The first samples of a split: values and labels, or images rendered as PNG");
+        group.MapDelete("/{id:guid}", Delete)
+            .WithSummary("Delete a dataset and its tensor file")
+            .WithDescription("Refused with 409 while runs use it. With `force=true` the dataset's finished runs (and their metrics and logs) "
+                + "are deleted with it; a queued or running run still refuses it.");
         return app;
     }
 
-    public static async Task<Results<Created<DatasetView>, Ok<DatasetView>, ValidationProblem>> Import(
-        IFormFile? file,
-        [FromForm] string? name,
-        [FromForm] string? labelColumn,
-        [FromForm] bool? hasHeader,
-        [FromForm] string? delimiter,
-        [FromForm] double? testFraction,
-        [FromForm] int? seed,
+    public static async Task<Results<Created<DatasetView>, Ok<DatasetView>, ValidationProblem, ProblemHttpResult>> Import(
+        HttpRequest request,
         DatasetImporter importer,
+        IOptions<ExperimentsOptions> options,
         CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (file is null || file.Length == 0)
+        var limit = options.Value.MaxUploadBytes;
+        if (request.ContentLength > limit)
         {
-            errors["file"] = [file is null
-                ? "is required: send the data as a multipart form field named 'file' (curl -F file=@iris.csv)."
-                : "the file is empty."];
+            return Problem(StatusCodes.Status413PayloadTooLarge, "file", DatasetImportException.TooLarge("file", "the upload", limit).Message);
         }
-        else if (file.FileName.IndexOfAny(['/', '\\']) >= 0 || file.FileName.Contains("..", StringComparison.Ordinal))
+        if (!request.HasFormContentType)
         {
-            errors["file"] = [$"file name '{file.FileName}' contains a path; send a plain file name such as iris.csv."];
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Content-Type",
+                "send the dataset as multipart/form-data with a field named 'file' (curl -F file=@samples/iris.csv ...).");
         }
-        var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file?.FileName) : name.Trim();
-        if (string.IsNullOrWhiteSpace(datasetName) || datasetName.Length > 200)
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
-            errors["name"] = ["must be 1 to 200 characters."];
+            bodySize.MaxRequestBodySize = limit;
         }
-        var fraction = testFraction ?? DefaultTestFraction;
-        if (double.IsNaN(fraction) || fraction <= 0 || fraction >= 1)
-        {
-            errors["testFraction"] = [$"must be greater than 0 and less than 1, e.g. 0.2 to hold out 20% for testing; got {fraction}."];
-        }
-        char? separator = null;
-        if (!string.IsNullOrEmpty(delimiter))
-        {
-            var unescaped = delimiter == "\\t" ? "\t" : delimiter;
-            if (unescaped.Length != 1)
-            {
-                errors["delimiter"] = ["must be a single character such as , or ; or \\t."];
-            }
-            else
-            {
-                separator = unescaped[0];
-            }
-        }
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors, title: "The dataset cannot be imported.");
-        }
-
+        request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions { MultipartBodyLengthLimit = limit }));
+        IFormCollection form;
         try
         {
-            await using var upload = file!.OpenReadStream();
-            var (dataset, created) = await importer.ImportCsvAsync(upload, datasetName,
-                new CsvImportOptions(labelColumn, hasHeader, separator), new SplitOptions(fraction, seed ?? 0), cancellationToken);
+            form = await request.ReadFormAsync(cancellationToken);
+        }
+        catch (Exception tooLarge) when (tooLarge is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
+            || tooLarge is InvalidDataException && tooLarge.Message.Contains("length limit", StringComparison.Ordinal))
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "file", DatasetImportException.TooLarge("file", "the upload", limit).Message);
+        }
+        catch (Exception unreadable) when (unreadable is InvalidDataException or IOException or BadHttpRequestException)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [$"is not a readable multipart form: {unreadable.Message}"] }, title: Refused);
+        }
+
+        var (importRequest, errors) = ReadForm(form);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: Refused);
+        }
+        try
+        {
+            var (dataset, created) = await importer.ImportAsync(importRequest!, cancellationToken);
             var view = DatasetView.From(dataset);
             return created ? TypedResults.Created($"/api/datasets/{dataset.Id}", view) : TypedResults.Ok(view);
         }
         catch (DatasetImportException refused)
         {
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { [refused.Field] = [refused.Message] },
-                title: "The dataset cannot be imported.");
+            return refused.Status == StatusCodes.Status400BadRequest
+                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { [refused.Field] = [refused.Message] }, title: Refused)
+                : Problem(refused.Status, refused.Field, refused.Message);
         }
+    }
+
+    /// <summary>Reads and checks every field; unknown fields are refused so that a typo is not silently ignored.</summary>
+    private static (DatasetImportRequest? Request, Dictionary<string, string[]> Errors) ReadForm(IFormCollection form)
+    {
+        var errors = new Dictionary<string, string[]>();
+        void Error(string field, string message) => errors[field] = [message];
+
+        foreach (var unknown in form.Keys.Concat(form.Files.Select(file => file.Name)).Distinct()
+            .Where(key => !ValueFields.Contains(key, StringComparer.Ordinal) && !FileFields.Contains(key, StringComparer.Ordinal)))
+        {
+            Error(unknown, $"is not a field of a dataset upload; the fields are {string.Join(", ", FileFields.Concat(ValueFields))}.");
+        }
+        var files = new Dictionary<string, UploadedFile>();
+        foreach (var field in FileFields)
+        {
+            var sent = form.Files.GetFiles(field);
+            if (sent.Count > 1)
+            {
+                Error(field, "send one file per field.");
+            }
+            else if (sent.Count == 1)
+            {
+                var file = sent[0];
+                if (file.Length == 0)
+                {
+                    Error(field, $"the file is empty ('{file.FileName}' has 0 bytes).");
+                }
+                else if (file.FileName.IndexOfAny(['/', '\\']) >= 0 || file.FileName.Contains("..", StringComparison.Ordinal))
+                {
+                    Error(field, $"file name '{file.FileName}' contains a path; send a plain file name such as iris.csv.");
+                }
+                else
+                {
+                    files[field] = new UploadedFile(field, file.FileName, file.OpenReadStream());
+                }
+            }
+        }
+        if (!files.ContainsKey("file") && !errors.ContainsKey("file"))
+        {
+            Error("file", "is required: send the data as a multipart form field named 'file' (curl -F file=@iris.csv).");
+        }
+
+        string? Text(string field) => form.TryGetValue(field, out var values) && !string.IsNullOrWhiteSpace(values.ToString()) ? values.ToString().Trim() : null;
+
+        var name = Text("name") ?? (files.TryGetValue("file", out var main) ? Path.GetFileNameWithoutExtension(main.FileName) : null);
+        if (name is not null && name.Length > 200)
+        {
+            Error("name", "must be 1 to 200 characters.");
+        }
+        DatasetFormat? format = Text("format")?.ToLowerInvariant() switch
+        {
+            null => null,
+            "csv" or "tsv" => DatasetFormat.Csv,
+            "npy" => DatasetFormat.Npy,
+            "npz" => DatasetFormat.Npz,
+            "pickle" or "pkl" => DatasetFormat.Pickle,
+            "idx" => DatasetFormat.Idx,
+            var other => Invalid<DatasetFormat>("format", $"'{other}' is not a format; use csv, npy, npz, pickle or idx (or leave it out to detect it)."),
+        };
+        DatasetTask? task = Text("task")?.ToLowerInvariant() switch
+        {
+            null => null,
+            "classification" => DatasetTask.Classification,
+            "regression" => DatasetTask.Regression,
+            var other => Invalid<DatasetTask>("task", $"'{other}' is not a task; use classification or regression."),
+        };
+        var hasHeader = Boolean("hasHeader");
+        var standardize = Boolean("standardize") ?? false;
+        char? delimiter = null;
+        var delimiterValue = form["delimiter"].ToString();
+        if (delimiterValue.Length > 0)
+        {
+            // A tab arrives as itself or written \t; other delimiters may come with spaces around them.
+            var unescaped = delimiterValue is "\\t" or "\t" ? "\t" : delimiterValue.Trim();
+            if (unescaped.Length != 1)
+            {
+                Error("delimiter", "must be a single character such as , or ; or \\t.");
+            }
+            else
+            {
+                delimiter = unescaped[0];
+            }
+        }
+        var fraction = DefaultTestFraction;
+        if (Text("testFraction") is { } fractionText
+            && (!double.TryParse(fractionText, NumberStyles.Float, CultureInfo.InvariantCulture, out fraction) || double.IsNaN(fraction) || fraction <= 0 || fraction >= 1))
+        {
+            Error("testFraction", $"must be greater than 0 and less than 1, e.g. 0.2 to hold out 20% for testing; got {fractionText}.");
+        }
+        var seed = 0;
+        if (Text("seed") is { } seedText && !int.TryParse(seedText, NumberStyles.Integer, CultureInfo.InvariantCulture, out seed))
+        {
+            Error("seed", $"must be a whole number; got '{seedText}'.");
+        }
+        double? scale = null;
+        if (Text("scale") is { } scaleText)
+        {
+            scale = ParseScale(scaleText);
+            if (scale is null)
+            {
+                Error("scale", $"must be a finite non-zero number or a fraction such as 1/255; got '{scaleText}'.");
+            }
+        }
+        int[]? reshape = null;
+        if (Text("reshape") is { } reshapeText)
+        {
+            reshape = ParseShape(reshapeText);
+            if (reshape is null)
+            {
+                Error("reshape", $"must be a shape of positive whole numbers such as 1,28,28 or [1,28,28]; got '{reshapeText}'.");
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+        var request = new DatasetImportRequest(
+            name!,
+            files["file"],
+            files.GetValueOrDefault("labelsFile"),
+            files.GetValueOrDefault("testFile"),
+            files.GetValueOrDefault("testLabelsFile"),
+            format,
+            task,
+            new CsvImportOptions(Text("labelColumn"), hasHeader, delimiter),
+            new ArrayKeys(Text("featuresKey"), Text("labelsKey"), Text("testFeaturesKey"), Text("testLabelsKey")),
+            new SplitOptions(fraction, seed),
+            new Preprocessing(scale, standardize, reshape, null, null));
+        return (request, errors);
+
+        bool? Boolean(string field)
+        {
+            var text = Text(field);
+            if (text is null)
+            {
+                return null;
+            }
+            if (bool.TryParse(text, out var value))
+            {
+                return value;
+            }
+            Error(field, $"must be true or false; got '{text}'.");
+            return null;
+        }
+
+        T? Invalid<T>(string field, string message) where T : struct
+        {
+            Error(field, message);
+            return null;
+        }
+    }
+
+    /// <summary>A number or a fraction such as 1/255; null unless finite and non-zero.</summary>
+    private static double? ParseScale(string text)
+    {
+        var parts = text.Split('/', StringSplitOptions.TrimEntries);
+        if (parts.Length > 2 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+        {
+            return null;
+        }
+        if (parts.Length == 2)
+        {
+            if (!double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var divisor))
+            {
+                return null;
+            }
+            value /= divisor;
+        }
+        return double.IsFinite(value) && value != 0 ? value : null;
+    }
+
+    private static int[]? ParseShape(string text)
+    {
+        var parts = text.Trim('[', ']', '(', ')', ' ').Split([',', 'x', '×'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var shape = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]) || shape[i] < 1)
+            {
+                return null;
+            }
+        }
+        return shape.Length > 0 ? shape : null;
     }
 
     public static async Task<Ok<Page<DatasetView>>> List(ExperimentsDbContext db, int? page, int? pageSize, CancellationToken cancellationToken)
@@ -108,4 +308,141 @@ public static class DatasetsApi
         var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         return dataset is null ? Problems.NotFound("dataset", id) : TypedResults.Ok(DatasetView.From(dataset));
     }
+
+    public static async Task<Results<Ok<DatasetPreview>, NotFound<ProblemDetails>, ValidationProblem>> Preview(
+        Guid id, string? split, int? count, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+    {
+        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        if (dataset is null)
+        {
+            return Problems.NotFound("dataset", id);
+        }
+        var errors = new Dictionary<string, string[]>();
+        var which = split ?? "train";
+        if (which is not ("train" or "test"))
+        {
+            errors["split"] = [$"must be train or test; got '{which}'."];
+        }
+        var samples = count ?? 8;
+        if (samples is < 1 or > 64)
+        {
+            errors["count"] = [$"must be between 1 and 64; got {samples}."];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The preview cannot be made.");
+        }
+        var path = Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile);
+        return TypedResults.Ok(DatasetPreviewer.Preview(dataset, path, which == "test", samples));
+    }
+
+    public static async Task<Results<NoContent, NotFound<ProblemDetails>, ProblemHttpResult>> Delete(
+        Guid id, bool? force, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+    {
+        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        if (dataset is null)
+        {
+            return Problems.NotFound("dataset", id);
+        }
+        var runs = await db.Runs.Where(run => run.DatasetId == id).GroupBy(run => run.Status)
+            .Select(group => new { Status = group.Key, Count = group.Count() }).ToListAsync(cancellationToken);
+        var used = string.Join(", ", runs.Select(group => $"{group.Count} {group.Status.ToString().ToLowerInvariant()}"));
+        if (runs.Count > 0 && force != true)
+        {
+            return Problem(StatusCodes.Status409Conflict, "force",
+                $"dataset '{dataset.Name}' is used by runs ({used}); send force=true to delete those runs, their metrics and logs with it.");
+        }
+        if (runs.Any(group => group.Status is RunStatus.Queued or RunStatus.Running))
+        {
+            return Problem(StatusCodes.Status409Conflict, "force",
+                $"dataset '{dataset.Name}' is used by runs that are queued or running ({used}); wait until they finish, then delete it.");
+        }
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            try
+            {
+                await db.Runs.Where(run => run.DatasetId == id).ExecuteDeleteAsync(cancellationToken);
+                await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                return Problem(StatusCodes.Status409Conflict, "force", $"a run started on dataset '{dataset.Name}' meanwhile; try again when it has finished.");
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException constraint) when (constraint.SqliteErrorCode == 19)
+            {
+                return Problem(StatusCodes.Status409Conflict, "force", $"a run started on dataset '{dataset.Name}' meanwhile; try again when it has finished.");
+            }
+        }
+        File.Delete(Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile));
+        return TypedResults.NoContent();
+    }
+
+    private static ProblemHttpResult Problem(int status, string field, string message) => TypedResults.Problem(new HttpValidationProblemDetails(
+        new Dictionary<string, string[]> { [field] = [message] })
+    {
+        Status = status,
+        Title = status switch
+        {
+            StatusCodes.Status413PayloadTooLarge => "The upload is too large.",
+            StatusCodes.Status415UnsupportedMediaType => "The upload is not in a format Experiments reads.",
+            StatusCodes.Status409Conflict => "The dataset is in use.",
+            _ => Refused,
+        },
+    });
+}
+
+/// <summary>The multipart form of <c>POST /api/datasets</c>, as documented in Swagger.</summary>
+public sealed class DatasetImportForm
+{
+    /// <summary>The data: CSV/TSV, .npy features, .npz, pickle, or IDX images (gzipped or not).</summary>
+    public required IFormFile File { get; init; }
+
+    /// <summary>Labels of an .npy or IDX `file`.</summary>
+    public IFormFile? LabelsFile { get; init; }
+
+    /// <summary>Test features (.npy, IDX or CSV), with `testLabelsFile` for .npy and IDX.</summary>
+    public IFormFile? TestFile { get; init; }
+
+    public IFormFile? TestLabelsFile { get; init; }
+
+    /// <summary>Default: the file name without its extension.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>csv, npy, npz, pickle or idx; detected from the content when left out.</summary>
+    public string? Format { get; init; }
+
+    /// <summary>classification or regression; decided from the labels when left out.</summary>
+    public string? Task { get; init; }
+
+    /// <summary>CSV: the label column's name or 0-based index (default: the last column).</summary>
+    public string? LabelColumn { get; init; }
+
+    public bool? HasHeader { get; init; }
+
+    /// <summary>CSV: one character, \t for tab; detected when left out.</summary>
+    public string? Delimiter { get; init; }
+
+    /// <summary>.npz arrays or pickled dict keys to read (default: x_train/y_train, training_data/training_labels, …).</summary>
+    public string? FeaturesKey { get; init; }
+
+    public string? LabelsKey { get; init; }
+
+    public string? TestFeaturesKey { get; init; }
+
+    public string? TestLabelsKey { get; init; }
+
+    /// <summary>Share held out for testing when the file has no test split (default 0.2).</summary>
+    public double? TestFraction { get; init; }
+
+    public int? Seed { get; init; }
+
+    /// <summary>Multiply features by this, e.g. 1/255.</summary>
+    public string? Scale { get; init; }
+
+    /// <summary>Subtract the training split's per-feature mean and divide by its std.</summary>
+    public bool? Standardize { get; init; }
+
+    /// <summary>The sample shape the model sees, e.g. 1,28,28.</summary>
+    public string? Reshape { get; init; }
 }

@@ -21,6 +21,12 @@ public sealed class ExperimentsOptions
     /// </summary>
     public TimeSpan RunLeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The largest dataset upload accepted, in bytes: the whole multipart request, and everything an import may
+    /// decompress (.npz entries, gzipped files). Larger uploads are refused with 413.
+    /// </summary>
+    public long MaxUploadBytes { get; set; } = 1L << 30;
+
     public string DataFolderPath => Path.GetFullPath(DataFolder);
 
     /// <summary>Per-run files: checkpoint.bin and weights.bin under runs/{id}/.</summary>

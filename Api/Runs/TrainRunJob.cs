@@ -197,7 +197,8 @@ public sealed class TrainRunJob(
             WeightsPath = _options.WeightsPath(run.Id),
         };
         var (shape, train, test) = DatasetFile.Read(Path.Combine(_options.DatasetsFolderPath, dataset.TensorFile));
-        return (plan, new LoadedDataset(shape, train, test) { ClassCount = dataset.ClassCount });
+        var data = DatasetPreprocessing.Apply(dataset.Preprocessing, new LoadedDataset(shape, train, test));
+        return (plan, data with { ClassCount = dataset.ClassCount });
     }
 
     /// <summary>The model's resolved layers and shapes for a run's dataset (checked again: both are immutable, so this only fails on a bug).</summary>

@@ -4,6 +4,7 @@ using Experiments.Api.Persistence;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Training;
 using Experiments.Training.Data;
 using Experiments.Training.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -60,7 +61,8 @@ public static class TrainedModelApi
         {
             return NoWeights(id);
         }
-        var (shape, train, test) = DatasetFile.Read(Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile));
+        var (storedShape, storedTrain, storedTest) = DatasetFile.Read(Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile));
+        var (shape, train, test) = DatasetPreprocessing.Apply(dataset.Preprocessing, new LoadedDataset(storedShape, storedTrain, storedTest));
         var split = request!.Split ?? EvaluationSplit.Test;
         var samples = split switch
         {
@@ -82,7 +84,9 @@ public static class TrainedModelApi
         {
             return Problems.NotFound("run", id);
         }
-        var shape = context.Dataset.SampleShape;
+        // Samples arrive as the dataset's files held them; its preprocessing (scale, standardize, reshape) is
+        // applied exactly as at training time.
+        var shape = context.Dataset.StoredSampleShape;
         var sampleSize = shape.Aggregate(1, (product, dimension) => product * dimension);
         if (request?.Samples is not { Count: > 0 } samples)
         {
@@ -111,12 +115,13 @@ public static class TrainedModelApi
         {
             return NoWeights(id);
         }
+        var modelShape = DatasetPreprocessing.Apply(context.Dataset.Preprocessing, features, shape);
         if (context.Dataset.Task == DatasetTask.Regression)
         {
-            var values = model.Predict(features, samples.Count, shape, probabilities: false);
+            var values = model.Predict(features, samples.Count, modelShape, probabilities: false);
             return TypedResults.Ok(new PredictResponse(values.Select(row => new Prediction(null, null, null, row)).ToList()));
         }
-        var probabilities = model.Predict(features, samples.Count, shape, probabilities: true);
+        var probabilities = model.Predict(features, samples.Count, modelShape, probabilities: true);
         var classNames = context.Dataset.ClassNames;
         return TypedResults.Ok(new PredictResponse(probabilities.Select(row =>
         {

@@ -128,7 +128,8 @@ public sealed class RunSpecValidatorTests
         new(Guid.NewGuid(), "flowers", DatasetFormat.Csv, [4], ["a", "b", "c"], [8, 8, 4], 16, 4, new FeatureStatistics(0, 1, 0.5, 0.2), "h1", "f1.bin", Now);
 
     private static Dataset Houses() =>
-        new(Guid.NewGuid(), "houses", DatasetFormat.Csv, [4], [], [], 16, 4, new FeatureStatistics(0, 1, 0.5, 0.2), "h4", "f4.bin", Now, DatasetTask.Regression, targetSize: 2);
+        new(Guid.NewGuid(), "houses", DatasetFormat.Csv, [4], [], [], 16, 4, new FeatureStatistics(0, 1, 0.5, 0.2), "h4", "f4.bin", Now, DatasetTask.Regression, targetSize: 2,
+            targetStatistics: new FeatureStatistics(0, 10, 5, 2));
 
     private static ModelDefinition Model(string layers) =>
         new(Guid.NewGuid(), "net", 1, JsonSerializer.Deserialize<List<LayerSpec>>(layers)!, Now);

@@ -17,6 +17,12 @@ internal sealed class DatasetConfiguration : IEntityTypeConfiguration<Dataset>
         builder.HasIndex(dataset => dataset.ContentHash).IsUnique();
         builder.Property(dataset => dataset.TensorFile).HasMaxLength(260).IsRequired();
         builder.ComplexProperty(dataset => dataset.Statistics);
+        builder.ComplexProperty(dataset => dataset.TargetStatistics);
+        builder.Property(dataset => dataset.Dtype).HasMaxLength(20);
+        builder.Property(dataset => dataset.FileName).HasMaxLength(260);
+        builder.Property(dataset => dataset.SplitSource).HasConversion<string>().HasMaxLength(20);
+        // The steps and their fitted per-feature mean and std, read whole whenever the dataset is used.
+        builder.Property(dataset => dataset.Preprocessing).HasJsonConversion().IsRequired();
         builder.Ignore(dataset => dataset.ClassCount);
         builder.HasIndex(dataset => dataset.CreatedAt);
     }

@@ -68,6 +68,16 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Dtype")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasMaxLength(260)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Format")
                         .IsRequired()
                         .HasMaxLength(20)
@@ -78,7 +88,26 @@ namespace Experiments.Api.Persistence.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Preprocessing")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.PrimitiveCollection<string>("SampleShape")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("SplitSeed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SplitSource")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("StoredBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.PrimitiveCollection<string>("StoredSampleShape")
                         .IsRequired()
                         .HasColumnType("TEXT");
 
@@ -98,6 +127,9 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<int>("TestCount")
                         .HasColumnType("INTEGER");
 
+                    b.Property<double?>("TestFraction")
+                        .HasColumnType("REAL");
+
                     b.Property<int>("TrainCount")
                         .HasColumnType("INTEGER");
 
@@ -105,6 +137,21 @@ namespace Experiments.Api.Persistence.Migrations
                         {
                             b1.IsRequired();
 
+                            b1.Property<double>("Max")
+                                .HasColumnType("REAL");
+
+                            b1.Property<double>("Mean")
+                                .HasColumnType("REAL");
+
+                            b1.Property<double>("Min")
+                                .HasColumnType("REAL");
+
+                            b1.Property<double>("Std")
+                                .HasColumnType("REAL");
+                        });
+
+                    b.ComplexProperty(typeof(Dictionary<string, object>), "TargetStatistics", "Experiments.Domain.Datasets.Dataset.TargetStatistics#FeatureStatistics", b1 =>
+                        {
                             b1.Property<double>("Max")
                                 .HasColumnType("REAL");
 

@@ -1,0 +1,21 @@
+namespace Experiments.Domain.Datasets;
+
+/// <summary>
+/// What is done to every sample's features before the model sees them, at training and at prediction time:
+/// multiply by <see cref="Scale"/>, then subtract <see cref="Mean"/> and divide by <see cref="Std"/> per
+/// feature (when <see cref="Standardize"/>; both fitted on the scaled training split only), then view the
+/// sample as <see cref="Reshape"/>. Each step is optional.
+/// </summary>
+public sealed record Preprocessing(double? Scale, bool Standardize, int[]? Reshape, float[]? Mean, float[]? Std)
+{
+    public static Preprocessing None { get; } = new(null, false, null, null, null);
+
+    public bool IsNone => Scale is null && !Standardize && Reshape is null;
+}
+
+/// <summary>The preprocessing as shown to users: the steps, not the fitted per-feature numbers.</summary>
+public sealed record PreprocessingView(double? Scale, bool Standardize, int[]? Reshape)
+{
+    public static PreprocessingView From(Preprocessing preprocessing) =>
+        new(preprocessing.Scale, preprocessing.Standardize, preprocessing.Reshape);
+}

@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Experiments.Bench;
+
+/// <summary>What a benchmark ran on, and small helpers every benchmark uses.</summary>
+public static class Machine
+{
+    public static string Describe()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"machine: {Environment.ProcessorCount} cores, {cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
+    }
+
+    /// <summary>The process's peak resident memory (VmHWM) in MiB, where Linux reports it.</summary>
+    public static double PeakResidentMiB()
+    {
+        var line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) : null;
+        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    public static int Option(string[] args, string name, int fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    public static string TemporaryFolder()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "experiments-bench", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+}
+
+/// <summary>
+/// Wall time and the process's CPU time since a start. On a shared machine CPU time is the steadier measure:
+/// other processes stretch wall time, not the CPU time this process spends.
+/// </summary>
+public sealed class Clock
+{
+    private readonly System.Diagnostics.Stopwatch _wall = System.Diagnostics.Stopwatch.StartNew();
+    private readonly TimeSpan _cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+
+    public static Clock Start() => new();
+
+    public Lap Elapsed => new(_wall.Elapsed.TotalSeconds, (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalSeconds);
+
+    public readonly record struct Lap(double WallSeconds, double CpuSeconds)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{WallSeconds:F2} s wall / {CpuSeconds:F2} s CPU");
+    }
+}
