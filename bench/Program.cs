@@ -6,6 +6,10 @@ var benchmarks = new Dictionary<string, Func<string[], Task>>(StringComparer.Ord
 {
     [ImportBenchmark.Name] = ImportBenchmark.RunAsync,
     [LoaderBenchmark.Name] = LoaderBenchmark.RunAsync,
+    [OverheadBenchmark.Name] = OverheadBenchmark.RunAsync,
+    ["latency"] = ServiceBenchmarks.LatencyAsync,
+    ["memory"] = ServiceBenchmarks.MemoryAsync,
+    ["events"] = ServiceBenchmarks.EventsAsync,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))

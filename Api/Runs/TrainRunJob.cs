@@ -234,7 +234,8 @@ public sealed class TrainRunJob(
     {
         private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
         private readonly List<BatchMetric> _pendingBatches = [];
-        private long _lastProgress = Stopwatch.GetTimestamp();
+        // Zero: the first batch of a run is always published, so watchers see it start at once.
+        private long _lastProgress;
 
         public async Task EpochCompletedAsync(EpochResult result, CancellationToken cancellationToken)
         {
@@ -249,7 +250,7 @@ public sealed class TrainRunJob(
             db.EpochMetrics.Add(metric);
             await FlushBatchesAsync();
             db.Entry(metric).State = EntityState.Detached;
-            await hub.RunAndAll(run.Id).EpochCompleted(new EpochCompleted(run.Id, EpochMetricView.From(metric)));
+            await hub.RunAndAll(run.Id).EpochCompleted(new EpochCompleted(run.Id, EpochMetricView.From(metric)) { PublishedAt = time.GetUtcNow() });
         }
 
         public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss)

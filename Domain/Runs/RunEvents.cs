@@ -3,8 +3,11 @@ namespace Experiments.Domain.Runs;
 /// <summary>Pushed on the runs hub when a run changes state.</summary>
 public sealed record RunStatusChanged(Guid RunId, RunStatus Status, StopReason? StopReason, string? Error, DateTimeOffset Timestamp);
 
-/// <summary>Pushed on the runs hub after every epoch.</summary>
-public sealed record EpochCompleted(Guid RunId, EpochMetricView Metric);
+/// <summary>Pushed on the runs hub after every epoch, stamped with when the server published it.</summary>
+public sealed record EpochCompleted(Guid RunId, EpochMetricView Metric)
+{
+    public DateTimeOffset PublishedAt { get; init; }
+}
 
 /// <summary>Pushed on the runs hub while an epoch trains, at most a few times a second.</summary>
 public sealed record BatchProgress(Guid RunId, int Epoch, int Batch, int BatchesPerEpoch, double? Loss);

@@ -4,6 +4,8 @@ using System.Net.Sockets;
 
 namespace Experiments.Tests.Support;
 
+// Also compiled into bench/ (see Bench.csproj): keep it free of test-framework types.
+
 /// <summary>
 /// The service as a real child process (the Api project's own build output) on a loopback port, so a
 /// test can kill it the way an operating system does and start it again on the same data folder.
@@ -19,6 +21,15 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     public Uri Address { get; }
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>Resident memory of the service process, from /proc (Linux).</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
 
     public static async Task<ServiceProcess> StartAsync(string dataFolder, params string[] settings)
     {

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
+using Experiments.Domain.Validation;
+using Experiments.Training;
+using Experiments.Training.Data;
+using Experiments.Training.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Experiments.Bench;
+
+/// <summary>
+/// Orchestration overhead and the hardware ceiling. For an MLP and a small CNN on the 10k MNIST sample, the
+/// same model, data, batch size, seed and thread count are trained (a) by a bare TorchSharp loop in this
+/// process and (b) through Experiments end to end: HTTP create → Hangfire → training → metrics persisted →
+/// SignalR published, timed by the arrival of each EpochCompleted event here. Rounds interleave (a) and (b);
+/// the ratio compares median epoch times. Also the machine's float32 matmul GFLOP/s and each model's achieved
+/// training GFLOP/s from the validator's FLOP count.
+/// </summary>
+public static class OverheadBenchmark
+{
+    public const string Name = "overhead";
+
+    private const int BatchSize = 64;
+    private const int Seed = 1;
+
+    public static readonly (string Name, string Layers)[] Models =
+    [
+        ("mlp", """[{"type":"flatten"},{"type":"linear","outFeatures":128},{"type":"relu"},{"type":"linear","outFeatures":10}]"""),
+        ("cnn", """[{"type":"conv2d","outChannels":8,"kernelSize":3,"padding":1},{"type":"relu"},{"type":"maxPool2d","kernelSize":2},{"type":"conv2d","outChannels":16,"kernelSize":3,"padding":1},{"type":"relu"},{"type":"maxPool2d","kernelSize":2},{"type":"flatten"},{"type":"linear","outFeatures":10}]"""),
+    ];
+
+    public static async Task RunAsync(string[] args)
+    {
+        var device = args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "cpu";
+        var rounds = int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3", CultureInfo.InvariantCulture);
+        var threads = get_num_threads();
+        var torchDevice = device == "cuda" ? CUDA : CPU;
+        Console.WriteLine($"device {device}, {threads} torch threads, batch size {BatchSize}, {rounds} rounds");
+
+        var matmul = MatmulGflops(torchDevice);
+        Console.WriteLine($"float32 matmul 2048×2048×2048: {matmul:F1} GFLOP/s");
+
+        var dataFolder = Path.Combine(Path.GetTempPath(), "experiments-bench", Guid.NewGuid().ToString("N"));
+        await using var service = await ServiceClient.StartAsync(dataFolder);
+        var dataset = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"),
+            ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
+        var tensorFile = Directory.GetFiles(Path.Combine(dataFolder, "datasets"), "*.bin").Single();
+        var (storedShape, train, test) = DatasetFile.Read(tensorFile);
+        var data = DatasetPreprocessing.Apply(new Preprocessing(dataset.Preprocessing.Scale, false, dataset.Preprocessing.Reshape, null, null),
+            new LoadedDataset(storedShape, train, test));
+        using var trainSplit = TensorSplit.From(data.Train, data.SampleShape, torchDevice);
+        using var testSplit = TensorSplit.From(data.Test, data.SampleShape, torchDevice);
+
+        Console.WriteLine();
+        Console.WriteLine("| model | bare loop, median epoch | through Experiments, median epoch | ratio (b)/(a) | training GFLOP/s (bare) | of matmul ceiling |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var (name, layersJson) in Models)
+        {
+            var model = await service.CreateModelAsync($"bench-{name}", layersJson);
+            var errors = new ValidationErrors();
+            var layers = ModelValidator.Resolve(model.Layers, errors)!;
+            var summary = ModelValidator.InferShapes(layers, data.SampleShape, errors)!;
+            var bare = new List<double>();
+            var orchestrated = new List<double>();
+            BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 1); // warm-up
+            for (var round = 0; round < rounds; round++)
+            {
+                bare.AddRange(BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 3));
+                orchestrated.AddRange(await ServiceEpochsAsync(service, dataset.Id, model.Id, device, threads, epochs: 4));
+            }
+            var a = Stats.Median(bare);
+            var b = Stats.Median(orchestrated);
+            var estimate = summary.Estimate(BatchSize);
+            var flopsPerEpoch = (double)estimate.TrainingFlops / BatchSize * trainSplit.Count + (double)summary.ForwardFlops * testSplit.Count;
+            var achieved = flopsPerEpoch / a / 1e9;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} ({summary.TotalParameters:N0} parameters) | {a:F3} s | {b:F3} s | **{b / a:F3}** | {achieved:F2} | {achieved / matmul:P1} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"|   all epochs | {string.Join(" ", bare.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)))} | {string.Join(" ", orchestrated.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)))} | | | |"));
+        }
+    }
+
+    /// <summary>The classic loop: shuffled batches, zero_grad, forward, loss, backward, step; then the test split under no_grad.</summary>
+    private static List<double> BareEpochs(IReadOnlyList<LayerSpec> layers, ModelSummary summary, TensorSplit train, TensorSplit test, Device device, int epochs)
+    {
+        manual_seed(Seed);
+        using var model = ModelBuilder.Build(layers, summary);
+        model.to(device);
+        using var optimizer = optim.Adam(model.parameters(), 0.001);
+        using var generator = new Generator(Seed);
+        var times = new List<double>();
+        for (var epoch = 0; epoch < epochs; epoch++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            model.train();
+            using (var order = randperm(train.Count, generator: generator).to(device))
+            {
+                double lossSum = 0;
+                for (long start = 0; start < train.Count; start += BatchSize)
+                {
+                    using var scope = NewDisposeScope();
+                    var indices = order.narrow(0, start, Math.Min(BatchSize, train.Count - start));
+                    optimizer.zero_grad();
+                    var output = model.forward(train.Features.index_select(0, indices));
+                    var loss = nn.functional.cross_entropy(output, train.Labels.index_select(0, indices));
+                    loss.backward();
+                    optimizer.step();
+                    lossSum += loss.item<float>();
+                }
+            }
+            model.eval();
+            using (no_grad())
+            {
+                long correct = 0;
+                for (long start = 0; start < test.Count; start += BatchSize)
+                {
+                    using var scope = NewDisposeScope();
+                    var size = Math.Min(BatchSize, test.Count - start);
+                    var output = model.forward(test.Features.narrow(0, start, size));
+                    correct += output.argmax(1).eq(test.Labels.narrow(0, start, size)).sum().item<long>();
+                }
+            }
+            times.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        return times;
+    }
+
+    /// <summary>Seconds between consecutive EpochCompleted events of one run created over HTTP.</summary>
+    private static async Task<List<double>> ServiceEpochsAsync(ServiceClient service, Guid datasetId, Guid modelId, string device, int threads, int epochs)
+    {
+        var run = await service.CreateRunAsync(new
+        {
+            datasetId, modelId, optimizer = new { type = "adam", lr = 0.001 }, loss = new { type = "crossEntropy" },
+            epochs, batchSize = BatchSize, shuffle = true, seed = Seed, device, threads,
+        });
+        await service.WaitUntilFinishedAsync(run.Id);
+        var arrivals = service.Epochs.Where(e => e.Event.RunId == run.Id).OrderBy(e => e.Event.Metric.Epoch).Select(e => e.ArrivedAt).ToList();
+        return arrivals.Zip(arrivals.Skip(1), Stats.Seconds).ToList();
+    }
+
+    private static double MatmulGflops(Device device)
+    {
+        const int N = 2048;
+        using var a = randn([N, N], device: device);
+        using var b = randn([N, N], device: device);
+        for (var i = 0; i < 3; i++)
+        {
+            using var warm = matmul(a, b);
+            _ = warm.sum().item<float>();
+        }
+        const int Repeats = 10;
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < Repeats; i++)
+        {
+            using var product = matmul(a, b);
+            _ = product[0, 0].item<float>();
+        }
+        return 2.0 * N * N * N * Repeats / Stopwatch.GetElapsedTime(started).TotalSeconds / 1e9;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Globalization;
+using Experiments.Domain.Runs;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Experiments.Bench;
+
+/// <summary>Benchmarks of the service as users meet it: a child process on loopback, driven over HTTP and SignalR.</summary>
+public static class ServiceBenchmarks
+{
+    private const string IrisMlp = """[{"type":"linear","outFeatures":16},{"type":"relu"},{"type":"linear","outFeatures":3}]""";
+
+    /// <summary>Start latency: POST /api/runs to the first batch trained (its BatchProgress event arriving here), on an idle service.</summary>
+    public static async Task LatencyAsync(string[] args)
+    {
+        var count = Option(args, "--runs", 20);
+        await using var service = await ServiceClient.StartAsync(NewDataFolder());
+        var (datasetId, modelId) = await IrisAsync(service);
+        await WarmUpAsync(service, datasetId, modelId);
+        var latencies = new List<double>();
+        for (var i = 0; i < count; i++)
+        {
+            var posted = Stopwatch.GetTimestamp();
+            var run = await service.CreateRunAsync(Spec(datasetId, modelId, epochs: 1));
+            await service.WaitUntilFinishedAsync(run.Id);
+            var first = service.Batches.Where(b => b.Event.RunId == run.Id).Min(b => b.ArrivedAt);
+            latencies.Add(Stats.Seconds(posted, first));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"POST /api/runs → first batch, {count} runs: p50 {Stats.Percentile(latencies, 50) * 1000:F0} ms, p95 {Stats.Percentile(latencies, 95) * 1000:F0} ms, max {latencies.Max() * 1000:F0} ms"));
+    }
+
+    /// <summary>Resident memory of the service: idle, during an MNIST run, and after 5 and after 30 sequential short runs.</summary>
+    public static async Task MemoryAsync(string[] args)
+    {
+        var runs = Option(args, "--runs", 30);
+        await using var service = await ServiceClient.StartAsync(NewDataFolder());
+        await Task.Delay(2000);
+        var idle = service.Service.ResidentBytes();
+        var (datasetId, modelId) = await IrisAsync(service);
+
+        var mnist = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"), ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
+        var cnn = await service.CreateModelAsync("bench-cnn", OverheadBenchmark.Models[1].Layers);
+        var mnistRun = await service.CreateRunAsync(Spec(mnist.Id, cnn.Id, epochs: 3, batchSize: 64));
+        long duringPeak = 0;
+        while (service.Epochs.Count(e => e.Event.RunId == mnistRun.Id) < 3)
+        {
+            duringPeak = Math.Max(duringPeak, service.Service.ResidentBytes());
+            await Task.Delay(200);
+        }
+        await service.WaitUntilFinishedAsync(mnistRun.Id);
+
+        var after = new Dictionary<int, long>();
+        for (var i = 1; i <= runs; i++)
+        {
+            var run = await service.CreateRunAsync(Spec(datasetId, modelId, epochs: 5));
+            await service.WaitUntilFinishedAsync(run.Id);
+            if (i is 5 or 10 or 20 || i == runs)
+            {
+                await Task.Delay(500);
+                after[i] = service.Service.ResidentBytes();
+            }
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle: {Mib(idle)}, during a CNN run on MNIST (peak): {Mib(duringPeak)}"));
+        Console.WriteLine(string.Join(", ", after.Select(pair => string.Create(CultureInfo.InvariantCulture, $"after {pair.Key} short runs: {Mib(pair.Value)}"))));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after {runs} / after 5: {(double)after[runs] / after[5]:F3}"));
+    }
+
+    /// <summary>Live events: EpochCompleted published by the worker → received by each of N connected SignalR clients.</summary>
+    public static async Task EventsAsync(string[] args)
+    {
+        var clients = Option(args, "--clients", 100);
+        var epochs = Option(args, "--epochs", 30);
+        await using var service = await ServiceClient.StartAsync(NewDataFolder());
+        var (datasetId, modelId) = await IrisAsync(service);
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        var connections = new List<HubConnection>();
+        for (var i = 0; i < clients; i++)
+        {
+            var connection = ServiceClient.Connect(service.Service.Address);
+            connection.On<EpochCompleted>("EpochCompleted", e => latencies.Add((DateTimeOffset.UtcNow - e.PublishedAt).TotalMilliseconds));
+            await connection.StartAsync();
+            await connection.InvokeAsync("JoinAll");
+            connections.Add(connection);
+        }
+        var run = await service.CreateRunAsync(Spec(datasetId, modelId, epochs: epochs));
+        await service.WaitUntilFinishedAsync(run.Id);
+        await Task.Delay(1000);
+        foreach (var connection in connections)
+        {
+            await connection.DisposeAsync();
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{clients} clients × {epochs} epochs: {latencies.Count} deliveries; published → received p50 {Stats.Percentile(latencies, 50):F1} ms, p99 {Stats.Percentile(latencies, 99):F1} ms, max {latencies.Max():F1} ms"));
+    }
+
+    public static object Spec(Guid datasetId, Guid modelId, int epochs, int batchSize = 16) => new
+    {
+        datasetId, modelId, optimizer = new { type = "adam", lr = 0.01 }, loss = new { type = "crossEntropy" }, epochs, batchSize, seed = 1,
+    };
+
+    public static async Task<(Guid DatasetId, Guid ModelId)> IrisAsync(ServiceClient service)
+    {
+        var dataset = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "iris.csv"), ("name", "iris"));
+        var model = await service.CreateModelAsync("bench-iris", IrisMlp);
+        return (dataset.Id, model.Id);
+    }
+
+    public static string NewDataFolder() => Path.Combine(Path.GetTempPath(), "experiments-bench", Guid.NewGuid().ToString("N"));
+
+    public static int Option(string[] args, string name, int fallback) =>
+        int.Parse(args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    private static async Task WarmUpAsync(ServiceClient service, Guid datasetId, Guid modelId)
+    {
+        var run = await service.CreateRunAsync(Spec(datasetId, modelId, epochs: 1));
+        await service.WaitUntilFinishedAsync(run.Id);
+        await Task.Delay(500);
+    }
+
+    private static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F0} MiB");
+}
