@@ -21,7 +21,10 @@ public static class RunsApi
             .WithDescription("Checks the whole spec against the dataset and the model before anything is queued, stores the resolved "
                 + "spec (defaults filled in, a seed chosen when none was sent) and queues the run; it starts within about a second "
                 + "when a worker is free. Answers 202 with the run and its Location.");
-        group.MapGet("/", List).WithSummary("List runs, newest first");
+        group.MapGet("/", List)
+            .WithSummary("List runs, newest first unless sorted otherwise")
+            .WithDescription("Filters: `status`, `datasetId`, `modelId`, `q` (part of the dataset or model name). `sort` is createdAt (default), "
+                + "status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.");
         group.MapGet("/{id:guid}", Get).WithSummary("A run: status, why it stopped, resolved spec, environment, evaluation and every epoch's metrics");
         group.MapGet("/{id:guid}/metrics", Metrics).WithSummary("Every finished epoch's metrics (and logged batch losses) as arrays ready to plot");
         group.MapGet("/{id:guid}/logs", Logs).WithSummary("The run's own log, oldest line first");
@@ -88,10 +91,21 @@ public static class RunsApi
         return TypedResults.Accepted($"/api/runs/{run.Id}", view!);
     }
 
-    public static async Task<Ok<Page<RunListItem>>> List(IRunQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
+    public static async Task<Ok<Page<RunListItem>>> List(
+        IRunQueries queries,
+        int? page,
+        int? pageSize,
+        RunStatus? status,
+        Guid? datasetId,
+        Guid? modelId,
+        string? q,
+        RunSort? sort,
+        bool? descending,
+        CancellationToken cancellationToken)
     {
         var (number, size) = Paging.Normalize(page, pageSize);
-        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken));
+        var filter = new RunFilter(status, datasetId, modelId, q, sort ?? RunSort.CreatedAt, descending ?? true);
+        return TypedResults.Ok(await queries.ListAsync(filter, number, size, cancellationToken));
     }
 
     public static async Task<Results<Ok<RunView>, NotFound<ProblemDetails>>> Get(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>
