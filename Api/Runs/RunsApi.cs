@@ -91,21 +91,44 @@ public static class RunsApi
         return TypedResults.Accepted($"/api/runs/{run.Id}", view!);
     }
 
-    public static async Task<Ok<Page<RunListItem>>> List(
+    public static async Task<Results<Ok<Page<RunListItem>>, ValidationProblem>> List(
         IRunQueries queries,
         int? page,
         int? pageSize,
-        RunStatus? status,
+        string? status,
         Guid? datasetId,
         Guid? modelId,
         string? q,
-        RunSort? sort,
+        string? sort,
         bool? descending,
         CancellationToken cancellationToken)
     {
+        var errors = new ValidationErrors();
+        var statusFilter = ParseOption<RunStatus>(status, "status", errors);
+        var sortBy = ParseOption<RunSort>(sort, "sort", errors);
+        if (!errors.IsEmpty)
+        {
+            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The runs cannot be listed so.");
+        }
         var (number, size) = Paging.Normalize(page, pageSize);
-        var filter = new RunFilter(status, datasetId, modelId, q, sort ?? RunSort.CreatedAt, descending ?? true);
+        var filter = new RunFilter(statusFilter, datasetId, modelId, q, sortBy ?? RunSort.CreatedAt, descending ?? true);
         return TypedResults.Ok(await queries.ListAsync(filter, number, size, cancellationToken));
+    }
+
+    /// <summary>An enum written as in JSON (camelCase), in any case; a wrong value lists the valid ones.</summary>
+    private static T? ParseOption<T>(string? text, string field, ValidationErrors errors) where T : struct, Enum
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+        if (Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !char.IsDigit(text[0]))
+        {
+            return value;
+        }
+        var valid = string.Join(", ", Enum.GetNames<T>().Select(name => char.ToLowerInvariant(name[0]) + name[1..]));
+        errors.Add(field, $"'{text}' is not one of: {valid}.");
+        return null;
     }
 
     public static async Task<Results<Ok<RunView>, NotFound<ProblemDetails>>> Get(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>
