@@ -7,6 +7,8 @@ namespace Experiments.Tests.Browser;
 /// <summary>The whole workflow in a real browser, as a user does it, with a screenshot of every page.</summary>
 public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
+    private static readonly System.Text.RegularExpressions.Regex RunPage = new("/runs/[0-9a-f]{8}-[0-9a-f-]{27}$");
+
     [Fact]
     public async Task A_user_uploads_data_builds_a_model_trains_watches_the_chart_grow_cancels_a_run_and_compares()
     {
@@ -57,7 +59,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await page.Locator("#batchSize").FillAsync("8");
         await ShootAsync(page, "new-run");
         await page.Locator("#start").ClickAsync();
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/runs/[0-9a-f-]{36}$"));
+        await page.WaitForURLAsync(RunPage);
         var firstRun = page.Url;
 
         // The run page: the loss chart gains points pushed over SignalR, without reloading the page.
@@ -72,7 +74,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await page.Locator("#rerun").ClickAsync();
         await Expect(page.Locator("#start")).ToBeEnabledAsync();
         await page.Locator("#start").ClickAsync();
-        await page.WaitForURLAsync(url => url != firstRun && url.Contains("/runs/", StringComparison.Ordinal) && !url.EndsWith("/new", StringComparison.Ordinal));
+        await page.WaitForURLAsync(url => url != firstRun && RunPage.IsMatch(url));
         await page.Locator("#cancel").ClickAsync();
         await Expect(page.Locator(".page-head .badge")).ToHaveAttributeAsync("data-status", "cancelled");
 

@@ -21,6 +21,8 @@ public abstract class DashboardContext : BunitContext
         Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton<Reads>();
         Services.AddSingleton(new ExperimentsClient(new HttpClient { BaseAddress = new Uri("http://127.0.0.1:9/") }));
+        // As in the browser after prerendering: the render that subscribes to live events.
+        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
     }
 
     protected FakeRunQueries Runs { get; } = new();

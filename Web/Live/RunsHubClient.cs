@@ -14,26 +14,22 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
 {
     private static readonly TimeSpan[] RetryDelays = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)];
 
-    private readonly HubConnection _connection;
+    private readonly SelfAddress _self;
     private readonly ILogger<RunsHubClient> _logger;
     private readonly List<Subscription> _subscriptions = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _disposed = new();
+    private HubConnection? _hub;
     private Task? _starting;
 
     public RunsHubClient(SelfAddress self, ILogger<RunsHubClient> logger)
     {
+        _self = self;
         _logger = logger;
-        _connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(self.Uri, IRunsHub.Path.TrimStart('/')))
-            .WithAutomaticReconnect(new ForeverRetryPolicy())
-            .Build();
-        _connection.On<RunStatusChanged>(nameof(IRunsClient.RunStatusChanged), change => DispatchAsync(change.RunId, handlers => handlers.StatusChanged?.Invoke(change)));
-        _connection.On<EpochCompleted>(nameof(IRunsClient.EpochCompleted), epoch => DispatchAsync(epoch.RunId, handlers => handlers.EpochCompleted?.Invoke(epoch)));
-        _connection.On<BatchProgress>(nameof(IRunsClient.BatchProgress), progress => DispatchAsync(progress.RunId, handlers => handlers.BatchProgress?.Invoke(progress)));
-        _connection.On<LogLineWritten>(nameof(IRunsClient.LogLine), line => DispatchAsync(line.RunId, handlers => handlers.LogLine?.Invoke(line)));
-        _connection.Reconnected += _ => RejoinAndCatchUpAsync();
     }
+
+    /// <summary>Built at the first subscription, so a page that never subscribes (prerendering) opens nothing.</summary>
+    private HubConnection Connection => _hub ??= Connect();
 
     public async Task<IAsyncDisposable> SubscribeAsync(Guid? runId, RunEventHandlers handlers, CancellationToken cancellationToken)
     {
@@ -46,12 +42,12 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
             {
                 _subscriptions.Add(subscription);
             }
-            if (_connection.State == HubConnectionState.Disconnected && _starting is null)
+            if (Connection.State == HubConnectionState.Disconnected && _starting is null)
             {
                 // Joined in StartAsync once connected, with every subscription registered by then.
                 _starting = StartAsync();
             }
-            else if (firstOfGroup && _connection.State == HubConnectionState.Connected)
+            else if (firstOfGroup && Connection.State == HubConnectionState.Connected)
             {
                 await JoinAsync(runId, cancellationToken);
             }
@@ -66,9 +62,26 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _disposed.CancelAsync();
-        await _connection.DisposeAsync();
+        if (_hub is not null)
+        {
+            await _hub.DisposeAsync();
+        }
         _disposed.Dispose();
         _gate.Dispose();
+    }
+
+    private HubConnection Connect()
+    {
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(_self.Uri, IRunsHub.Path.TrimStart('/')))
+            .WithAutomaticReconnect(new ForeverRetryPolicy())
+            .Build();
+        connection.On<RunStatusChanged>(nameof(IRunsClient.RunStatusChanged), change => DispatchAsync(change.RunId, handlers => handlers.StatusChanged?.Invoke(change)));
+        connection.On<EpochCompleted>(nameof(IRunsClient.EpochCompleted), epoch => DispatchAsync(epoch.RunId, handlers => handlers.EpochCompleted?.Invoke(epoch)));
+        connection.On<BatchProgress>(nameof(IRunsClient.BatchProgress), progress => DispatchAsync(progress.RunId, handlers => handlers.BatchProgress?.Invoke(progress)));
+        connection.On<LogLineWritten>(nameof(IRunsClient.LogLine), line => DispatchAsync(line.RunId, handlers => handlers.LogLine?.Invoke(line)));
+        connection.Reconnected += _ => RejoinAndCatchUpAsync();
+        return connection;
     }
 
     /// <summary>Connects, retrying until it succeeds or the circuit ends; then joins the groups and lets everyone catch up.</summary>
@@ -80,7 +93,7 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
             {
                 try
                 {
-                    await _connection.StartAsync(_disposed.Token);
+                    await Connection.StartAsync(_disposed.Token);
                     break;
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
@@ -129,12 +142,12 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     }
 
     private Task JoinAsync(Guid? runId, CancellationToken cancellationToken) => runId is { } id
-        ? _connection.InvokeAsync(nameof(IRunsHub.JoinRun), id, cancellationToken)
-        : _connection.InvokeAsync(nameof(IRunsHub.JoinAll), cancellationToken);
+        ? Connection.InvokeAsync(nameof(IRunsHub.JoinRun), id, cancellationToken)
+        : Connection.InvokeAsync(nameof(IRunsHub.JoinAll), cancellationToken);
 
     private Task LeaveAsync(Guid? runId) => runId is { } id
-        ? _connection.InvokeAsync(nameof(IRunsHub.LeaveRun), id)
-        : _connection.InvokeAsync(nameof(IRunsHub.LeaveAll));
+        ? Connection.InvokeAsync(nameof(IRunsHub.LeaveRun), id)
+        : Connection.InvokeAsync(nameof(IRunsHub.LeaveAll));
 
     private async Task DispatchAsync(Guid runId, Func<RunEventHandlers, Task?> handle)
     {
@@ -180,7 +193,7 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
                 _subscriptions.Remove(subscription);
             }
             var lastOfGroup = !_subscriptions.Any(existing => existing.RunId == subscription.RunId);
-            if (lastOfGroup && _connection.State == HubConnectionState.Connected)
+            if (lastOfGroup && Connection.State == HubConnectionState.Connected)
             {
                 await LeaveAsync(subscription.RunId);
             }
