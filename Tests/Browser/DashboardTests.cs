@@ -70,8 +70,10 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"), "the run page reloaded instead of updating in place");
         await ShootAsync(page, "run-live");
 
-        // A second run, re-run from the first one's spec: it waits in the queue; cancel it from its page.
+        // A second run, re-run from the first one's spec with another learning rate: it waits in the queue; cancel it.
         await page.Locator("#rerun").ClickAsync();
+        await Expect(page.Locator("[data-field='optimizer.lr']")).ToHaveValueAsync("0.01");
+        await page.Locator("[data-field='optimizer.lr']").FillAsync("0.02");
         await Expect(page.Locator("#start")).ToBeEnabledAsync();
         await page.Locator("#start").ClickAsync();
         await page.WaitForURLAsync(url => url != firstRun && RunPage.IsMatch(url));
@@ -97,6 +99,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/compare\\?runs="));
         await Expect(page.Locator("#spec-table")).ToBeVisibleAsync();
         await Expect(page.Locator("tr[data-setting='epochs']")).Not.ToHaveClassAsync("differs");
+        await Expect(page.Locator("tr[data-setting='optimizer.lr']")).ToHaveClassAsync("differs");
         await page.WaitForFunctionAsync("() => { const chart = document.getElementById('compare-test-accuracy'); return chart && chart.data && chart.data.length === 2; }");
         await ShootAsync(page, "compare");
     }

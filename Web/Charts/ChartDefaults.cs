@@ -8,6 +8,9 @@ public static class ChartDefaults
 {
     private const string Font = "system-ui, -apple-system, Segoe UI, sans-serif";
 
+    /// <summary>Pixels; the chart's element has the same height, so no space is left under the plot.</summary>
+    public const int Height = 280;
+
     public static Config Config { get; } = new()
     {
         Responsive = true,
@@ -19,7 +22,7 @@ public static class ChartDefaults
     {
         Title = new Title { Text = title, X = 0, XAnchor = Plotly.Blazor.LayoutLib.TitleLib.XAnchorEnum.Left, Font = new Plotly.Blazor.LayoutLib.TitleLib.Font { Size = 14 } },
         Font = new Font { Family = Font, Size = 12, Color = "#1f2933" },
-        Height = 280,
+        Height = Height,
         Margin = new Margin { L = 56, R = 16, T = 48, B = 44 },
         PaperBgColor = "#ffffff",
         PlotBgColor = "#ffffff",
