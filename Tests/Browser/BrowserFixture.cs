@@ -58,7 +58,9 @@ public sealed class BrowserFixture : IAsyncLifetime
             BaseURL = Address.ToString(),
             ViewportSize = new ViewportSize { Width = 1440, Height = 900 },
         });
-        context.SetDefaultTimeout(30_000);
+        // Generous: CI shares two cores with training runs, and a slow step must not read as a broken page.
+        context.SetDefaultTimeout(60_000);
+        Assertions.SetDefaultExpectTimeout(30_000);
         return await context.NewPageAsync();
     }
 
