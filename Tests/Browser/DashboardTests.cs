@@ -19,7 +19,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await page.Locator("#dataset-file").SetInputFilesAsync(Workflow.IrisPath);
         await page.Locator("#dataset-name").FillAsync("iris");
         await page.Locator("#import").ClickAsync();
-        await Expect(page.Locator("#verdict-ok")).ToContainTextAsync("iris");
+        await Expect(page.Locator("#verdict-ok strong")).ToHaveTextAsync("iris");
         await Expect(page.Locator("#verdict .dataset-shape")).ToHaveTextAsync("[4]");
         await Expect(page.Locator("#verdict .dataset-classes")).ToHaveTextAsync("3");
         await ShootAsync(page, "datasets");
