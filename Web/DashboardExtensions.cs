@@ -1,4 +1,6 @@
 using Experiments.Web.Components;
+using Experiments.Web.Live;
+using Experiments.Web.Services;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,14 +10,27 @@ namespace Experiments.Web;
 
 public static class DashboardExtensions
 {
+    /// <summary>
+    /// The dashboard's components and what they use besides the query services the API registers: a client of
+    /// this service's own REST API for writes, and a client of its runs hub for live events (docs/decisions/004).
+    /// </summary>
     public static IHostApplicationBuilder AddDashboard(this IHostApplicationBuilder builder)
     {
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddSignalR();
+        builder.Services.AddSingleton<Reads>();
+        builder.Services.AddSingleton<SelfAddress>();
+        builder.Services.AddHttpClient<ExperimentsClient>((services, client) =>
+        {
+            client.BaseAddress = services.GetRequiredService<SelfAddress>().Uri;
+            // Uploads of large datasets take as long as they take; the page cancels them when the user leaves.
+            client.Timeout = Timeout.InfiniteTimeSpan;
+        });
+        builder.Services.AddScoped<IRunEvents, RunsHubClient>();
         return builder;
     }
 
-    /// <summary>The dashboard at <c>/</c> with its static assets (Blazor's script, styles).</summary>
+    /// <summary>The dashboard at <c>/</c> with its static assets (Blazor's script, styles, plotly.js).</summary>
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
         app.MapStaticAssets();

@@ -292,22 +292,14 @@ public static class DatasetsApi
         return shape.Length > 0 ? shape : null;
     }
 
-    public static async Task<Ok<Page<DatasetView>>> List(ExperimentsDbContext db, int? page, int? pageSize, CancellationToken cancellationToken)
+    public static async Task<Ok<Page<DatasetView>>> List(IDatasetQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
     {
         var (number, size) = Paging.Normalize(page, pageSize);
-        var total = await db.Datasets.CountAsync(cancellationToken);
-        var datasets = await db.Datasets.AsNoTracking()
-            .OrderByDescending(dataset => dataset.CreatedAt)
-            .Skip((number - 1) * size).Take(size)
-            .ToListAsync(cancellationToken);
-        return TypedResults.Ok(new Page<DatasetView>(datasets.Select(DatasetView.From).ToList(), number, size, total));
+        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken));
     }
 
-    public static async Task<Results<Ok<DatasetView>, NotFound<ProblemDetails>>> Get(Guid id, ExperimentsDbContext db, CancellationToken cancellationToken)
-    {
-        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
-        return dataset is null ? Problems.NotFound("dataset", id) : TypedResults.Ok(DatasetView.From(dataset));
-    }
+    public static async Task<Results<Ok<DatasetView>, NotFound<ProblemDetails>>> Get(Guid id, IDatasetQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetAsync(id, cancellationToken) is { } dataset ? TypedResults.Ok(dataset) : Problems.NotFound("dataset", id);
 
     public static async Task<Results<Ok<DatasetPreview>, NotFound<ProblemDetails>, ValidationProblem>> Preview(
         Guid id, string? split, int? count, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)

@@ -1,8 +1,11 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Experiments.Api.Datasets;
 using Experiments.Api.Hosting;
+using Experiments.Api.Models;
 using Experiments.Api.Runs;
+using Experiments.Domain;
+using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
 using Microsoft.OpenApi;
 
@@ -36,12 +39,10 @@ public static class HttpExtensions
         });
         builder.Services.AddScoped<DatasetImporter>();
         builder.Services.AddScoped<IRunQueries, RunQueries>();
+        builder.Services.AddScoped<IDatasetQueries, DatasetQueries>();
+        builder.Services.AddScoped<IModelQueries, ModelQueries>();
         return builder;
     }
 
-    public static void Configure(JsonSerializerOptions options)
-    {
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
-        options.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
-    }
+    public static void Configure(JsonSerializerOptions options) => JsonConventions.Apply(options);
 }

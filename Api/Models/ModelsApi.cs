@@ -86,22 +86,14 @@ public static class ModelsApi
 
     public static Ok<IReadOnlyList<ModelTemplate>> Templates() => TypedResults.Ok(ModelTemplates.All);
 
-    public static async Task<Ok<Page<ModelView>>> List(ExperimentsDbContext db, int? page, int? pageSize, CancellationToken cancellationToken)
+    public static async Task<Ok<Page<ModelView>>> List(IModelQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
     {
         var (number, size) = Paging.Normalize(page, pageSize);
-        var total = await db.Models.CountAsync(cancellationToken);
-        var models = await db.Models.AsNoTracking()
-            .OrderByDescending(model => model.CreatedAt)
-            .Skip((number - 1) * size).Take(size)
-            .ToListAsync(cancellationToken);
-        return TypedResults.Ok(new Page<ModelView>(models.Select(model => ModelView.From(model)).ToList(), number, size, total));
+        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken));
     }
 
-    public static async Task<Results<Ok<ModelView>, NotFound<ProblemDetails>>> Get(Guid id, ExperimentsDbContext db, CancellationToken cancellationToken)
-    {
-        var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
-        return model is null ? Problems.NotFound("model", id) : TypedResults.Ok(ModelView.From(model));
-    }
+    public static async Task<Results<Ok<ModelView>, NotFound<ProblemDetails>>> Get(Guid id, IModelQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetAsync(id, cancellationToken) is { } model ? TypedResults.Ok(model) : Problems.NotFound("model", id);
 
     /// <summary>True when there is a shape to check and it is well formed.</summary>
     private static bool CheckInputShape(int[]? shape, ValidationErrors errors)

@@ -7,15 +7,44 @@ namespace Experiments.Api.Runs;
 
 public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
 {
-    public async Task<Page<RunListItem>> ListAsync(int page, int pageSize, CancellationToken cancellationToken)
+    public async Task<Page<RunListItem>> ListAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
-        var total = await db.Runs.CountAsync(cancellationToken);
-        var rows = await (
-                from run in db.Runs.AsNoTracking()
-                join dataset in db.Datasets on run.DatasetId equals dataset.Id
-                join model in db.Models on run.ModelId equals model.Id
-                orderby run.CreatedAt descending
-                select new { run, DatasetName = dataset.Name, ModelName = model.Name, model.Version })
+        var joined =
+            from run in db.Runs.AsNoTracking()
+            join dataset in db.Datasets on run.DatasetId equals dataset.Id
+            join model in db.Models on run.ModelId equals model.Id
+            select new { run, DatasetName = dataset.Name, ModelName = model.Name, model.Version };
+        if (filter.Status is { } status)
+        {
+            joined = joined.Where(row => row.run.Status == status);
+        }
+        if (filter.DatasetId is { } datasetId)
+        {
+            joined = joined.Where(row => row.run.DatasetId == datasetId);
+        }
+        if (filter.ModelId is { } modelId)
+        {
+            joined = joined.Where(row => row.run.ModelId == modelId);
+        }
+        if (!string.IsNullOrWhiteSpace(filter.Text))
+        {
+            var pattern = $"%{EscapeLike(filter.Text.Trim())}%";
+            joined = joined.Where(row => EF.Functions.Like(row.DatasetName, pattern, "\\") || EF.Functions.Like(row.ModelName, pattern, "\\"));
+        }
+        var total = await joined.CountAsync(cancellationToken);
+        var descending = filter.Descending;
+        var sorted = filter.Sort switch
+        {
+            RunSort.Status => descending ? joined.OrderByDescending(row => row.run.Status) : joined.OrderBy(row => row.run.Status),
+            RunSort.Dataset => descending ? joined.OrderByDescending(row => row.DatasetName) : joined.OrderBy(row => row.DatasetName),
+            RunSort.Model => descending
+                ? joined.OrderByDescending(row => row.ModelName).ThenByDescending(row => row.Version)
+                : joined.OrderBy(row => row.ModelName).ThenBy(row => row.Version),
+            RunSort.EpochsCompleted => descending ? joined.OrderByDescending(row => row.run.EpochsCompleted) : joined.OrderBy(row => row.run.EpochsCompleted),
+            RunSort.BestTestAccuracy => descending ? joined.OrderByDescending(row => row.run.BestTestAccuracy) : joined.OrderBy(row => row.run.BestTestAccuracy),
+            _ => descending ? joined.OrderByDescending(row => row.run.CreatedAt) : joined.OrderBy(row => row.run.CreatedAt),
+        };
+        var rows = await sorted.ThenByDescending(row => row.run.CreatedAt).ThenBy(row => row.run.Id)
             .Skip((page - 1) * pageSize).Take(pageSize)
             .ToListAsync(cancellationToken);
         var queue = await QueueAsync(cancellationToken);
@@ -88,6 +117,9 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
             .ToListAsync(cancellationToken);
         return new Page<RunLogLine>(items, page, pageSize, total);
     }
+
+    private static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
     private IQueryable<EpochMetric> EpochsOf(Guid id) =>
         db.EpochMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Epoch);

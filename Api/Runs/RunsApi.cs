@@ -21,7 +21,10 @@ public static class RunsApi
             .WithDescription("Checks the whole spec against the dataset and the model before anything is queued, stores the resolved "
                 + "spec (defaults filled in, a seed chosen when none was sent) and queues the run; it starts within about a second "
                 + "when a worker is free. Answers 202 with the run and its Location.");
-        group.MapGet("/", List).WithSummary("List runs, newest first");
+        group.MapGet("/", List)
+            .WithSummary("List runs, newest first unless sorted otherwise")
+            .WithDescription("Filters: `status`, `datasetId`, `modelId`, `q` (part of the dataset or model name). `sort` is createdAt (default), "
+                + "status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.");
         group.MapGet("/{id:guid}", Get).WithSummary("A run: status, why it stopped, resolved spec, environment, evaluation and every epoch's metrics");
         group.MapGet("/{id:guid}/metrics", Metrics).WithSummary("Every finished epoch's metrics (and logged batch losses) as arrays ready to plot");
         group.MapGet("/{id:guid}/logs", Logs).WithSummary("The run's own log, oldest line first");
@@ -88,10 +91,44 @@ public static class RunsApi
         return TypedResults.Accepted($"/api/runs/{run.Id}", view!);
     }
 
-    public static async Task<Ok<Page<RunListItem>>> List(IRunQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Page<RunListItem>>, ValidationProblem>> List(
+        IRunQueries queries,
+        int? page,
+        int? pageSize,
+        string? status,
+        Guid? datasetId,
+        Guid? modelId,
+        string? q,
+        string? sort,
+        bool? descending,
+        CancellationToken cancellationToken)
     {
+        var errors = new ValidationErrors();
+        var statusFilter = ParseOption<RunStatus>(status, "status", errors);
+        var sortBy = ParseOption<RunSort>(sort, "sort", errors);
+        if (!errors.IsEmpty)
+        {
+            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The runs cannot be listed so.");
+        }
         var (number, size) = Paging.Normalize(page, pageSize);
-        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken));
+        var filter = new RunFilter(statusFilter, datasetId, modelId, q, sortBy ?? RunSort.CreatedAt, descending ?? true);
+        return TypedResults.Ok(await queries.ListAsync(filter, number, size, cancellationToken));
+    }
+
+    /// <summary>An enum written as in JSON (camelCase), in any case; a wrong value lists the valid ones.</summary>
+    private static T? ParseOption<T>(string? text, string field, ValidationErrors errors) where T : struct, Enum
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+        if (Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !char.IsDigit(text[0]))
+        {
+            return value;
+        }
+        var valid = string.Join(", ", Enum.GetNames<T>().Select(name => char.ToLowerInvariant(name[0]) + name[1..]));
+        errors.Add(field, $"'{text}' is not one of: {valid}.");
+        return null;
     }
 
     public static async Task<Results<Ok<RunView>, NotFound<ProblemDetails>>> Get(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>

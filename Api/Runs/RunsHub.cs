@@ -3,25 +3,13 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace Experiments.Api.Runs;
 
-/// <summary>What the server pushes to clients of <c>/hubs/runs</c>.</summary>
-public interface IRunsClient
-{
-    Task RunStatusChanged(RunStatusChanged change);
-
-    Task EpochCompleted(EpochCompleted epoch);
-
-    Task BatchProgress(BatchProgress progress);
-
-    Task LogLine(LogLineWritten line);
-}
-
 /// <summary>
-/// Live run events. A client joins one run's group (<see cref="JoinRun"/>) or the group of all runs
-/// (<see cref="JoinAll"/>); every event goes to both groups.
+/// Live run events (<see cref="IRunsClient"/>). A client joins one run's group (<see cref="JoinRun"/>) or the group
+/// of all runs (<see cref="JoinAll"/>); every event goes to both groups.
 /// </summary>
-public sealed class RunsHub : Hub<IRunsClient>
+public sealed class RunsHub : Hub<IRunsClient>, IRunsHub
 {
-    public const string Path = "/hubs/runs";
+    public const string Path = IRunsHub.Path;
     public const string AllRunsGroup = "runs:all";
 
     public static string RunGroup(Guid runId) => $"runs:{runId:N}";

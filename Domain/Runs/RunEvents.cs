@@ -14,3 +14,33 @@ public sealed record BatchProgress(Guid RunId, int Epoch, int Batch, int Batches
 
 /// <summary>Pushed on the runs hub for every line of a run's log.</summary>
 public sealed record LogLineWritten(Guid RunId, RunLogLine Line);
+
+/// <summary>
+/// What the server pushes to clients of the runs hub. Shared by the hub (Api) and its clients (the dashboard),
+/// so method names are never spelled twice.
+/// </summary>
+public interface IRunsClient
+{
+    Task RunStatusChanged(RunStatusChanged change);
+
+    Task EpochCompleted(EpochCompleted epoch);
+
+    Task BatchProgress(BatchProgress progress);
+
+    Task LogLine(LogLineWritten line);
+}
+
+/// <summary>What a client may call on the runs hub: join or leave one run's group or the group of all runs.</summary>
+public interface IRunsHub
+{
+    /// <summary>Where the hub is mapped.</summary>
+    const string Path = "/hubs/runs";
+
+    Task JoinRun(Guid runId);
+
+    Task LeaveRun(Guid runId);
+
+    Task JoinAll();
+
+    Task LeaveAll();
+}

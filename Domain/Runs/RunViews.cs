@@ -104,10 +104,36 @@ public sealed record RunView(
 
 public sealed record RunLogLine(long Id, DateTimeOffset Timestamp, string Level, string Message);
 
+/// <summary>Columns the runs list can be sorted by, in the database.</summary>
+public enum RunSort
+{
+    CreatedAt,
+    Status,
+    Dataset,
+    Model,
+    EpochsCompleted,
+    BestTestAccuracy,
+}
+
+/// <summary>
+/// Which runs to list and in what order. <see cref="Text"/> matches part of the dataset or model name.
+/// Ties are broken newest first, so a page never shuffles.
+/// </summary>
+public sealed record RunFilter(
+    RunStatus? Status = null,
+    Guid? DatasetId = null,
+    Guid? ModelId = null,
+    string? Text = null,
+    RunSort Sort = RunSort.CreatedAt,
+    bool Descending = true)
+{
+    public static RunFilter Newest { get; } = new();
+}
+
 /// <summary>The reads of runs, shared by the REST API and the dashboard.</summary>
 public interface IRunQueries
 {
-    Task<Page<RunListItem>> ListAsync(int page, int pageSize, CancellationToken cancellationToken);
+    Task<Page<RunListItem>> ListAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken);
 
     Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken);
 

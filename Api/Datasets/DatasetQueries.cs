@@ -1,0 +1,25 @@
+using Experiments.Api.Persistence;
+using Experiments.Domain;
+using Experiments.Domain.Datasets;
+using Microsoft.EntityFrameworkCore;
+
+namespace Experiments.Api.Datasets;
+
+public sealed class DatasetQueries(ExperimentsDbContext db) : IDatasetQueries
+{
+    public async Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken)
+    {
+        var total = await db.Datasets.CountAsync(cancellationToken);
+        var datasets = await db.Datasets.AsNoTracking()
+            .OrderByDescending(dataset => dataset.CreatedAt)
+            .Skip((page - 1) * pageSize).Take(pageSize)
+            .ToListAsync(cancellationToken);
+        return new Page<DatasetView>(datasets.Select(DatasetView.From).ToList(), page, pageSize, total);
+    }
+
+    public async Task<DatasetView?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        return dataset is null ? null : DatasetView.From(dataset);
+    }
+}

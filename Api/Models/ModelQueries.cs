@@ -1,0 +1,25 @@
+using Experiments.Api.Persistence;
+using Experiments.Domain;
+using Experiments.Domain.Models;
+using Microsoft.EntityFrameworkCore;
+
+namespace Experiments.Api.Models;
+
+public sealed class ModelQueries(ExperimentsDbContext db) : IModelQueries
+{
+    public async Task<Page<ModelView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken)
+    {
+        var total = await db.Models.CountAsync(cancellationToken);
+        var models = await db.Models.AsNoTracking()
+            .OrderByDescending(model => model.CreatedAt)
+            .Skip((page - 1) * pageSize).Take(pageSize)
+            .ToListAsync(cancellationToken);
+        return new Page<ModelView>(models.Select(model => ModelView.From(model)).ToList(), page, pageSize, total);
+    }
+
+    public async Task<ModelView?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, cancellationToken);
+        return model is null ? null : ModelView.From(model);
+    }
+}

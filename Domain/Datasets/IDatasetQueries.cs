@@ -1,0 +1,10 @@
+namespace Experiments.Domain.Datasets;
+
+/// <summary>The reads of datasets, shared by the REST API and the dashboard.</summary>
+public interface IDatasetQueries
+{
+    /// <summary>Newest first.</summary>
+    Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken);
+
+    Task<DatasetView?> GetAsync(Guid id, CancellationToken cancellationToken);
+}

@@ -1,0 +1,140 @@
+using Experiments.Tests.Support;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Experiments.Tests.Browser;
+
+/// <summary>The whole workflow in a real browser, as a user does it, with a screenshot of every page.</summary>
+public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private static readonly System.Text.RegularExpressions.Regex RunPage = new("/runs/[0-9a-f]{8}-[0-9a-f-]{27}$");
+
+    [Fact]
+    public async Task A_user_uploads_data_builds_a_model_trains_watches_the_chart_grow_cancels_a_run_and_compares()
+    {
+        var page = await browser.NewPageAsync();
+
+        // Datasets: upload a CSV and read the service's verdict.
+        await OpenAsync(page, "/datasets");
+        await page.Locator("#dataset-file").SetInputFilesAsync(Workflow.IrisPath);
+        await page.Locator("#dataset-name").FillAsync("iris");
+        await page.Locator("#import").ClickAsync();
+        await Expect(page.Locator("#verdict-ok strong")).ToHaveTextAsync("iris");
+        await Expect(page.Locator("#verdict .dataset-shape")).ToHaveTextAsync("[4]");
+        await Expect(page.Locator("#verdict .dataset-classes")).ToHaveTextAsync("3");
+        await ShootAsync(page, "datasets");
+
+        // Models: type the layers, see every layer's shape checked live, save.
+        await OpenAsync(page, "/models");
+        await page.Locator("#model-name").FillAsync("iris-mlp");
+        await page.Locator("#layers").FillAsync("""
+            [
+              {"type": "linear", "outFeatures": 16},
+              {"type": "relu"},
+              {"type": "linear", "outFeatures": 0}
+            ]
+            """);
+        await Expect(page.Locator("tr.invalid[data-layer-index='2']")).ToBeVisibleAsync();
+        await page.Locator("#layers").FillAsync("""
+            [
+              {"type": "linear", "outFeatures": 16},
+              {"type": "relu"},
+              {"type": "linear", "outFeatures": 3}
+            ]
+            """);
+        // 4·16+16 + 16·3+3 = 131 parameters for samples of shape [4].
+        await Expect(page.Locator("#total-parameters")).ToHaveTextAsync("131");
+        await page.Locator("#save-model").ClickAsync();
+        await Expect(page.Locator("#saved")).ToContainTextAsync("iris-mlp v1");
+        await ShootAsync(page, "models");
+
+        // New run: the form starts from PyTorch's defaults and lands on the live run page.
+        await OpenAsync(page, "/runs/new");
+        await Expect(page.Locator("#fit")).ToContainTextAsync("outputs [3]");
+        await Expect(page.Locator("[data-field='optimizer.lr']")).ToHaveValueAsync("0.001");
+        await page.Locator("[data-field='optimizer.lr']").FillAsync("0.01");
+        await page.Locator("#epochs").FillAsync("0");
+        await Expect(page.Locator("#start")).ToBeDisabledAsync();
+        // Long enough to be watched however fast this machine trains; it is cancelled once seen growing.
+        await page.Locator("#epochs").FillAsync("1000");
+        await page.Locator("#batchSize").FillAsync("4");
+        await ShootAsync(page, "new-run");
+        await page.Locator("#start").ClickAsync();
+        await page.WaitForURLAsync(RunPage);
+        var watched = page.Url;
+
+        // The run page: the loss chart gains points pushed over SignalR, without reloading the page.
+        await page.EvaluateAsync("() => { window.__sameDocument = true; }");
+        var early = await WaitForPointsAsync(page, "chart-loss", atLeast: 2);
+        var later = await WaitForPointsAsync(page, "chart-loss", atLeast: early + 3);
+        Assert.True(later > early);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"), "the run page reloaded instead of updating in place");
+        await ShootAsync(page, "run-live");
+
+        // Cancel it: its worker stops within a batch, and the page hears the new status.
+        await page.Locator("#cancel").ClickAsync();
+        await Expect(page.Locator(".page-head .badge")).ToHaveAttributeAsync("data-status", "cancelled", new() { Timeout = 60_000 });
+
+        // A second run, re-run from the first one's spec with another learning rate: cancel it from its page too.
+        await page.Locator("#rerun").ClickAsync();
+        await Expect(page.Locator("[data-field='optimizer.lr']")).ToHaveValueAsync("0.01");
+        await page.Locator("[data-field='optimizer.lr']").FillAsync("0.02");
+        await Expect(page.Locator("#start")).ToBeEnabledAsync();
+        await page.Locator("#start").ClickAsync();
+        await page.WaitForURLAsync(url => url != watched && RunPage.IsMatch(url));
+        var second = page.Url;
+        await Expect(page.Locator("#cancel")).ToBeEnabledAsync();
+        await page.Locator("#cancel").ClickAsync();
+        await Expect(page.Locator(".page-head .badge")).ToHaveAttributeAsync("data-status", "cancelled", new() { Timeout = 60_000 });
+
+        // A short re-run finishes with its confusion matrix and per-class metrics.
+        await page.Locator("#rerun").ClickAsync();
+        await page.Locator("#epochs").FillAsync("12");
+        await page.Locator("#batchSize").FillAsync("8");
+        await Expect(page.Locator("#start")).ToBeEnabledAsync();
+        await page.Locator("#start").ClickAsync();
+        await page.WaitForURLAsync(url => url != watched && url != second && RunPage.IsMatch(url));
+        await Expect(page.Locator(".page-head .badge")).ToHaveAttributeAsync("data-status", "succeeded", new() { Timeout = 120_000 });
+        await Expect(page.Locator("#per-class tbody tr")).ToHaveCountAsync(3);
+        await page.WaitForFunctionAsync("() => document.getElementById('chart-loss').data[0].x.length === 12");
+        await ShootAsync(page, "run-finished");
+
+        // Runs: all three listed; select them and compare.
+        await OpenAsync(page, "/");
+        await Expect(page.Locator("table.runs tbody tr")).ToHaveCountAsync(3);
+        await ShootAsync(page, "runs");
+        foreach (var checkbox in await page.Locator("table.runs tbody input[type=checkbox]").AllAsync())
+        {
+            await checkbox.CheckAsync();
+        }
+        await page.Locator("#compare").ClickAsync();
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/compare\\?runs="));
+        await Expect(page.Locator("#spec-table")).ToBeVisibleAsync();
+        await Expect(page.Locator("tr[data-setting='optimizer.lr']")).ToHaveClassAsync("differs");
+        await Expect(page.Locator("tr[data-setting='loss']")).Not.ToHaveClassAsync("differs");
+        await page.WaitForFunctionAsync("() => { const chart = document.getElementById('compare-test-accuracy'); return chart && chart.data && chart.data.length === 3; }");
+        await ShootAsync(page, "compare");
+    }
+
+    /// <summary>Opens a page and waits until its circuit is connected, so clicks reach the server.</summary>
+    private static async Task OpenAsync(IPage page, string path)
+    {
+        await page.GotoAsync(path);
+        await Expect(page.Locator("[data-live='true']")).ToBeVisibleAsync();
+    }
+
+    /// <summary>How many epochs the chart's first trace holds: plotly keeps a chart's data on its element.</summary>
+    private static Task<int> CountPointsAsync(IPage page, string chartId) =>
+        page.EvaluateAsync<int>($"() => {{ const chart = document.getElementById('{chartId}'); return chart && chart.data && chart.data.length ? chart.data[0].x.length : 0; }}");
+
+    private static async Task<int> WaitForPointsAsync(IPage page, string chartId, int atLeast)
+    {
+        await page.WaitForFunctionAsync(
+            $"() => {{ const chart = document.getElementById('{chartId}'); return chart && chart.data && chart.data.length && chart.data[0].x.length >= {atLeast}; }}",
+            null, new PageWaitForFunctionOptions { Timeout = 60_000, PollingInterval = 100 });
+        return await CountPointsAsync(page, chartId);
+    }
+
+    private static async Task ShootAsync(IPage page, string name) =>
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, $"{name}.png"), FullPage = true });
+}

@@ -1,0 +1,35 @@
+using Bunit;
+using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
+using Experiments.Web.Live;
+using Experiments.Web.Services;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Experiments.Tests.Web;
+
+/// <summary>A bUnit context with the dashboard's services replaced by in-memory fakes; plotly's script calls are accepted.</summary>
+public abstract class DashboardContext : BunitContext
+{
+    protected DashboardContext()
+    {
+        JSInterop.Mode = JSRuntimeMode.Loose;
+        Services.AddSingleton<IRunQueries>(Runs);
+        Services.AddSingleton<IDatasetQueries>(Datasets);
+        Services.AddSingleton<IModelQueries>(Models);
+        Services.AddSingleton<IRunEvents>(Events);
+        Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton<Reads>();
+        Services.AddSingleton(new ExperimentsClient(new HttpClient { BaseAddress = new Uri("http://127.0.0.1:9/") }));
+        // As in the browser after prerendering: the render that subscribes to live events.
+        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+    }
+
+    protected FakeRunQueries Runs { get; } = new();
+
+    protected FakeDatasetQueries Datasets { get; } = new();
+
+    protected FakeModelQueries Models { get; } = new();
+
+    protected FakeRunEvents Events { get; } = new();
+}

@@ -1,0 +1,106 @@
+using Experiments.Domain;
+using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
+using Experiments.Web.Live;
+
+namespace Experiments.Tests.Web;
+
+/// <summary>Live events a test pushes by hand, to the subscriptions the components made.</summary>
+public sealed class FakeRunEvents : IRunEvents
+{
+    private readonly List<(Guid? RunId, RunEventHandlers Handlers)> _subscriptions = [];
+
+    public IReadOnlyList<Guid?> Subscribed => [.. _subscriptions.Select(subscription => subscription.RunId)];
+
+    public Task<IAsyncDisposable> SubscribeAsync(Guid? runId, RunEventHandlers handlers, CancellationToken cancellationToken)
+    {
+        var subscription = (runId, handlers);
+        _subscriptions.Add(subscription);
+        return Task.FromResult<IAsyncDisposable>(new Unsubscribe(() => _subscriptions.Remove(subscription)));
+    }
+
+    public Task PushAsync(Guid runId, Func<RunEventHandlers, Func<Task>?> handler) =>
+        Task.WhenAll(_subscriptions.Where(s => s.RunId is null || s.RunId == runId).Select(s => handler(s.Handlers)?.Invoke() ?? Task.CompletedTask));
+
+    public Task EpochAsync(Guid runId, EpochMetricView metric) =>
+        PushAsync(runId, handlers => handlers.EpochCompleted is { } handle ? () => handle(new EpochCompleted(runId, metric)) : null);
+
+    public Task StatusAsync(Guid runId, RunStatus status) =>
+        PushAsync(runId, handlers => handlers.StatusChanged is { } handle ? () => handle(new RunStatusChanged(runId, status, null, null, DateTimeOffset.UtcNow)) : null);
+
+    /// <summary>What the hub client does after it reconnected.</summary>
+    public Task ReconnectAsync() =>
+        Task.WhenAll(_subscriptions.Select(s => s.Handlers.CatchUp?.Invoke() ?? Task.CompletedTask));
+
+    private sealed class Unsubscribe(Action action) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            action();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
+
+/// <summary>Runs held in memory; remembers the filters it was asked for.</summary>
+public sealed class FakeRunQueries : IRunQueries
+{
+    public List<RunListItem> Items { get; } = [];
+
+    public Dictionary<Guid, RunView> Runs { get; } = [];
+
+    public List<RunLogLine> Logs { get; } = [];
+
+    public List<(RunFilter Filter, int Page, int PageSize)> Listed { get; } = [];
+
+    public Task<Page<RunListItem>> ListAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken)
+    {
+        Listed.Add((filter, page, pageSize));
+        var matching = Items.Where(run => filter.Status is null || run.Status == filter.Status).ToList();
+        return Task.FromResult(new Page<RunListItem>([.. matching.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, matching.Count));
+    }
+
+    public Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Runs.GetValueOrDefault(id));
+
+    public Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken) => throw new NotSupportedException("The dashboard reads metrics with GetAsync.");
+
+    public Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken) =>
+        Task.FromResult<Page<RunLogLine>?>(new Page<RunLogLine>([.. Logs.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, Logs.Count));
+}
+
+public sealed class FakeDatasetQueries : IDatasetQueries
+{
+    public List<DatasetView> Items { get; } = [];
+
+    public Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken) =>
+        Task.FromResult(new Page<DatasetView>(Items, page, pageSize, Items.Count));
+
+    public Task<DatasetView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Items.FirstOrDefault(d => d.Id == id));
+}
+
+public sealed class FakeModelQueries : IModelQueries
+{
+    public List<ModelView> Items { get; } = [];
+
+    public Task<Page<ModelView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken) =>
+        Task.FromResult(new Page<ModelView>(Items, page, pageSize, Items.Count));
+
+    public Task<ModelView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Items.FirstOrDefault(m => m.Id == id));
+}
+
+public static class Samples
+{
+    public static EpochMetricView Epoch(int epoch, double? testAccuracy = 0.5) =>
+        new(epoch, 1.0 / epoch, 0.5, 1.0 / epoch, testAccuracy, 0.01, 1, 0.1, 1000);
+
+    public static RunListItem ListItem(RunStatus status = RunStatus.Running, int epochsCompleted = 0) =>
+        new(Guid.NewGuid(), status, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1, "adam", epochsCompleted, 10, null, null,
+            null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null);
+
+    public static RunView Run(Guid id, RunStatus status, params EpochMetricView[] metrics) =>
+        new(id, status, null, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1,
+            new RunSpec { Epochs = 5, BatchSize = 16, Seed = 7, Optimizer = new Experiments.Domain.Optimizers.OptimizerSpec("adam"), Loss = new Experiments.Domain.Losses.LossSpec("crossEntropy") },
+            null, false, metrics.Length, metrics.LastOrDefault()?.TestAccuracy, metrics.Max(m => m.TestAccuracy), null, metrics.LastOrDefault(),
+            DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null, 0, null, 0, null, null, metrics);
+}

@@ -1,0 +1,66 @@
+using Bunit;
+using Experiments.Domain.Runs;
+using Experiments.Web.Components.Pages;
+
+namespace Experiments.Tests.Web;
+
+public sealed class RunDetailPageTests : DashboardContext
+{
+    [Fact]
+    public async Task Pushed_epochs_extend_the_run_and_a_pushed_log_line_is_tailed()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+        Assert.Equal("1 / 5", page.Find("#epochs").TextContent.Trim());
+
+        await page.InvokeAsync(() => Events.EpochAsync(id, Samples.Epoch(2, testAccuracy: 0.75)));
+        await page.InvokeAsync(() => Events.PushAsync(id, handlers => () => handlers.LogLine!(new LogLineWritten(id, new RunLogLine(41, DateTimeOffset.UtcNow, "info", "epoch 2/5 done")))));
+
+        Assert.Equal("2 / 5", page.Find("#epochs").TextContent.Trim());
+        Assert.Equal("75.0 %", page.Find("#test-accuracy").TextContent.Trim());
+        Assert.Contains("epoch 2/5 done", page.Find("#log").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task After_a_reconnection_it_catches_up_on_the_epochs_and_log_it_missed()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+
+        // While the connection was down, epochs 2 and 3 finished and were logged; nothing was pushed.
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1), Samples.Epoch(2), Samples.Epoch(3, testAccuracy: 0.8));
+        Runs.Logs.Add(new RunLogLine(7, DateTimeOffset.UtcNow, "info", "epoch 3/5: missed while disconnected"));
+        await page.InvokeAsync(Events.ReconnectAsync);
+
+        Assert.Equal("3 / 5", page.Find("#epochs").TextContent.Trim());
+        Assert.Contains("missed while disconnected", page.Find("#log").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_epoch_that_arrives_after_a_gap_reads_the_missing_ones()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1), Samples.Epoch(2), Samples.Epoch(3), Samples.Epoch(4));
+        await page.InvokeAsync(() => Events.EpochAsync(id, Samples.Epoch(4)));
+
+        Assert.Equal("4 / 5", page.Find("#epochs").TextContent.Trim());
+    }
+
+    [Fact]
+    public void A_finished_run_offers_its_weights_and_no_cancel_button()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Succeeded, Samples.Epoch(1));
+
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+
+        Assert.Empty(page.FindAll("#cancel"));
+        Assert.Equal($"/runs/new?from={id}", page.Find("#rerun").GetAttribute("href"));
+        Assert.Contains(page.FindAll(".downloads a"), link => link.GetAttribute("href") == $"/api/runs/{id}/weights?format=pytorch");
+    }
+}

@@ -1,0 +1,51 @@
+using Experiments.Domain.Runs;
+using Experiments.Web.Charts;
+
+namespace Experiments.Web.Runs;
+
+/// <summary>
+/// The epochs of one run as the dashboard shows them, keyed by epoch. Pushed epochs and epochs read back from the
+/// queries merge into the same place, so an epoch that arrives twice (pushed and read after a reconnection) is
+/// shown once, and a resumed run's re-trained epoch replaces the old one.
+/// </summary>
+public sealed class RunSeries
+{
+    private readonly SortedList<int, EpochMetricView> _epochs = [];
+
+    /// <summary>Changes whenever an epoch is added or replaced; charts redraw when it moves.</summary>
+    public int Version { get; private set; }
+
+    public IList<EpochMetricView> Epochs => _epochs.Values;
+
+    public int LastEpoch => _epochs.Count == 0 ? 0 : _epochs.Keys[^1];
+
+    /// <summary>Adds a pushed epoch. Returns false when epochs before it are missing, so the caller reads them.</summary>
+    public bool Add(EpochMetricView metric)
+    {
+        var contiguous = metric.Epoch <= LastEpoch + 1;
+        Upsert(metric);
+        return contiguous;
+    }
+
+    /// <summary>Merges epochs read from the queries with those already here.</summary>
+    public void Merge(IEnumerable<EpochMetricView> metrics)
+    {
+        foreach (var metric in metrics)
+        {
+            Upsert(metric);
+        }
+    }
+
+    public ChartSeries Line(string name, Func<EpochMetricView, double?> value, string color, bool dashed = false) =>
+        new(name, [.. _epochs.Keys.Select(epoch => (double)epoch)], [.. _epochs.Values.Select(value)], color, dashed);
+
+    private void Upsert(EpochMetricView metric)
+    {
+        if (_epochs.TryGetValue(metric.Epoch, out var existing) && existing == metric)
+        {
+            return;
+        }
+        _epochs[metric.Epoch] = metric;
+        Version++;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Experiments.Domain;
+using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
+
+namespace Experiments.Web.Services;
+
+/// <summary>What the user uploads, with the import options of <c>POST /api/datasets</c> (empty means the API's default).</summary>
+public sealed record DatasetUpload(string FileName, long Size, string? Name, string? LabelColumn = null, bool? HasHeader = null,
+    string? Delimiter = null, double? TestFraction = null, int? Seed = null);
+
+/// <summary>
+/// The dashboard's writes, sent to this service's own REST API so that a page does exactly what a curl call does:
+/// same validation, same messages, same side effects (docs/decisions/004).
+/// </summary>
+public sealed class ExperimentsClient(HttpClient http)
+{
+    public async Task<ApiResult<DatasetView>> ImportDatasetAsync(DatasetUpload upload, Stream content, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        using var form = new MultipartFormDataContent();
+        var file = new ProgressStreamContent(content, upload.Size, progress);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "file", upload.FileName);
+        AddField(form, "name", upload.Name);
+        AddField(form, "labelColumn", upload.LabelColumn);
+        AddField(form, "hasHeader", upload.HasHeader?.ToString().ToLowerInvariant());
+        AddField(form, "delimiter", upload.Delimiter);
+        AddField(form, "testFraction", upload.TestFraction?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        AddField(form, "seed", upload.Seed?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var response = await http.PostAsync("api/datasets", form, cancellationToken);
+        return await ReadAsync<DatasetView>(response, cancellationToken);
+    }
+
+    public async Task<ApiResult<ModelSummary>> ValidateModelAsync(ValidateModelRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync("api/models/validate", request, JsonConventions.Web, cancellationToken);
+        return await ReadAsync<ModelSummary>(response, cancellationToken);
+    }
+
+    public async Task<ApiResult<ModelView>> CreateModelAsync(CreateModelRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync("api/models", request, JsonConventions.Web, cancellationToken);
+        return await ReadAsync<ModelView>(response, cancellationToken);
+    }
+
+    public async Task<ApiResult<RunView>> CreateRunAsync(RunSpec spec, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync("api/runs", spec, JsonConventions.Web, cancellationToken);
+        return await ReadAsync<RunView>(response, cancellationToken);
+    }
+
+    public async Task<ApiResult<RunView>> CancelRunAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsync($"api/runs/{runId}/cancel", content: null, cancellationToken);
+        return await ReadAsync<RunView>(response, cancellationToken);
+    }
+
+    private static void AddField(MultipartFormDataContent form, string name, string? value)
+    {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            form.Add(new StringContent(value), name);
+        }
+    }
+
+    private static async Task<ApiResult<T>> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken) where T : class
+    {
+        var status = (int)response.StatusCode;
+        if (response.IsSuccessStatusCode)
+        {
+            return new ApiResult<T>(await response.Content.ReadFromJsonAsync<T>(JsonConventions.Web, cancellationToken), null, status);
+        }
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        return new ApiResult<T>(null, ReadProblem(status, body), status);
+    }
+
+    /// <summary>An RFC 7807 answer's title, detail and field errors; any other body becomes the detail.</summary>
+    public static ApiProblem ReadProblem(int status, string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            var title = root.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : $"The service answered {status}.";
+            var detail = root.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+            var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            if (root.TryGetProperty("errors", out var e) && e.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var field in e.EnumerateObject())
+                {
+                    errors[field.Name] = field.Value.ValueKind == JsonValueKind.Array
+                        ? field.Value.EnumerateArray().Select(message => message.ToString()).ToArray()
+                        : [field.Value.ToString()];
+                }
+            }
+            return new ApiProblem(title, detail, errors);
+        }
+        catch (JsonException)
+        {
+            return new ApiProblem($"The service answered {status}.", string.IsNullOrWhiteSpace(body) ? null : body, new Dictionary<string, string[]>());
+        }
+    }
+
+    /// <summary>Streams an upload and reports how many bytes have been sent.</summary>
+    private sealed class ProgressStreamContent(Stream source, long length, IProgress<long>? progress) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
+        {
+            var buffer = new byte[81920];
+            long sent = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                sent += read;
+                progress?.Report(sent);
+            }
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override bool TryComputeLength(out long size)
+        {
+            size = length;
+            return true;
+        }
+    }
+}
