@@ -35,7 +35,7 @@ public static class OverheadBenchmark
     public static async Task RunAsync(string[] args)
     {
         var device = args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "cpu";
-        var rounds = int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3", CultureInfo.InvariantCulture);
+        var rounds = Machine.Option(args, "--rounds", 3);
         var threads = get_num_threads();
         var torchDevice = device == "cuda" ? CUDA : CPU;
         Console.WriteLine($"device {device}, {threads} torch threads, batch size {BatchSize}, {rounds} rounds");

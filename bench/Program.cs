@@ -12,11 +12,53 @@ var benchmarks = new Dictionary<string, Func<string[], Task>>(StringComparer.Ord
     ["events"] = ServiceBenchmarks.EventsAsync,
 };
 
+if (args is ["all", ..])
+{
+    // Every benchmark in turn, printed and written to bench/results/report-<time>.md.
+    var report = Path.Combine(ServiceClient.RepositoryRoot(), "bench", "results", $"report-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+    Directory.CreateDirectory(Path.GetDirectoryName(report)!);
+    await using var file = new StreamWriter(report);
+    var console = Console.Out;
+    Console.SetOut(new TeeWriter(console, file));
+    Console.WriteLine(Machine.Describe());
+    foreach (var (name, benchmark) in benchmarks)
+    {
+        Console.WriteLine($"\n## {name}\n");
+        await benchmark(args[1..]);
+    }
+    Console.SetOut(console);
+    Console.WriteLine($"report written to {report}");
+    return 0;
+}
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
-    Console.Error.WriteLine($"usage: dotnet run --project bench -c Release -- <{string.Join("|", benchmarks.Keys)}> [--rows N]");
+    Console.Error.WriteLine($"usage: dotnet run --project bench -c Release -- <all|{string.Join("|", benchmarks.Keys)}> [options]");
     return 2;
 }
 Console.WriteLine(Machine.Describe());
 await run(args[1..]);
 return 0;
+
+/// <summary>Writes everything to the console and to the report file.</summary>
+internal sealed class TeeWriter(TextWriter first, TextWriter second) : TextWriter
+{
+    public override System.Text.Encoding Encoding => first.Encoding;
+
+    public override void Write(char value)
+    {
+        first.Write(value);
+        second.Write(value);
+    }
+
+    public override void Write(string? value)
+    {
+        first.Write(value);
+        second.Write(value);
+    }
+
+    public override void WriteLine(string? value)
+    {
+        first.WriteLine(value);
+        second.WriteLine(value);
+    }
+}

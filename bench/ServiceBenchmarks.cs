@@ -13,7 +13,7 @@ public static class ServiceBenchmarks
     /// <summary>Start latency: POST /api/runs to the first batch trained (its BatchProgress event arriving here), on an idle service.</summary>
     public static async Task LatencyAsync(string[] args)
     {
-        var count = Option(args, "--runs", 20);
+        var count = Machine.Option(args, "--runs", 20);
         await using var service = await ServiceClient.StartAsync(NewDataFolder());
         var (datasetId, modelId) = await IrisAsync(service);
         await WarmUpAsync(service, datasetId, modelId);
@@ -33,7 +33,7 @@ public static class ServiceBenchmarks
     /// <summary>Resident memory of the service: idle, during an MNIST run, and after 5 and after 30 sequential short runs.</summary>
     public static async Task MemoryAsync(string[] args)
     {
-        var runs = Option(args, "--runs", 30);
+        var runs = Machine.Option(args, "--runs", 30);
         await using var service = await ServiceClient.StartAsync(NewDataFolder());
         await Task.Delay(2000);
         var idle = service.Service.ResidentBytes();
@@ -69,8 +69,8 @@ public static class ServiceBenchmarks
     /// <summary>Live events: EpochCompleted published by the worker → received by each of N connected SignalR clients.</summary>
     public static async Task EventsAsync(string[] args)
     {
-        var clients = Option(args, "--clients", 100);
-        var epochs = Option(args, "--epochs", 30);
+        var clients = Machine.Option(args, "--clients", 100);
+        var epochs = Machine.Option(args, "--epochs", 30);
         await using var service = await ServiceClient.StartAsync(NewDataFolder());
         var (datasetId, modelId) = await IrisAsync(service);
         var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
@@ -107,9 +107,6 @@ public static class ServiceBenchmarks
     }
 
     public static string NewDataFolder() => Path.Combine(Path.GetTempPath(), "experiments-bench", Guid.NewGuid().ToString("N"));
-
-    public static int Option(string[] args, string name, int fallback) =>
-        int.Parse(args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     private static async Task WarmUpAsync(ServiceClient service, Guid datasetId, Guid modelId)
     {

@@ -89,6 +89,10 @@ public static class Workflow
             {
                 return run;
             }
+            if (run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled)
+            {
+                throw new InvalidOperationException($"run {runId} finished as {run.Status} ({run.StopReason}, {run.Error}) after {run.EpochsCompleted} epochs before the awaited state");
+            }
             await Task.Delay(100, deadline.Token);
         }
     }
