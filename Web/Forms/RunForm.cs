@@ -2,6 +2,7 @@ using System.Globalization;
 using Experiments.Domain.Losses;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Schedulers;
 using Experiments.Domain.Validation;
 
 namespace Experiments.Web.Forms;
@@ -20,6 +21,11 @@ public sealed class RunForm
     public ComponentForm Optimizer { get; } = new(OptimizerCatalog.Instance, "adam");
 
     public ComponentForm Loss { get; } = new(LossCatalog.Instance);
+
+    /// <summary>Off: a constant learning rate. On: the scheduler below, with PyTorch's defaults filled in.</summary>
+    public bool UseScheduler { get; set; }
+
+    public ComponentForm Scheduler { get; } = new(SchedulerCatalog.Instance);
 
     public string Epochs { get; set; } = "20";
 
@@ -68,6 +74,11 @@ public sealed class RunForm
         {
             form.Loss.Load(spec.Loss);
         }
+        if (spec.Scheduler is not null)
+        {
+            form.UseScheduler = true;
+            form.Scheduler.Load(spec.Scheduler);
+        }
         return form;
     }
 
@@ -78,6 +89,7 @@ public sealed class RunForm
         ModelId = ModelId ?? Guid.Empty,
         Optimizer = new OptimizerSpec(Optimizer.Type, Optimizer.Parameters("optimizer", errors)),
         Loss = new LossSpec(Loss.Type, Loss.Parameters("loss", errors)),
+        Scheduler = UseScheduler ? new SchedulerSpec(Scheduler.Type, Scheduler.Parameters("scheduler", errors)) : null,
         Epochs = Integer(Epochs, "epochs", errors),
         BatchSize = Integer(BatchSize, "batchSize", errors),
         Shuffle = Shuffle,
