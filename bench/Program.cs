@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task>>(StringComparer.Ord
     ["latency"] = ServiceBenchmarks.LatencyAsync,
     ["memory"] = ServiceBenchmarks.MemoryAsync,
     ["events"] = ServiceBenchmarks.EventsAsync,
+    [ApiBenchmark.Name] = ApiBenchmark.RunAsync,
 };
 
 if (args is ["all", ..])

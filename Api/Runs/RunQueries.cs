@@ -9,49 +9,72 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
 {
     public async Task<Page<RunListItem>> ListAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
-        var joined =
-            from run in db.Runs.AsNoTracking()
-            join dataset in db.Datasets on run.DatasetId equals dataset.Id
-            join model in db.Models on run.ModelId equals model.Id
-            select new { run, DatasetName = dataset.Name, ModelName = model.Name, model.Version };
+        var runs = db.Runs.AsNoTracking();
         if (filter.Status is { } status)
         {
-            joined = joined.Where(row => row.run.Status == status);
+            runs = runs.Where(run => run.Status == status);
         }
         if (filter.DatasetId is { } datasetId)
         {
-            joined = joined.Where(row => row.run.DatasetId == datasetId);
+            runs = runs.Where(run => run.DatasetId == datasetId);
         }
         if (filter.ModelId is { } modelId)
         {
-            joined = joined.Where(row => row.run.ModelId == modelId);
+            runs = runs.Where(run => run.ModelId == modelId);
         }
         if (!string.IsNullOrWhiteSpace(filter.Text))
         {
             var pattern = $"%{EscapeLike(filter.Text.Trim())}%";
-            joined = joined.Where(row => EF.Functions.Like(row.DatasetName, pattern, "\\") || EF.Functions.Like(row.ModelName, pattern, "\\"));
+            runs = runs.Where(run =>
+                db.Datasets.Any(dataset => dataset.Id == run.DatasetId && EF.Functions.Like(dataset.Name, pattern, "\\"))
+                || db.Models.Any(model => model.Id == run.ModelId && EF.Functions.Like(model.Name, pattern, "\\")));
         }
-        var total = await joined.CountAsync(cancellationToken);
+        var total = await runs.CountAsync(cancellationToken);
+
+        // The page is chosen on the sort keys alone (an index walk for the default order), and only its rows
+        // are then read in full: deep pages stay as cheap as the first.
         var descending = filter.Descending;
         var sorted = filter.Sort switch
         {
-            RunSort.Status => descending ? joined.OrderByDescending(row => row.run.Status) : joined.OrderBy(row => row.run.Status),
-            RunSort.Dataset => descending ? joined.OrderByDescending(row => row.DatasetName) : joined.OrderBy(row => row.DatasetName),
+            RunSort.Status => descending ? runs.OrderByDescending(run => run.Status) : runs.OrderBy(run => run.Status),
+            RunSort.Dataset => descending
+                ? runs.OrderByDescending(run => db.Datasets.Where(dataset => dataset.Id == run.DatasetId).Select(dataset => dataset.Name).First())
+                : runs.OrderBy(run => db.Datasets.Where(dataset => dataset.Id == run.DatasetId).Select(dataset => dataset.Name).First()),
             RunSort.Model => descending
-                ? joined.OrderByDescending(row => row.ModelName).ThenByDescending(row => row.Version)
-                : joined.OrderBy(row => row.ModelName).ThenBy(row => row.Version),
-            RunSort.EpochsCompleted => descending ? joined.OrderByDescending(row => row.run.EpochsCompleted) : joined.OrderBy(row => row.run.EpochsCompleted),
-            RunSort.BestTestAccuracy => descending ? joined.OrderByDescending(row => row.run.BestTestAccuracy) : joined.OrderBy(row => row.run.BestTestAccuracy),
-            _ => descending ? joined.OrderByDescending(row => row.run.CreatedAt) : joined.OrderBy(row => row.run.CreatedAt),
+                ? runs.OrderByDescending(run => db.Models.Where(model => model.Id == run.ModelId).Select(model => model.Name).First())
+                    .ThenByDescending(run => db.Models.Where(model => model.Id == run.ModelId).Select(model => model.Version).First())
+                : runs.OrderBy(run => db.Models.Where(model => model.Id == run.ModelId).Select(model => model.Name).First())
+                    .ThenBy(run => db.Models.Where(model => model.Id == run.ModelId).Select(model => model.Version).First()),
+            RunSort.EpochsCompleted => descending ? runs.OrderByDescending(run => run.EpochsCompleted) : runs.OrderBy(run => run.EpochsCompleted),
+            RunSort.BestTestAccuracy => descending ? runs.OrderByDescending(run => run.BestTestAccuracy) : runs.OrderBy(run => run.BestTestAccuracy),
+            _ => descending ? runs.OrderByDescending(run => run.CreatedAt) : runs.OrderBy(run => run.CreatedAt),
         };
-        var rows = await sorted.ThenByDescending(row => row.run.CreatedAt).ThenBy(row => row.run.Id)
+        // Ties newest first; by creation time alone, the (CreatedAt, Id) index serves the whole order.
+        var ordered = filter.Sort == RunSort.CreatedAt
+            ? descending ? sorted.ThenByDescending(run => run.Id) : sorted.ThenBy(run => run.Id)
+            : sorted.ThenByDescending(run => run.CreatedAt).ThenByDescending(run => run.Id);
+        var ids = await ordered
             .Skip((page - 1) * pageSize).Take(pageSize)
+            .Select(run => run.Id)
             .ToListAsync(cancellationToken);
-        var queue = await QueueAsync(cancellationToken);
-        var items = rows.Select(row => new RunListItem(
-            row.run.Id, row.run.Status, row.run.StopReason, row.run.DatasetId, row.DatasetName, row.run.ModelId, row.ModelName, row.Version,
-            row.run.Spec.Optimizer?.Type ?? "", row.run.EpochsCompleted, row.run.Spec.Epochs ?? 0, row.run.LastTestAccuracy, row.run.BestTestAccuracy,
-            QueuePosition(queue, row.run.Id), row.run.CreatedAt, row.run.StartedAt, row.run.FinishedAt)).ToList();
+
+        var rows = await (
+                from run in db.Runs.AsNoTracking()
+                join dataset in db.Datasets on run.DatasetId equals dataset.Id
+                join model in db.Models on run.ModelId equals model.Id
+                where ids.Contains(run.Id)
+                select new
+                {
+                    run.Id, run.Status, run.StopReason, run.DatasetId, DatasetName = dataset.Name, run.ModelId, ModelName = model.Name, model.Version,
+                    run.Spec, run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.CreatedAt, run.StartedAt, run.FinishedAt,
+                })
+            .ToDictionaryAsync(row => row.Id, cancellationToken);
+        var queuePositions = await QueuePositionsAsync(
+            [.. rows.Values.Where(row => row.Status == RunStatus.Queued).Select(row => (row.Id, row.CreatedAt))], cancellationToken);
+        var items = ids.Where(rows.ContainsKey).Select(id => rows[id]).Select(row => new RunListItem(
+            row.Id, row.Status, row.StopReason, row.DatasetId, row.DatasetName, row.ModelId, row.ModelName, row.Version,
+            row.Spec.Optimizer?.Type ?? "", row.EpochsCompleted, row.Spec.Epochs ?? 0, row.LastTestAccuracy, row.BestTestAccuracy,
+            queuePositions.GetValueOrDefault(row.Id), row.CreatedAt, row.StartedAt, row.FinishedAt)).ToList();
         return new Page<RunListItem>(items, page, pageSize, total);
     }
 
@@ -70,7 +93,9 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         }
         var metrics = await EpochsOf(id).Select(metric => EpochMetricView.From(metric)).ToListAsync(cancellationToken);
         var found = row.run;
-        var queuePosition = found.Status == RunStatus.Queued ? QueuePosition(await QueueAsync(cancellationToken), id) : null;
+        var queuePosition = found.Status == RunStatus.Queued
+            ? (await QueuePositionsAsync([(found.Id, found.CreatedAt)], cancellationToken)).GetValueOrDefault(found.Id)
+            : null;
         return new RunView(found.Id, found.Status, found.StopReason, found.Error, found.DatasetId, row.DatasetName, found.ModelId, row.ModelName, row.Version,
             found.Spec, queuePosition, found.CancelRequested, found.EpochsCompleted, found.LastTestAccuracy, found.BestTestAccuracy, found.BestEpoch,
             metrics.LastOrDefault(), found.CreatedAt, found.StartedAt, found.FinishedAt,
@@ -124,13 +149,27 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     private IQueryable<EpochMetric> EpochsOf(Guid id) =>
         db.EpochMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Epoch);
 
-    /// <summary>Queued runs in the order workers take them (oldest first).</summary>
-    private Task<List<Guid>> QueueAsync(CancellationToken cancellationToken) =>
-        db.Runs.AsNoTracking().Where(run => run.Status == RunStatus.Queued).OrderBy(run => run.CreatedAt).Select(run => run.Id).ToListAsync(cancellationToken);
-
-    private static int? QueuePosition(List<Guid> queue, Guid id)
+    /// <summary>
+    /// Where queued runs stand in the queue, which workers take oldest first: the number of queued runs created
+    /// before the earliest of them, plus their order among the queued runs of their own time span.
+    /// </summary>
+    private async Task<Dictionary<Guid, int?>> QueuePositionsAsync(IReadOnlyList<(Guid Id, DateTimeOffset CreatedAt)> queued, CancellationToken cancellationToken)
     {
-        var index = queue.IndexOf(id);
-        return index < 0 ? null : index + 1;
+        if (queued.Count == 0)
+        {
+            return [];
+        }
+        var first = queued.Min(run => run.CreatedAt);
+        var last = queued.Max(run => run.CreatedAt);
+        var queue = db.Runs.AsNoTracking().Where(run => run.Status == RunStatus.Queued);
+        var before = await queue.CountAsync(run => run.CreatedAt < first, cancellationToken);
+        var span = await queue.Where(run => run.CreatedAt >= first && run.CreatedAt <= last)
+            .OrderBy(run => run.CreatedAt).ThenBy(run => run.Id)
+            .Select(run => run.Id)
+            .ToListAsync(cancellationToken);
+        var wanted = queued.Select(run => run.Id).ToHashSet();
+        return span.Select((id, index) => (id, index))
+            .Where(entry => wanted.Contains(entry.id))
+            .ToDictionary(entry => entry.id, entry => (int?)(before + entry.index + 1));
     }
 }

@@ -66,6 +66,24 @@ public sealed class RunListTests(ThousandsOfRuns seeded, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task The_last_page_ends_with_the_oldest_run_and_name_sorts_page_through_every_run()
+    {
+        var last = await seeded.ListAsync(RunFilter.Newest, ThousandsOfRuns.Count / 50, 50);
+        Assert.Equal(50, last.Items.Count);
+        Assert.Equal(seeded.Oldest, last.Items[^1].Id);
+
+        var blobsFirst = await seeded.ListAsync(new RunFilter(Sort: RunSort.Dataset, Descending: false), 1, 100);
+        var irisLast = await seeded.ListAsync(new RunFilter(Sort: RunSort.Dataset, Descending: false), ThousandsOfRuns.Count / 100, 100);
+        Assert.All(blobsFirst.Items, run => Assert.Equal("blobs", run.DatasetName));
+        Assert.All(irisLast.Items, run => Assert.Equal("iris", run.DatasetName));
+
+        var wideFirst = await seeded.ListAsync(new RunFilter(Sort: RunSort.Model, Descending: true), 1, 100);
+        Assert.All(wideFirst.Items, run => Assert.Equal("wide-mlp", run.ModelName));
+        // Ties newest first.
+        Assert.True(wideFirst.Items.Zip(wideFirst.Items.Skip(1)).All(pair => pair.First.CreatedAt >= pair.Second.CreatedAt));
+    }
+
+    [Fact]
     public async Task The_rest_api_takes_the_same_filter_and_sort()
     {
         using var client = seeded.Factory.CreateClient();
@@ -89,6 +107,8 @@ public sealed class ThousandsOfRuns : IAsyncLifetime, IDisposable
     public Guid Wide { get; private set; }
 
     public Guid Newest { get; private set; }
+
+    public Guid Oldest { get; private set; }
 
     public Guid Best { get; private set; }
 
@@ -138,6 +158,7 @@ public sealed class ThousandsOfRuns : IAsyncLifetime, IDisposable
             }
             db.Runs.Add(run);
             Newest = run.Id;
+            Oldest = i == 0 ? run.Id : Oldest;
         }
         await db.SaveChangesAsync();
     }

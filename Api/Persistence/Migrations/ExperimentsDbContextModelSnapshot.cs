@@ -346,13 +346,13 @@ namespace Experiments.Api.Persistence.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CreatedAt");
-
                     b.HasIndex("DatasetId");
 
                     b.HasIndex("ModelId");
 
-                    b.HasIndex("Status", "CreatedAt");
+                    b.HasIndex("CreatedAt", "Id");
+
+                    b.HasIndex("Status", "CreatedAt", "Id");
 
                     b.ToTable("Runs", (string)null);
                 });
