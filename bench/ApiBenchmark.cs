@@ -24,7 +24,24 @@ public static class ApiBenchmark
     {
         var connections = Machine.Option(args, "--connections", 16);
         var seconds = Machine.Option(args, "--seconds", 10);
-        var dataFolder = Machine.TemporaryFolder();
+        // --data keeps the seeded service's folder for a closer look (a profiler, sqlite3); by default it is removed.
+        var keep = args.SkipWhile(arg => arg != "--data").Skip(1).FirstOrDefault();
+        var dataFolder = keep ?? Machine.TemporaryFolder();
+        try
+        {
+            await MeasureAllAsync(dataFolder, connections, seconds);
+        }
+        finally
+        {
+            if (keep is null)
+            {
+                Directory.Delete(dataFolder, recursive: true);
+            }
+        }
+    }
+
+    private static async Task MeasureAllAsync(string dataFolder, int connections, int seconds)
+    {
 
         var clock = Clock.Start();
         var (datasetId, modelId, runIds) = await SeedAsync(dataFolder);
@@ -38,21 +55,22 @@ public static class ApiBenchmark
         };
         Console.WriteLine($"{connections} concurrent connections, {seconds} s per request after a 2 s warm-up; service pid {service.Service.ProcessId}");
         Console.WriteLine();
-        Console.WriteLine("| request | requests | req/s | p50 | p99 | max | errors |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| request | requests | req/s | p50 | p99 | max | errors | service CPU per request | load generator CPU per request |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
 
-        await MeasureAsync("`GET /api/runs?pageSize=50` (first page, newest first)", http, connections, seconds,
+        using var serviceProcess = Process.GetProcessById(service.Service.ProcessId);
+        await MeasureAsync("`GET /api/runs?pageSize=50` (first page, newest first)", http, serviceProcess, connections, seconds,
             (client, _) => client.GetAsync("/api/runs?pageSize=50"));
-        await MeasureAsync("`GET /api/runs?pageSize=50&page=N` (N random in 1–200)", http, connections, seconds,
+        await MeasureAsync("`GET /api/runs?pageSize=50&page=N` (N random in 1–200)", http, serviceProcess, connections, seconds,
             (client, random) => client.GetAsync($"/api/runs?pageSize=50&page={random.Next(1, Runs / 50 + 1)}"));
-        await MeasureAsync("`GET /api/runs/{id}/metrics` (random run, 100 epochs)", http, connections, seconds,
+        await MeasureAsync("`GET /api/runs/{id}/metrics` (random run, 100 epochs)", http, serviceProcess, connections, seconds,
             (client, random) => client.GetAsync($"/api/runs/{runIds[random.Next(runIds.Count)]}/metrics"));
         // Last, because every run it creates is queued and then trained (one at a time) while it measures.
         var spec = new
         {
             datasetId, modelId, optimizer = new { type = "adam" }, loss = new { type = "crossEntropy" }, epochs = 1, batchSize = 16, threads = 1,
         };
-        await MeasureAsync("`POST /api/runs` (1-epoch Iris run; queued, then trained one at a time meanwhile)", http, connections, seconds,
+        await MeasureAsync("`POST /api/runs` (1-epoch Iris run; queued, then trained one at a time meanwhile)", http, serviceProcess, connections, seconds,
             (client, _) => client.PostAsJsonAsync("/api/runs", spec));
     }
 
@@ -120,13 +138,19 @@ public static class ApiBenchmark
 
     /// <summary>Sends requests from <paramref name="connections"/> concurrent loops: 2 s of warm-up, then <paramref name="seconds"/> measured.</summary>
     private static async Task MeasureAsync(
-        string name, HttpClient http, int connections, int seconds, Func<HttpClient, Random, Task<HttpResponseMessage>> send)
+        string name, HttpClient http, Process service, int connections, int seconds, Func<HttpClient, Random, Task<HttpResponseMessage>> send)
     {
         await LoadAsync(http, connections, TimeSpan.FromSeconds(2), send);
+        service.Refresh();
+        var serviceCpu = service.TotalProcessorTime;
+        var ownCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var (latencies, errors, elapsed) = await LoadAsync(http, connections, TimeSpan.FromSeconds(seconds), send);
+        service.Refresh();
+        var serviceMs = (service.TotalProcessorTime - serviceCpu).TotalMilliseconds;
+        var ownMs = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu).TotalMilliseconds;
         var all = latencies.SelectMany(list => list).ToList();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {all.Count:N0} | **{all.Count / elapsed:F0}** | {Stats.Median(all):F1} ms | **{Stats.Percentile(all, 99):F1} ms** | {all.Max():F1} ms | {errors} |"));
+            $"| {name} | {all.Count:N0} | **{all.Count / elapsed:F0}** | {Stats.Median(all):F1} ms | **{Stats.Percentile(all, 99):F1} ms** | {all.Max():F1} ms | {errors} | {serviceMs / all.Count:F2} ms | {ownMs / all.Count:F2} ms |"));
     }
 
     private static async Task<(List<double>[] Latencies, int Errors, double Seconds)> LoadAsync(

@@ -9,6 +9,8 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
 {
     public async Task<Page<RunListItem>> ListAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
+        // Several queries answer one page: take a pooled connection once, not once per query.
+        await db.Database.OpenConnectionAsync(cancellationToken);
         var runs = db.Runs.AsNoTracking();
         if (filter.Status is { } status)
         {
@@ -62,7 +64,9 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
                 from run in db.Runs.AsNoTracking()
                 join dataset in db.Datasets on run.DatasetId equals dataset.Id
                 join model in db.Models on run.ModelId equals model.Id
-                where ids.Contains(run.Id)
+                // One JSON parameter, so the SQL is the same for every page (expanded to one parameter per id,
+                // each page would be a new command for EF Core to generate and cache).
+                where EF.Parameter(ids).Contains(run.Id)
                 select new
                 {
                     run.Id, run.Status, run.StopReason, run.DatasetId, DatasetName = dataset.Name, run.ModelId, ModelName = model.Name, model.Version,
