@@ -77,6 +77,20 @@ public sealed class FakeDatasetQueries : IDatasetQueries
         Task.FromResult(new Page<DatasetView>(Items, page, pageSize, Items.Count));
 
     public Task<DatasetView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Items.FirstOrDefault(d => d.Id == id));
+
+    /// <summary>Per dataset and split (true: test), the samples a preview answers with.</summary>
+    public Dictionary<(Guid Id, bool Test), DatasetPreview> Previews { get; } = [];
+
+    /// <summary>The previews asked for, in order.</summary>
+    public List<(Guid Id, bool Test, int Count)> Previewed { get; } = [];
+
+    public Task<DatasetPreview?> PreviewAsync(Guid id, bool testSplit, int count, CancellationToken cancellationToken)
+    {
+        Previewed.Add((id, testSplit, count));
+        return Task.FromResult(Previews.TryGetValue((id, testSplit), out var preview)
+            ? preview with { Samples = [.. preview.Samples.Take(count)] }
+            : null);
+    }
 }
 
 public sealed class FakeModelQueries : IModelQueries
