@@ -112,6 +112,18 @@ public static class Samples
         new(Guid.NewGuid(), status, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1, "adam", epochsCompleted, 10, null, null,
             null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null);
 
+    /// <summary>A classification dataset of samples of <paramref name="shape"/> with one class per name.</summary>
+    public static DatasetView Dataset(string name, int[] shape, string[] classNames, int train = 120, int test = 30) =>
+        new(Guid.NewGuid(), name, DatasetFormat.Csv, $"{name}.csv", DatasetTask.Classification, shape, shape, "float32", classNames.Length, classNames,
+            [.. classNames.Select(_ => (train + test) / classNames.Length)], 1, train, test, SplitSource.HeldOut, 0.2, 0,
+            new FeatureStatistics(0, 1, 0.5, 0.25), null, new PreprocessingView(null, false, null), 1024, "hash", DateTimeOffset.UtcNow);
+
+    /// <summary>The first samples of a split: rows of <paramref name="values"/>, or images when <paramref name="images"/>.</summary>
+    public static DatasetPreview Preview(DatasetView dataset, bool test, bool images, params (float[] Values, string Label)[] samples) =>
+        new(dataset.Id, test ? "test" : "train", dataset.SampleShape, images,
+            [.. samples.Select((sample, index) => new PreviewSample(index, sample.Label, null, images ? null : sample.Values,
+                images ? $"data:image/png;base64,{Convert.ToBase64String([.. sample.Values.Select(value => (byte)value)])}" : null))]);
+
     public static RunView Run(Guid id, RunStatus status, params EpochMetricView[] metrics) =>
         new(id, status, null, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1,
             new RunSpec { Epochs = 5, BatchSize = 16, Seed = 7, Optimizer = new Experiments.Domain.Optimizers.OptimizerSpec("adam"), Loss = new Experiments.Domain.Losses.LossSpec("crossEntropy") },
