@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Experiments.Tests.Web;
 
-/// <summary>A bUnit context with the dashboard's services replaced by in-memory fakes; plotly's script calls are accepted.</summary>
+/// <summary>A bUnit context with the dashboard's services and its REST API replaced by in-memory fakes; plotly's script calls are accepted.</summary>
 public abstract class DashboardContext : BunitContext
 {
     protected DashboardContext()
@@ -20,7 +20,7 @@ public abstract class DashboardContext : BunitContext
         Services.AddSingleton<IRunEvents>(Events);
         Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton<Reads>();
-        Services.AddSingleton(new ExperimentsClient(new HttpClient { BaseAddress = new Uri("http://127.0.0.1:9/") }));
+        Services.AddSingleton(new ExperimentsClient(new HttpClient(Api) { BaseAddress = new Uri("http://127.0.0.1:9/") }));
         // As in the browser after prerendering: the render that subscribes to live events.
         SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
     }
@@ -32,4 +32,6 @@ public abstract class DashboardContext : BunitContext
     protected FakeModelQueries Models { get; } = new();
 
     protected FakeRunEvents Events { get; } = new();
+
+    protected FakeApi Api { get; } = new();
 }

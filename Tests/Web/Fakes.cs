@@ -130,3 +130,38 @@ public static class Samples
             null, false, metrics.Length, metrics.LastOrDefault()?.TestAccuracy, metrics.Max(m => m.TestAccuracy), null, metrics.LastOrDefault(),
             DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null, 0, null, 0, null, null, metrics);
 }
+
+/// <summary>
+/// The service's REST API as the dashboard's <see cref="Experiments.Web.Services.ExperimentsClient"/> reaches it: every
+/// request is recorded, and POST /api/models/validate is answered by the model validator the endpoint uses.
+/// </summary>
+public sealed class FakeApi : HttpMessageHandler
+{
+    public List<(string Path, string Body)> Requests { get; } = [];
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
+        var path = request.RequestUri!.AbsolutePath;
+        Requests.Add((path, body));
+        if (path != "/api/models/validate")
+        {
+            return new HttpResponseMessage(System.Net.HttpStatusCode.NotFound);
+        }
+        var sent = System.Text.Json.JsonSerializer.Deserialize<ValidateModelRequest>(body, JsonConventions.Web)!;
+        var errors = new Experiments.Domain.Validation.ValidationErrors();
+        var layers = ModelValidator.Resolve(sent.Layers, errors);
+        var summary = layers is null ? null : ModelValidator.InferShapes(layers, sent.InputShape!, errors);
+        if (summary is null || !errors.IsEmpty)
+        {
+            return new HttpResponseMessage(System.Net.HttpStatusCode.BadRequest)
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { title = "The model is not valid.", errors = errors.ToDictionary() }),
+            };
+        }
+        return new HttpResponseMessage(System.Net.HttpStatusCode.OK)
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(ModelValidation.From(summary, 32), options: JsonConventions.Web),
+        };
+    }
+}
