@@ -5,6 +5,7 @@ using Experiments.Domain.Runs;
 using Experiments.Web.Live;
 using Experiments.Web.Services;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Experiments.Tests.Web;
 
@@ -18,7 +19,7 @@ public abstract class DashboardContext : BunitContext
         Services.AddSingleton<IDatasetQueries>(Datasets);
         Services.AddSingleton<IModelQueries>(Models);
         Services.AddSingleton<IRunEvents>(Events);
-        Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton<TimeProvider>(Time);
         Services.AddSingleton<Reads>();
         Services.AddSingleton(new ExperimentsClient(new HttpClient(Api) { BaseAddress = new Uri("http://127.0.0.1:9/") }));
         // As in the browser after prerendering: the render that subscribes to live events.
@@ -34,4 +35,7 @@ public abstract class DashboardContext : BunitContext
     protected FakeRunEvents Events { get; } = new();
 
     protected FakeApi Api { get; } = new();
+
+    /// <summary>The components' clock: it moves only when a test advances it.</summary>
+    protected FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
 }

@@ -26,6 +26,9 @@ public sealed class FakeRunEvents : IRunEvents
     public Task EpochAsync(Guid runId, EpochMetricView metric) =>
         PushAsync(runId, handlers => handlers.EpochCompleted is { } handle ? () => handle(new EpochCompleted(runId, metric)) : null);
 
+    public Task BatchAsync(Guid runId, int epoch, int batch, int batchesPerEpoch = 30) =>
+        PushAsync(runId, handlers => handlers.BatchProgress is { } handle ? () => handle(new BatchProgress(runId, epoch, batch, batchesPerEpoch, 0.5)) : null);
+
     public Task StatusAsync(Guid runId, RunStatus status) =>
         PushAsync(runId, handlers => handlers.StatusChanged is { } handle ? () => handle(new RunStatusChanged(runId, status, null, null, DateTimeOffset.UtcNow)) : null);
 
