@@ -1,11 +1,13 @@
+using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Datasets;
 
-public sealed class DatasetQueries(ExperimentsDbContext db) : IDatasetQueries
+public sealed class DatasetQueries(ExperimentsDbContext db, IOptions<ExperimentsOptions> options) : IDatasetQueries
 {
     public async Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken)
     {
@@ -21,5 +23,13 @@ public sealed class DatasetQueries(ExperimentsDbContext db) : IDatasetQueries
     {
         var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         return dataset is null ? null : DatasetView.From(dataset);
+    }
+
+    public async Task<DatasetPreview?> PreviewAsync(Guid id, bool testSplit, int count, CancellationToken cancellationToken)
+    {
+        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        return dataset is null
+            ? null
+            : DatasetPreviewer.Preview(dataset, Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile), testSplit, count);
     }
 }

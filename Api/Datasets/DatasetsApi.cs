@@ -302,13 +302,8 @@ public static class DatasetsApi
         await queries.GetAsync(id, cancellationToken) is { } dataset ? TypedResults.Ok(dataset) : Problems.NotFound("dataset", id);
 
     public static async Task<Results<Ok<DatasetPreview>, NotFound<ProblemDetails>, ValidationProblem>> Preview(
-        Guid id, string? split, int? count, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+        Guid id, string? split, int? count, IDatasetQueries queries, CancellationToken cancellationToken)
     {
-        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
-        if (dataset is null)
-        {
-            return Problems.NotFound("dataset", id);
-        }
         var errors = new Dictionary<string, string[]>();
         var which = split ?? "train";
         if (which is not ("train" or "test"))
@@ -324,8 +319,9 @@ public static class DatasetsApi
         {
             return TypedResults.ValidationProblem(errors, title: "The preview cannot be made.");
         }
-        var path = Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile);
-        return TypedResults.Ok(DatasetPreviewer.Preview(dataset, path, which == "test", samples));
+        return await queries.PreviewAsync(id, which == "test", samples, cancellationToken) is { } preview
+            ? TypedResults.Ok(preview)
+            : Problems.NotFound("dataset", id);
     }
 
     public static async Task<Results<NoContent, NotFound<ProblemDetails>, ProblemHttpResult>> Delete(

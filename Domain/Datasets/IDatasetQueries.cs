@@ -7,4 +7,7 @@ public interface IDatasetQueries
     Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken);
 
     Task<DatasetView?> GetAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>The first <paramref name="count"/> samples of the train or test split; null when there is no such dataset.</summary>
+    Task<DatasetPreview?> PreviewAsync(Guid id, bool testSplit, int count, CancellationToken cancellationToken);
 }

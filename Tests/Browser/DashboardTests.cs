@@ -1,4 +1,5 @@
 using Experiments.Tests.Support;
+using Experiments.Web.Components.Shared;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -10,7 +11,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     private static readonly System.Text.RegularExpressions.Regex RunPage = new("/runs/[0-9a-f]{8}-[0-9a-f-]{27}$");
 
     [Fact]
-    public async Task A_user_uploads_data_builds_a_model_trains_watches_the_chart_grow_cancels_a_run_and_compares()
+    public async Task A_user_uploads_data_builds_a_model_trains_watches_the_chart_grow_cancels_a_run_compares_previews_samples_and_picks_a_template()
     {
         await ScenarioAsync(browser);
     }
@@ -121,13 +122,37 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Expect(page.Locator("tr[data-setting='loss']")).Not.ToHaveClassAsync("differs");
         await page.WaitForFunctionAsync("() => { const chart = document.getElementById('compare-test-accuracy'); return chart && chart.data && chart.data.length === 3; }");
         await ShootAsync(page, "compare");
+
+        // Datasets again: a bundled image sample previews as digits with their labels, in either split; Iris as rows.
+        await OpenAsync(page, "/datasets");
+        await page.Locator("[data-sample='mnist-10k.npz']").ClickAsync();
+        await Expect(page.Locator("#verdict-ok strong")).ToHaveTextAsync("mnist-10k");
+        await page.Locator("#datasets tbody tr.clickable", new() { HasText = "mnist-10k" }).ClickAsync();
+        await Expect(page.Locator(".sample-images figure")).ToHaveCountAsync(SamplePreview.Count);
+        await Expect(page.Locator(".sample-images figcaption").First).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9]$"));
+        await page.Locator(".sample-preview button[data-split='test']").ClickAsync();
+        await Expect(page.Locator(".sample-images")).ToHaveAttributeAsync("data-split", "test");
+        // Each digit is a 28×28 PNG the browser decoded.
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.sample-images img')].every(img => img.complete && img.naturalWidth === 28)");
+        await ShootAsync(page, "dataset-preview-images");
+        await page.Locator("#datasets tbody tr.clickable", new() { HasText = "iris" }).ClickAsync();
+        await Expect(page.Locator(".sample-rows tbody tr")).ToHaveCountAsync(SamplePreview.Count);
+        await Expect(page.Locator(".sample-rows thead th")).ToHaveTextAsync(["#", "x0", "x1", "x2", "x3", "class"]);
+        await ShootAsync(page, "dataset-preview-rows");
+
+        // Models again: start from a template, checked at once against the input shape it was written for.
+        await OpenAsync(page, "/models");
+        await page.Locator("[data-template='lenet5']").ClickAsync();
+        await Expect(page.Locator("#model-name")).ToHaveValueAsync("lenet5");
+        await Expect(page.Locator("#input-shape")).ToHaveValueAsync("1, 28, 28");
+        await Expect(page.Locator("#total-parameters")).ToHaveTextAsync("61,706");
+        await ShootAsync(page, "models-template");
     }
 
-    /// <summary>Opens a page and waits until its circuit is connected, so clicks reach the server.</summary>
     /// <summary>
-    /// Cancels the run on the page and waits for the page to show it. The run page re-renders with every batch
-    /// and epoch pushed to it, so on a loaded machine a click can land between two renders and be lost; cancel
-    /// is idempotent, so the click is repeated until the status changes.
+    /// Cancels the run on the page and waits for the page to show it. The run page re-renders with every epoch
+    /// pushed to it (and with batch progress up to four times a second), so on a loaded machine a click can land
+    /// between two renders and be lost; cancel is idempotent, so the click is repeated until the status changes.
     /// </summary>
     private static async Task CancelAsync(IPage page)
     {
@@ -156,6 +181,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await page.WaitForURLAsync(RunPage);
     }
 
+    /// <summary>Opens a page and waits until its circuit is connected, so clicks reach the server.</summary>
     private static async Task OpenAsync(IPage page, string path)
     {
         await page.GotoAsync(path);

@@ -5,10 +5,11 @@ using Experiments.Domain.Runs;
 using Experiments.Web.Live;
 using Experiments.Web.Services;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Experiments.Tests.Web;
 
-/// <summary>A bUnit context with the dashboard's services replaced by in-memory fakes; plotly's script calls are accepted.</summary>
+/// <summary>A bUnit context with the dashboard's services and its REST API replaced by in-memory fakes; plotly's script calls are accepted.</summary>
 public abstract class DashboardContext : BunitContext
 {
     protected DashboardContext()
@@ -18,9 +19,9 @@ public abstract class DashboardContext : BunitContext
         Services.AddSingleton<IDatasetQueries>(Datasets);
         Services.AddSingleton<IModelQueries>(Models);
         Services.AddSingleton<IRunEvents>(Events);
-        Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton<TimeProvider>(Time);
         Services.AddSingleton<Reads>();
-        Services.AddSingleton(new ExperimentsClient(new HttpClient { BaseAddress = new Uri("http://127.0.0.1:9/") }));
+        Services.AddSingleton(new ExperimentsClient(new HttpClient(Api) { BaseAddress = new Uri("http://127.0.0.1:9/") }));
         // As in the browser after prerendering: the render that subscribes to live events.
         SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
     }
@@ -32,4 +33,9 @@ public abstract class DashboardContext : BunitContext
     protected FakeModelQueries Models { get; } = new();
 
     protected FakeRunEvents Events { get; } = new();
+
+    protected FakeApi Api { get; } = new();
+
+    /// <summary>The components' clock: it moves only when a test advances it.</summary>
+    protected FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
 }

@@ -26,6 +26,9 @@ public sealed class FakeRunEvents : IRunEvents
     public Task EpochAsync(Guid runId, EpochMetricView metric) =>
         PushAsync(runId, handlers => handlers.EpochCompleted is { } handle ? () => handle(new EpochCompleted(runId, metric)) : null);
 
+    public Task BatchAsync(Guid runId, int epoch, int batch, int batchesPerEpoch = 30) =>
+        PushAsync(runId, handlers => handlers.BatchProgress is { } handle ? () => handle(new BatchProgress(runId, epoch, batch, batchesPerEpoch, 0.5)) : null);
+
     public Task StatusAsync(Guid runId, RunStatus status) =>
         PushAsync(runId, handlers => handlers.StatusChanged is { } handle ? () => handle(new RunStatusChanged(runId, status, null, null, DateTimeOffset.UtcNow)) : null);
 
@@ -77,6 +80,20 @@ public sealed class FakeDatasetQueries : IDatasetQueries
         Task.FromResult(new Page<DatasetView>(Items, page, pageSize, Items.Count));
 
     public Task<DatasetView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Items.FirstOrDefault(d => d.Id == id));
+
+    /// <summary>Per dataset and split (true: test), the samples a preview answers with.</summary>
+    public Dictionary<(Guid Id, bool Test), DatasetPreview> Previews { get; } = [];
+
+    /// <summary>The previews asked for, in order.</summary>
+    public List<(Guid Id, bool Test, int Count)> Previewed { get; } = [];
+
+    public Task<DatasetPreview?> PreviewAsync(Guid id, bool testSplit, int count, CancellationToken cancellationToken)
+    {
+        Previewed.Add((id, testSplit, count));
+        return Task.FromResult(Previews.TryGetValue((id, testSplit), out var preview)
+            ? preview with { Samples = [.. preview.Samples.Take(count)] }
+            : null);
+    }
 }
 
 public sealed class FakeModelQueries : IModelQueries
@@ -98,9 +115,56 @@ public static class Samples
         new(Guid.NewGuid(), status, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1, "adam", epochsCompleted, 10, null, null,
             null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null);
 
+    /// <summary>A classification dataset of samples of <paramref name="shape"/> with one class per name.</summary>
+    public static DatasetView Dataset(string name, int[] shape, string[] classNames, int train = 120, int test = 30) =>
+        new(Guid.NewGuid(), name, DatasetFormat.Csv, $"{name}.csv", DatasetTask.Classification, shape, shape, "float32", classNames.Length, classNames,
+            [.. classNames.Select(_ => (train + test) / classNames.Length)], 1, train, test, SplitSource.HeldOut, 0.2, 0,
+            new FeatureStatistics(0, 1, 0.5, 0.25), null, new PreprocessingView(null, false, null), 1024, "hash", DateTimeOffset.UtcNow);
+
+    /// <summary>The first samples of a split: rows of <paramref name="values"/>, or images when <paramref name="images"/>.</summary>
+    public static DatasetPreview Preview(DatasetView dataset, bool test, bool images, params (float[] Values, string Label)[] samples) =>
+        new(dataset.Id, test ? "test" : "train", dataset.SampleShape, images,
+            [.. samples.Select((sample, index) => new PreviewSample(index, sample.Label, null, images ? null : sample.Values,
+                images ? $"data:image/png;base64,{Convert.ToBase64String([.. sample.Values.Select(value => (byte)value)])}" : null))]);
+
     public static RunView Run(Guid id, RunStatus status, params EpochMetricView[] metrics) =>
         new(id, status, null, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1,
             new RunSpec { Epochs = 5, BatchSize = 16, Seed = 7, Optimizer = new Experiments.Domain.Optimizers.OptimizerSpec("adam"), Loss = new Experiments.Domain.Losses.LossSpec("crossEntropy") },
             null, false, metrics.Length, metrics.LastOrDefault()?.TestAccuracy, metrics.Max(m => m.TestAccuracy), null, metrics.LastOrDefault(),
             DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null, 0, null, 0, null, null, metrics);
+}
+
+/// <summary>
+/// The service's REST API as the dashboard's <see cref="Experiments.Web.Services.ExperimentsClient"/> reaches it: every
+/// request is recorded, and POST /api/models/validate is answered by the model validator the endpoint uses.
+/// </summary>
+public sealed class FakeApi : HttpMessageHandler
+{
+    public List<(string Path, string Body)> Requests { get; } = [];
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
+        var path = request.RequestUri!.AbsolutePath;
+        Requests.Add((path, body));
+        if (path != "/api/models/validate")
+        {
+            return new HttpResponseMessage(System.Net.HttpStatusCode.NotFound);
+        }
+        var sent = System.Text.Json.JsonSerializer.Deserialize<ValidateModelRequest>(body, JsonConventions.Web)!;
+        var errors = new Experiments.Domain.Validation.ValidationErrors();
+        var layers = ModelValidator.Resolve(sent.Layers, errors);
+        var summary = layers is null ? null : ModelValidator.InferShapes(layers, sent.InputShape!, errors);
+        if (summary is null || !errors.IsEmpty)
+        {
+            return new HttpResponseMessage(System.Net.HttpStatusCode.BadRequest)
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { title = "The model is not valid.", errors = errors.ToDictionary() }),
+            };
+        }
+        return new HttpResponseMessage(System.Net.HttpStatusCode.OK)
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(ModelValidation.From(summary, 32), options: JsonConventions.Web),
+        };
+    }
 }

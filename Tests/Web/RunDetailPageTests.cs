@@ -1,6 +1,7 @@
 using Bunit;
 using Experiments.Domain.Runs;
 using Experiments.Web.Components.Pages;
+using Experiments.Web.Live;
 
 namespace Experiments.Tests.Web;
 
@@ -19,7 +20,37 @@ public sealed class RunDetailPageTests : DashboardContext
 
         Assert.Equal("2 / 5", page.Find("#epochs").TextContent.Trim());
         Assert.Equal("75.0 %", page.Find("#test-accuracy").TextContent.Trim());
-        Assert.Contains("epoch 2/5 done", page.Find("#log").TextContent, StringComparison.Ordinal);
+        // A log line right after a render is drawn with the next throttled render.
+        Time.Advance(RenderThrottle.DefaultInterval);
+        page.WaitForAssertion(() => Assert.Contains("epoch 2/5 done", page.Find("#log").TextContent, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Batch_progress_renders_at_most_once_an_interval_and_ends_on_the_latest_batch_while_epochs_render_at_once()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+        Time.Advance(TimeSpan.FromSeconds(1));
+
+        await page.InvokeAsync(() => Events.BatchAsync(id, epoch: 2, batch: 1));
+        var afterFirst = page.RenderCount;
+        Assert.StartsWith("epoch 2: batch 1/30", page.Find("#batch").TextContent.Trim(), StringComparison.Ordinal);
+        for (var batch = 2; batch <= 30; batch++)
+        {
+            await page.InvokeAsync(() => Events.BatchAsync(id, epoch: 2, batch: batch));
+        }
+
+        Assert.Equal(afterFirst, page.RenderCount);
+        Time.Advance(RenderThrottle.DefaultInterval);
+        page.WaitForAssertion(() => Assert.StartsWith("epoch 2: batch 30/30", page.Find("#batch").TextContent.Trim(), StringComparison.Ordinal));
+        Assert.Equal(afterFirst + 1, page.RenderCount);
+
+        // Within the same interval, the finished epoch is drawn at once.
+        await page.InvokeAsync(() => Events.EpochAsync(id, Samples.Epoch(2)));
+
+        Assert.Equal("2 / 5", page.Find("#epochs").TextContent.Trim());
+        Assert.Equal(afterFirst + 2, page.RenderCount);
     }
 
     [Fact]
