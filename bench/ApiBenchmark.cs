@@ -53,7 +53,7 @@ public static class ApiBenchmark
         {
             BaseAddress = service.Service.Address,
         };
-        Console.WriteLine($"{connections} concurrent connections, {seconds} s per request after a 2 s warm-up; service pid {service.Service.ProcessId}");
+        Console.WriteLine($"{connections} concurrent connections, {seconds} s per request after a 10 s warm-up; service pid {service.Service.ProcessId}");
         Console.WriteLine();
         Console.WriteLine("| request | requests | req/s | p50 | p99 | max | errors | service CPU per request | load generator CPU per request |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
@@ -136,11 +136,15 @@ public static class ApiBenchmark
         return (datasetId, modelId, runIds);
     }
 
-    /// <summary>Sends requests from <paramref name="connections"/> concurrent loops: 2 s of warm-up, then <paramref name="seconds"/> measured.</summary>
+    /// <summary>
+    /// Sends requests from <paramref name="connections"/> concurrent loops: 10 s of warm-up (under steady load the
+    /// JIT keeps recompiling hot methods for several seconds; shorter warm-ups measured the JIT), then
+    /// <paramref name="seconds"/> measured.
+    /// </summary>
     private static async Task MeasureAsync(
         string name, HttpClient http, Process service, int connections, int seconds, Func<HttpClient, Random, Task<HttpResponseMessage>> send)
     {
-        await LoadAsync(http, connections, TimeSpan.FromSeconds(2), send);
+        await LoadAsync(http, connections, TimeSpan.FromSeconds(10), send);
         service.Refresh();
         var serviceCpu = service.TotalProcessorTime;
         var ownCpu = Process.GetCurrentProcess().TotalProcessorTime;

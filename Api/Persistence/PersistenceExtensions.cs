@@ -9,12 +9,14 @@ public static class PersistenceExtensions
 {
     public static IHostApplicationBuilder AddPersistence(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddDbContextFactory<ExperimentsDbContext>((services, options) =>
+        // Pooled: every API read and dashboard render takes a context; reusing them saves building each one's services.
+        builder.Services.AddPooledDbContextFactory<ExperimentsDbContext>((services, options) =>
         {
             var settings = services.GetRequiredService<IOptions<ExperimentsOptions>>().Value;
             var connection = new SqliteConnectionStringBuilder { DataSource = settings.DatabasePath, Pooling = true };
             options.UseSqlite(connection.ToString());
         });
+        builder.Services.AddScoped(services => services.GetRequiredService<IDbContextFactory<ExperimentsDbContext>>().CreateDbContext());
         return builder;
     }
 

@@ -9,7 +9,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
 {
     public async Task<Page<RunListItem>> ListAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
-        // Several queries answer one page: take a pooled connection once, not once per query.
+        // Several queries answer each read: take a pooled connection once, not once per query.
         await db.Database.OpenConnectionAsync(cancellationToken);
         var runs = db.Runs.AsNoTracking();
         if (filter.Status is { } status)
@@ -84,6 +84,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
 
     public async Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
+        await db.Database.OpenConnectionAsync(cancellationToken);
         var row = await (
                 from run in db.Runs.AsNoTracking()
                 join dataset in db.Datasets on run.DatasetId equals dataset.Id
@@ -110,6 +111,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
 
     public async Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken)
     {
+        await db.Database.OpenConnectionAsync(cancellationToken);
         if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
         {
             return null;
@@ -134,6 +136,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
 
     public async Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken)
     {
+        await db.Database.OpenConnectionAsync(cancellationToken);
         if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
         {
             return null;
