@@ -79,7 +79,7 @@ public static class Trainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var learningRate = schedule.LearningRate;
-            var trained = TrainEpoch(plan, model, optimizer, loss, schedule, loader, targetKind, epoch, state.Step, observer, cancellationToken);
+            var trained = TrainEpoch(plan, model, optimizer, loss, schedule, loader, targetKind, device, epoch, state.Step, observer, cancellationToken);
             // reduceLROnPlateau watches a test metric, so it needs one every epoch.
             var evaluate = epoch % plan.EvaluateEvery == 0 || epoch == plan.Epochs || plan.Scheduler?.Type == "reduceLROnPlateau";
             var tested = evaluate ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind) : null;
@@ -163,6 +163,9 @@ public static class Trainer
 
     private readonly record struct EpochTraining(SplitMetrics Metrics, double GradientNorm, double Seconds, int Batches);
 
+    /// <summary>How often the training loop reads its losses and gradient norms back from the device to check them.</summary>
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(250);
+
     private static EpochTraining TrainEpoch(
         TrainingPlan plan,
         nn.Module<Tensor, Tensor> model,
@@ -171,6 +174,7 @@ public static class Trainer
         LearningRateSchedule schedule,
         BatchLoader loader,
         TargetKind targetKind,
+        Device device,
         int epoch,
         long stepBefore,
         IRunObserver observer,
@@ -180,43 +184,97 @@ public static class Trainer
         model.train();
         var batches = (int)loader.BatchCount;
         var parameters = model.parameters().ToList();
-        // Without a clip norm, an infinite max norm measures the gradient without changing it.
-        var clipNorm = plan.GradientClipNorm ?? double.PositiveInfinity;
         loader.StartEpoch();
         using var metrics = new MetricAccumulator(targetKind);
-        double gradientNormSum = 0;
+        // Each batch's loss and gradient norm stay on the device; they are read back a few times a second (and on
+        // the batches whose loss is logged) to check that they are finite, so the loop never waits for the
+        // device at every batch. A failure still names the exact batch.
+        using var losses = empty(batches, ScalarType.Float32, device);
+        using var gradientNorms = empty(batches, ScalarType.Float32, device);
+        var learningRates = new double[batches];
+        var checkedBatches = 0;
+        var lastCheck = Stopwatch.GetTimestamp();
         for (var batch = 1; batch <= batches; batch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var (inputs, targets) = loader.Batch(batch - 1);
 
-            var learningRate = schedule.LearningRate;
+            learningRates[batch - 1] = schedule.LearningRate;
             optimizer.zero_grad();
             var outputs = model.forward(inputs);
             var batchLoss = loss(outputs, targets);
-            var value = batchLoss.item<float>();
-            if (!float.IsFinite(value))
-            {
-                throw new TrainingFailedException(string.Create(CultureInfo.InvariantCulture,
-                    $"loss became {(float.IsNaN(value) ? "NaN" : "infinite")} at epoch {epoch}, batch {batch} (lr {learningRate})"));
-            }
             batchLoss.backward();
-            var gradientNorm = nn.utils.clip_grad_norm_(parameters, clipNorm);
-            if (!double.IsFinite(gradientNorm))
-            {
-                throw new TrainingFailedException(string.Create(CultureInfo.InvariantCulture,
-                    $"gradient norm became {(double.IsNaN(gradientNorm) ? "NaN" : "infinite")} at epoch {epoch}, batch {batch} (lr {learningRate})"));
-            }
+            var gradientNorm = ClipGradients(parameters, plan.GradientClipNorm, device);
             optimizer.step();
             schedule.AfterBatch();
 
-            gradientNormSum += gradientNorm;
-            metrics.Add(outputs, targets, value);
+            losses[batch - 1] = batchLoss.detach();
+            gradientNorms[batch - 1] = gradientNorm;
+            metrics.Add(outputs, targets, batchLoss);
+
             var logged = plan.LogEveryBatches is { } every && batch % every == 0;
-            observer.BatchCompleted(epoch, batch, batches, stepBefore + batch, logged ? value : null);
+            if (logged || batch == batches || Stopwatch.GetElapsedTime(lastCheck) >= CheckInterval)
+            {
+                CheckFinite(losses, gradientNorms, learningRates, checkedBatches, batch, epoch);
+                checkedBatches = batch;
+                lastCheck = Stopwatch.GetTimestamp();
+            }
+            observer.BatchCompleted(epoch, batch, batches, stepBefore + batch, logged ? losses[batch - 1].item<float>() : null);
         }
-        return new EpochTraining(metrics.Result(), gradientNormSum / batches, stopwatch.Elapsed.TotalSeconds, batches);
+        var meanGradientNorm = gradientNorms.to(ScalarType.Float64).mean().item<double>();
+        return new EpochTraining(metrics.Result(), meanGradientNorm, stopwatch.Elapsed.TotalSeconds, batches);
+    }
+
+    /// <summary>
+    /// The gradients' total 2-norm, as one tensor on the device; with a clip norm, the gradients scaled down to it
+    /// (PyTorch's <c>clip_grad_norm_</c>, without its read of the norm back to the host).
+    /// </summary>
+    private static Tensor ClipGradients(IReadOnlyList<TorchSharp.Modules.Parameter> parameters, double? clipNorm, Device device)
+    {
+        var gradients = parameters.Select(parameter => parameter.grad).OfType<Tensor>().ToList();
+        if (gradients.Count == 0)
+        {
+            return zeros([], ScalarType.Float32, device);
+        }
+        var total = stack(gradients.Select(gradient => gradient.detach().norm()).ToArray()).norm();
+        if (clipNorm is { } maxNorm)
+        {
+            var coefficient = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+            foreach (var gradient in gradients)
+            {
+                gradient.detach().mul_(coefficient);
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Reads batches (from, to] of the epoch's losses and gradient norms and fails at the first that is not finite.</summary>
+    private static void CheckFinite(Tensor losses, Tensor gradientNorms, double[] learningRates, int from, int to, int epoch)
+    {
+        if (to <= from)
+        {
+            return;
+        }
+        using var lossValues = losses.narrow(0, from, to - from).cpu();
+        using var normValues = gradientNorms.narrow(0, from, to - from).cpu();
+        var lossesRead = lossValues.data<float>().ToArray();
+        var normsRead = normValues.data<float>().ToArray();
+        for (var index = 0; index < lossesRead.Length; index++)
+        {
+            var batch = from + index + 1;
+            var learningRate = learningRates[batch - 1];
+            if (!float.IsFinite(lossesRead[index]))
+            {
+                throw new TrainingFailedException(string.Create(CultureInfo.InvariantCulture,
+                    $"loss became {(float.IsNaN(lossesRead[index]) ? "NaN" : "infinite")} at epoch {epoch}, batch {batch} (lr {learningRate})"));
+            }
+            if (!float.IsFinite(normsRead[index]))
+            {
+                throw new TrainingFailedException(string.Create(CultureInfo.InvariantCulture,
+                    $"gradient norm became {(float.IsNaN(normsRead[index]) ? "NaN" : "infinite")} at epoch {epoch}, batch {batch} (lr {learningRate})"));
+            }
+        }
     }
 
     private static string Describe(EpochResult result, int epochs)

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
+using Experiments.Api;
 using Experiments.Domain.Datasets;
+using Experiments.Domain.Runs;
 using Experiments.Domain.Models;
 using Experiments.Domain.Validation;
 using Experiments.Training;
@@ -15,8 +18,11 @@ namespace Experiments.Bench;
 /// Orchestration overhead and the hardware ceiling. For an MLP and a small CNN on the 10k MNIST sample, the
 /// same model, data, batch size, seed and thread count are trained (a) by a bare TorchSharp loop in this
 /// process and (b) through Experiments end to end: HTTP create → Hangfire → training → metrics persisted →
-/// SignalR published, timed by the arrival of each EpochCompleted event here. Rounds interleave (a) and (b);
-/// the ratio compares median epoch times. Also the machine's float32 matmul GFLOP/s and each model's achieved
+/// SignalR published, timed by the arrival of each EpochCompleted event here. Between the two, (t) runs
+/// Experiments' own <see cref="Trainer"/> in this process with an observer that does nothing and no
+/// checkpoint: (t)/(a) is the cost of the training loop's own work (metrics, gradient norm, loader), (b)/(t)
+/// the cost of the service around it. Rounds interleave (a), (t) and (b); ratios compare median epoch times.
+/// <c>--no-service</c> measures (a) and (t) only (for quick iterations on the loop; the service still imports the data). Also the machine's float32 matmul GFLOP/s and each model's achieved
 /// training GFLOP/s from the validator's FLOP count.
 /// </summary>
 public static class OverheadBenchmark
@@ -43,6 +49,7 @@ public static class OverheadBenchmark
         var matmul = MatmulGflops(torchDevice);
         Console.WriteLine($"float32 matmul 2048×2048×2048: {matmul:F1} GFLOP/s");
 
+        var withService = !args.Contains("--no-service");
         var dataFolder = Path.Combine(Path.GetTempPath(), "experiments-bench", Guid.NewGuid().ToString("N"));
         await using var service = await ServiceClient.StartAsync(dataFolder);
         var dataset = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"),
@@ -50,13 +57,13 @@ public static class OverheadBenchmark
         var tensorFile = Directory.GetFiles(Path.Combine(dataFolder, "datasets"), "*.bin").Single();
         var (storedShape, train, test) = DatasetFile.Read(tensorFile);
         var data = DatasetPreprocessing.Apply(new Preprocessing(dataset.Preprocessing.Scale, false, dataset.Preprocessing.Reshape, null, null),
-            new LoadedDataset(storedShape, train, test));
+            new LoadedDataset(storedShape, train, test)) with { ClassCount = 10 };
         using var trainSplit = TensorSplit.From(data.Train, data.SampleShape, torchDevice);
         using var testSplit = TensorSplit.From(data.Test, data.SampleShape, torchDevice);
 
         Console.WriteLine();
-        Console.WriteLine("| model | bare loop, median epoch | through Experiments, median epoch | ratio (b)/(a) | training GFLOP/s (bare) | of matmul ceiling |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| model | (a) bare loop, median epoch | (t) Trainer in process | (b) through Experiments | (t)/(a) | **(b)/(a)** | training GFLOP/s (bare) | of matmul ceiling |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var (name, layersJson) in Models)
         {
             var model = await service.CreateModelAsync($"bench-{name}", layersJson);
@@ -64,22 +71,37 @@ public static class OverheadBenchmark
             var layers = ModelValidator.Resolve(model.Layers, errors)!;
             var summary = ModelValidator.InferShapes(layers, data.SampleShape, errors)!;
             var bare = new List<double>();
+            var trainer = new List<double>();
             var orchestrated = new List<double>();
+            var trainerLoop = new List<double>();
+            var serviceLoop = new List<double>();
             BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 1); // warm-up
+            await TrainerEpochsAsync(layers, summary, data, device, epochs: 2);
             for (var round = 0; round < rounds; round++)
             {
                 bare.AddRange(BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 3));
-                orchestrated.AddRange(await ServiceEpochsAsync(service, dataset.Id, model.Id, device, threads, epochs: 4));
+                var (intervals, loops) = await TrainerEpochsAsync(layers, summary, data, device, epochs: 4);
+                trainer.AddRange(intervals);
+                trainerLoop.AddRange(loops);
+                if (withService)
+                {
+                    var (serviceIntervals, serviceLoops) = await ServiceEpochsAsync(service, dataset.Id, model.Id, device, threads, epochs: 4);
+                    orchestrated.AddRange(serviceIntervals);
+                    serviceLoop.AddRange(serviceLoops);
+                }
             }
             var a = Stats.Median(bare);
+            var t = Stats.Median(trainer);
             var b = Stats.Median(orchestrated);
             var estimate = summary.Estimate(BatchSize);
             var flopsPerEpoch = (double)estimate.TrainingFlops / BatchSize * trainSplit.Count + (double)summary.ForwardFlops * testSplit.Count;
             var achieved = flopsPerEpoch / a / 1e9;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} ({summary.TotalParameters:N0} parameters) | {a:F3} s | {b:F3} s | **{b / a:F3}** | {achieved:F2} | {achieved / matmul:P1} |"));
+                $"| {name} ({summary.TotalParameters:N0} parameters) | {a:F3} s | {t:F3} s | {b:F3} s | {t / a:F3} | **{b / a:F3}** | {achieved:F2} | {achieved / matmul:P1} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"|   all epochs | {string.Join(" ", bare.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)))} | {string.Join(" ", orchestrated.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)))} | | | |"));
+                $"|   all epochs | {Join(bare)} | {Join(trainer)} | {Join(orchestrated)} | | | | |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"|   of which the training loop (median) | | {Stats.Median(trainerLoop):F3} s | {Stats.Median(serviceLoop):F3} s | | | | |"));
         }
     }
 
@@ -128,8 +150,47 @@ public static class OverheadBenchmark
         return times;
     }
 
+    private static string Join(IEnumerable<double> seconds) => string.Join(" ", seconds.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)));
+
+    /// <summary>Seconds between consecutive epochs of <see cref="Trainer"/> run in this process, as the service would run it, minus the service.</summary>
+    private static async Task<(List<double> Intervals, List<double> TrainingLoops)> TrainerEpochsAsync(IReadOnlyList<LayerSpec> layers, ModelSummary summary, LoadedDataset data, string device, int epochs)
+    {
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        HttpExtensions.Configure(json);
+        var spec = JsonSerializer.Deserialize<RunSpec>("""{"optimizer": {"type": "adam", "lr": 0.001}, "loss": {"type": "crossEntropy"}}""", json)!;
+        var errors = new ValidationErrors();
+        var resolved = RunSpecValidator.Resolve(spec with { DatasetId = Guid.NewGuid(), ModelId = Guid.NewGuid(), Epochs = epochs, BatchSize = BatchSize }, Seed, errors)
+            ?? throw new InvalidOperationException(errors.ToString());
+        var plan = new TrainingPlan(layers, summary, resolved.Optimizer!, resolved.Loss!, epochs, BatchSize, Shuffle: true, Seed, null,
+            device == "cuda" ? TrainingDevice.Cuda : TrainingDevice.Cpu);
+        var observer = new TimingObserver();
+        await Trainer.TrainAsync(plan, data, observer, CancellationToken.None);
+        return (observer.Arrivals.Zip(observer.Arrivals.Skip(1), Stats.Seconds).ToList(), observer.TrainingLoops.Skip(1).ToList());
+    }
+
+    /// <summary>Hears the trainer and keeps only when each epoch finished.</summary>
+    private sealed class TimingObserver : IRunObserver
+    {
+        public List<long> Arrivals { get; } = [];
+
+        public List<double> TrainingLoops { get; } = [];
+
+        public Task EpochCompletedAsync(EpochResult result, CancellationToken cancellationToken)
+        {
+            Arrivals.Add(Stopwatch.GetTimestamp());
+            TrainingLoops.Add(result.Seconds);
+            return Task.CompletedTask;
+        }
+
+        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss)
+        {
+        }
+
+        public Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
     /// <summary>Seconds between consecutive EpochCompleted events of one run created over HTTP.</summary>
-    private static async Task<List<double>> ServiceEpochsAsync(ServiceClient service, Guid datasetId, Guid modelId, string device, int threads, int epochs)
+    private static async Task<(List<double> Intervals, List<double> TrainingLoops)> ServiceEpochsAsync(ServiceClient service, Guid datasetId, Guid modelId, string device, int threads, int epochs)
     {
         var run = await service.CreateRunAsync(new
         {
@@ -137,8 +198,9 @@ public static class OverheadBenchmark
             epochs, batchSize = BatchSize, shuffle = true, seed = Seed, device, threads,
         });
         await service.WaitUntilFinishedAsync(run.Id);
-        var arrivals = service.Epochs.Where(e => e.Event.RunId == run.Id).OrderBy(e => e.Event.Metric.Epoch).Select(e => e.ArrivedAt).ToList();
-        return arrivals.Zip(arrivals.Skip(1), Stats.Seconds).ToList();
+        var epochsOfRun = service.Epochs.Where(e => e.Event.RunId == run.Id).OrderBy(e => e.Event.Metric.Epoch).ToList();
+        var arrivals = epochsOfRun.Select(e => e.ArrivedAt).ToList();
+        return (arrivals.Zip(arrivals.Skip(1), Stats.Seconds).ToList(), epochsOfRun.Skip(1).Select(e => e.Event.Metric.Seconds).ToList());
     }
 
     private static double MatmulGflops(Device device)

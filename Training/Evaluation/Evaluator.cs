@@ -23,7 +23,7 @@ public static class Evaluator
             var inputs = split.Features.narrow(0, start, size);
             var targets = split.Labels.narrow(0, start, size);
             var outputs = model.forward(inputs);
-            metrics.Add(outputs, targets, loss(outputs, targets).item<float>());
+            metrics.Add(outputs, targets, loss(outputs, targets));
         }
         return metrics.Result();
     }

@@ -12,45 +12,49 @@ public sealed record SplitMetrics(long Samples, double Loss, double? Accuracy, d
 
 /// <summary>
 /// Sums a pass's batches into <see cref="SplitMetrics"/>; call <see cref="Add"/> inside the batch's dispose scope.
-/// With <paramref name="confusionClasses"/> it also counts the confusion matrix, on the device, copying it to
-/// the host once at the end.
+/// Every sum stays on the batches' device and is copied to the host once, by <see cref="Result"/>: adding a batch
+/// never waits for the device (on a GPU, a read per batch would stall the queue of kernels at every batch).
+/// With <paramref name="confusionClasses"/> it also counts the confusion matrix.
 /// </summary>
 public sealed class MetricAccumulator(TargetKind kind, int? confusionClasses = null) : IDisposable
 {
-    private readonly Tensor? _confusion = kind == TargetKind.ClassIndex && confusionClasses is { } classes
-        ? zeros([classes * classes], ScalarType.Int64)
-        : null;
-
-    private double _lossSum;
     private long _count;
-    private long _correct;
-    private double[]? _squaredErrors;
-    private double[]? _absoluteErrors;
-    private double[]? _targetSums;
-    private double[]? _targetSquares;
+    private Tensor? _lossSum;
+    private Tensor? _correct;
+    private Tensor? _confusion;
+    private Tensor? _squaredErrors;
+    private Tensor? _absoluteErrors;
+    private Tensor? _targetSums;
+    private Tensor? _targetSquares;
 
-    public void Add(Tensor outputs, Tensor targets, double loss)
+    /// <param name="loss">The batch's mean loss, a scalar tensor.</param>
+    public void Add(Tensor outputs, Tensor targets, Tensor loss)
     {
         var size = targets.shape[0];
-        _lossSum += loss * size;
         _count += size;
+        Accumulate(ref _lossSum, loss.detach().to(ScalarType.Float64) * size);
         using var predictions = outputs.detach();
         if (kind == TargetKind.ClassIndex)
         {
             var predicted = Predict(predictions);
-            _correct += predicted.eq(targets).sum().item<long>();
-            if (_confusion is not null)
+            Accumulate(ref _correct, predicted.eq(targets).sum());
+            if (confusionClasses is { } classes)
             {
-                var cells = (targets * confusionClasses!.Value + predicted).cpu();
+                if (_confusion is null)
+                {
+                    _confusion = zeros([classes * classes], ScalarType.Int64, predictions.device);
+                    _confusion.DetachFromDisposeScope();
+                }
+                var cells = targets * classes + predicted;
                 _confusion.index_add_(0, cells, ones_like(cells), 1);
             }
             return;
         }
         var errors = predictions - targets;
-        Accumulate(ref _squaredErrors, errors.square());
-        Accumulate(ref _absoluteErrors, errors.abs());
-        Accumulate(ref _targetSums, targets);
-        Accumulate(ref _targetSquares, targets.square());
+        Accumulate(ref _squaredErrors, errors.square().sum(0, type: ScalarType.Float64));
+        Accumulate(ref _absoluteErrors, errors.abs().sum(0, type: ScalarType.Float64));
+        Accumulate(ref _targetSums, targets.sum(0, type: ScalarType.Float64));
+        Accumulate(ref _targetSquares, targets.square().sum(0, type: ScalarType.Float64));
     }
 
     public SplitMetrics Result()
@@ -59,30 +63,40 @@ public sealed class MetricAccumulator(TargetKind kind, int? confusionClasses = n
         {
             return new SplitMetrics(0, double.NaN, kind == TargetKind.ClassIndex ? double.NaN : null, null, null, null);
         }
-        var loss = _lossSum / _count;
+        var loss = Read(_lossSum!)[0] / _count;
         if (kind == TargetKind.ClassIndex)
         {
-            return new SplitMetrics(_count, loss, (double)_correct / _count, null, null, null, ConfusionMatrix());
+            return new SplitMetrics(_count, loss, (double)_correct!.cpu().item<long>() / _count, null, null, null, ConfusionMatrix());
         }
-        var values = _squaredErrors!.Length;
+        var squaredErrors = Read(_squaredErrors!);
+        var absoluteErrors = Read(_absoluteErrors!);
+        var targetSums = Read(_targetSums!);
+        var targetSquares = Read(_targetSquares!);
+        var values = squaredErrors.Length;
         var r2 = Enumerable.Range(0, values).Average(column =>
         {
-            var total = _targetSquares![column] - _targetSums![column] * _targetSums[column] / _count;
-            return total > 0 ? 1 - _squaredErrors[column] / total : double.NaN;
+            var total = targetSquares[column] - targetSums[column] * targetSums[column] / _count;
+            return total > 0 ? 1 - squaredErrors[column] / total : double.NaN;
         });
-        return new SplitMetrics(_count, loss, null, _squaredErrors.Sum() / (_count * values), _absoluteErrors!.Sum() / (_count * values), r2);
+        return new SplitMetrics(_count, loss, null, squaredErrors.Sum() / (_count * values), absoluteErrors.Sum() / (_count * values), r2);
     }
 
-    public void Dispose() => _confusion?.Dispose();
+    public void Dispose()
+    {
+        foreach (var sum in new[] { _lossSum, _correct, _confusion, _squaredErrors, _absoluteErrors, _targetSums, _targetSquares })
+        {
+            sum?.Dispose();
+        }
+    }
 
     private int[][]? ConfusionMatrix()
     {
-        if (_confusion is null)
+        if (confusionClasses is not { } classes)
         {
             return null;
         }
-        var classes = confusionClasses!.Value;
-        var flat = _confusion.data<long>().ToArray();
+        using var counts = _confusion?.cpu();
+        var flat = counts?.data<long>().ToArray() ?? new long[classes * classes];
         return Enumerable.Range(0, classes)
             .Select(row => Enumerable.Range(0, classes).Select(column => (int)flat[row * classes + column]).ToArray())
             .ToArray();
@@ -92,14 +106,23 @@ public sealed class MetricAccumulator(TargetKind kind, int? confusionClasses = n
     private static Tensor Predict(Tensor outputs) =>
         outputs.shape[1] == 1 ? outputs.squeeze(1).gt(0).to(ScalarType.Int64) : outputs.argmax(1);
 
-    /// <summary>Adds the column sums of a [N, targetSize] batch, in double precision.</summary>
-    private static void Accumulate(ref double[]? sums, Tensor values)
+    /// <summary>Adds a batch's sum to a running sum that outlives the batch's dispose scope.</summary>
+    private static void Accumulate(ref Tensor? sum, Tensor batchSum)
     {
-        var columns = values.sum(0, type: ScalarType.Float64).cpu().data<double>().ToArray();
-        sums ??= new double[columns.Length];
-        for (var column = 0; column < columns.Length; column++)
+        if (sum is null)
         {
-            sums[column] += columns[column];
+            sum = batchSum.clone();
+            sum.DetachFromDisposeScope();
         }
+        else
+        {
+            sum.add_(batchSum);
+        }
+    }
+
+    private static double[] Read(Tensor sum)
+    {
+        using var values = sum.cpu();
+        return values.to(ScalarType.Float64).data<double>().ToArray();
     }
 }
