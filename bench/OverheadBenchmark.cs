@@ -77,6 +77,11 @@ public static class OverheadBenchmark
             var serviceLoop = new List<double>();
             BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 1); // warm-up
             await TrainerEpochsAsync(layers, summary, data, device, epochs: 2);
+            if (withService)
+            {
+                // The service's first run of a model pays for its JIT (seconds per epoch at first): warm it like the other two.
+                await ServiceEpochsAsync(service, dataset.Id, model.Id, device, threads, epochs: 3);
+            }
             for (var round = 0; round < rounds; round++)
             {
                 bare.AddRange(BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 3));

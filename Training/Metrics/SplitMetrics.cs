@@ -32,7 +32,12 @@ public sealed class MetricAccumulator(TargetKind kind, int? confusionClasses = n
     {
         var size = targets.shape[0];
         _count += size;
-        Accumulate(ref _lossSum, loss.detach().to(ScalarType.Float64) * size);
+        if (_lossSum is null)
+        {
+            _lossSum = zeros([], ScalarType.Float64, loss.device);
+            _lossSum.DetachFromDisposeScope();
+        }
+        _lossSum.add_(loss.detach(), size);
         using var predictions = outputs.detach();
         if (kind == TargetKind.ClassIndex)
         {
