@@ -60,6 +60,26 @@ public sealed class RunsPageTests : DashboardContext
     }
 
     [Fact]
+    public async Task Status_changes_are_handled_without_holding_up_later_events_and_reload_the_page_once()
+    {
+        var run = Samples.ListItem(RunStatus.Queued, 0);
+        Runs.Items.Add(run);
+        var page = Render<RunsPage>();
+        var queries = Runs.Listed.Count;
+
+        // The hub client hands events over one at a time: each handler must return at once.
+        var statuses = page.InvokeAsync(async () =>
+        {
+            await Events.StatusAsync(run.Id, RunStatus.Running);
+            await Events.StatusAsync(run.Id, RunStatus.Running);
+        });
+        Assert.True(statuses.IsCompleted, "a status handler waited");
+        await statuses;
+
+        page.WaitForAssertion(() => Assert.Equal(queries + 1, Runs.Listed.Count), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public void Comparing_selected_runs_opens_the_compare_view_with_their_ids()
     {
         var first = Samples.ListItem();
