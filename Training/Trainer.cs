@@ -85,7 +85,7 @@ public static class Trainer
             var tested = evaluate ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind) : null;
             schedule.AfterEpoch(epoch, tested?.Loss, tested?.Accuracy);
 
-            var result = new EpochResult(epoch, trained.Metrics.Loss, trained.Metrics.Accuracy, tested?.Loss, tested?.Accuracy, learningRate,
+            var result = new EpochMetricView(epoch, trained.Metrics.Loss, trained.Metrics.Accuracy, tested?.Loss, tested?.Accuracy, learningRate,
                 trained.GradientNorm, trained.Seconds, train.Count / Math.Max(trained.Seconds, 1e-9))
             {
                 TestMse = tested?.Mse,
@@ -133,7 +133,7 @@ public static class Trainer
         return Checkpoint.Restore(path, model, optimizer, shuffle);
     }
 
-    private static CheckpointState Advance(CheckpointState state, EpochResult result, int batches)
+    private static CheckpointState Advance(CheckpointState state, EpochMetricView result, int batches)
     {
         var accuracy = result.TestAccuracy;
         var improved = accuracy is not null && (state.BestTestAccuracy is not { } best || accuracy > best);
@@ -277,7 +277,7 @@ public static class Trainer
         }
     }
 
-    private static string Describe(EpochResult result, int epochs)
+    private static string Describe(EpochMetricView result, int epochs)
     {
         var train = result.TrainAccuracy is { } trainAccuracy
             ? string.Create(CultureInfo.InvariantCulture, $"train loss {result.TrainLoss:F4}, train accuracy {trainAccuracy:P2}")

@@ -237,20 +237,14 @@ public sealed class TrainRunJob(
         // Zero: the first batch of a run is always published, so watchers see it start at once.
         private long _lastProgress;
 
-        public async Task EpochCompletedAsync(EpochResult result, CancellationToken cancellationToken)
+        public async Task EpochCompletedAsync(EpochMetricView result, CancellationToken cancellationToken)
         {
-            var metric = new EpochMetric(run.Id, result.Epoch, result.TrainLoss, result.TrainAccuracy, result.TestLoss, result.TestAccuracy,
-                result.LearningRate, result.GradientNorm, result.Seconds, result.SamplesPerSecond)
-            {
-                TestMse = result.TestMse,
-                TestMae = result.TestMae,
-                TestR2 = result.TestR2,
-            };
+            var metric = EpochMetric.From(run.Id, result);
             run.RecordEpoch(metric);
             db.EpochMetrics.Add(metric);
             await FlushBatchesAsync();
             db.Entry(metric).State = EntityState.Detached;
-            await hub.RunAndAll(run.Id).EpochCompleted(new EpochCompleted(run.Id, EpochMetricView.From(metric)) { PublishedAt = time.GetUtcNow() });
+            await hub.RunAndAll(run.Id).EpochCompleted(new EpochCompleted(run.Id, result) { PublishedAt = time.GetUtcNow() });
         }
 
         public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss)

@@ -23,4 +23,14 @@ public sealed record EpochMetric(
     public double? TestMae { get; init; }
 
     public double? TestR2 { get; init; }
+
+    /// <summary>The row that stores an epoch as the trainer reported it.</summary>
+    public static EpochMetric From(Guid runId, EpochMetricView epoch) => new(
+        runId, epoch.Epoch, epoch.TrainLoss, epoch.TrainAccuracy, epoch.TestLoss, epoch.TestAccuracy,
+        epoch.LearningRate, epoch.GradientNorm, epoch.Seconds, epoch.SamplesPerSecond)
+    {
+        TestMse = epoch.TestMse,
+        TestMae = epoch.TestMae,
+        TestR2 = epoch.TestR2,
+    };
 }

@@ -1,8 +1,9 @@
 namespace Experiments.Domain.Runs;
 
 /// <summary>
-/// One epoch's numbers as served by the API and pushed to the dashboard: accuracies for classification;
-/// test MSE, MAE and R² for regression.
+/// One epoch's numbers as the trainer reports them, the API serves them and the dashboard receives them:
+/// accuracies for classification; test MSE, MAE and R² for regression. Test metrics are null when the epoch
+/// was not evaluated (<c>evaluateEvery</c> &gt; 1). Stored as an <see cref="EpochMetric"/> row.
 /// </summary>
 public sealed record EpochMetricView(
     int Epoch,

@@ -240,13 +240,13 @@ public sealed class TrainerTests
 
     internal sealed class RecordingObserver : IRunObserver
     {
-        public List<EpochResult> Epochs { get; } = [];
+        public List<EpochMetricView> Epochs { get; } = [];
 
         public List<string> Lines { get; } = [];
 
-        public Action<EpochResult>? OnEpoch { get; init; }
+        public Action<EpochMetricView>? OnEpoch { get; init; }
 
-        public Task EpochCompletedAsync(EpochResult result, CancellationToken cancellationToken)
+        public Task EpochCompletedAsync(EpochMetricView result, CancellationToken cancellationToken)
         {
             Epochs.Add(result);
             OnEpoch?.Invoke(result);
