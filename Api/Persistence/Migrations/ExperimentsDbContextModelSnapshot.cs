@@ -324,12 +324,22 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<Guid>("ModelId")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OptimizerType")
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("TEXT")
+                        .HasComputedColumnSql("json_extract(Spec, '$.optimizer.type')", false);
+
                     b.Property<int>("Resumes")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Spec")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<int?>("SpecEpochs")
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("INTEGER")
+                        .HasComputedColumnSql("json_extract(Spec, '$.epochs')", false);
 
                     b.Property<long?>("StartedAt")
                         .HasColumnType("INTEGER");
