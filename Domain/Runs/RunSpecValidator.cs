@@ -115,6 +115,7 @@ public static class RunSpecValidator
         {
             fit.CheckClassification(problems);
         }
+        fit.CheckTrainable(problems);
         fit.CheckEmbedding(problems);
         fit.CheckBatchNorm(problems);
         fit.CheckPlateauMetric(problems);
@@ -246,6 +247,17 @@ public static class RunSpecValidator
                 var fix = min < 0 ? "An embedding needs non-negative whole-number features." : $"Set numEmbeddings to at least {(long)Math.Floor(max) + 1}.";
                 problems.Add("modelId", string.Create(CultureInfo.InvariantCulture,
                     $"layers[0] (embedding) looks up token indices 0 to {vocabulary - 1}, but the features of {Data} run from {min} to {max}. {fix}"));
+            }
+        }
+
+        /// <summary>A model without weights has nothing to learn (and nothing for the optimizer or backward to act on).</summary>
+        public void CheckTrainable(ValidationErrors problems)
+        {
+            if (summary.TotalParameters == 0)
+            {
+                problems.Add("modelId", $"model '{model.Name}' v{model.Version} has no trainable parameters "
+                    + $"(its layers: {string.Join(", ", layers.Select(layer => layer.Type))}), so training would change nothing; "
+                    + "add a layer with weights, such as linear or conv2d.");
             }
         }
 

@@ -61,6 +61,18 @@ public sealed class RunSpecValidatorTests
     }
 
     [Fact]
+    public void A_model_without_weights_is_refused_before_it_trains()
+    {
+        var errors = new ValidationErrors();
+        var threeFeatures = new Dataset(Guid.NewGuid(), "three", DatasetFormat.Csv, [3], ["x", "y", "z"], [10, 10, 10], 24, 6, new FeatureStatistics(0, 1, 0.5, 0.2), "h3", "f3.bin", Now);
+
+        Assert.Null(RunSpecValidator.CheckFit(Resolve("""{"type": "crossEntropy"}"""), threeFeatures, Model("""[{"type": "relu"}]"""), errors));
+        Assert.Equal(
+            "model 'net' v1 has no trainable parameters (its layers: relu), so training would change nothing; add a layer with weights, such as linear or conv2d.",
+            Assert.Single(errors.ToDictionary()["modelId"]));
+    }
+
+    [Fact]
     public void A_binary_dataset_takes_one_logit_with_bce()
     {
         var binary = new Dataset(Guid.NewGuid(), "spam", DatasetFormat.Csv, [4], ["ham", "spam"], [10, 10], 16, 4, new FeatureStatistics(0, 1, 0.5, 0.2), "h2", "f2.bin", Now);
