@@ -1,6 +1,7 @@
 using Experiments.Api;
 using Experiments.Api.Datasets;
 using Experiments.Api.Health;
+using Experiments.Api.Hosting;
 using Experiments.Api.Models;
 using Experiments.Api.Persistence;
 using Experiments.Api.Runs;
@@ -18,7 +19,7 @@ builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.J
 });
 // Blazor's scripts are static web assets of the referenced projects: serve them from the build output in
 // every environment, not only in Development (a published app has them in wwwroot and ignores this).
-builder.WebHost.UseStaticWebAssets();
+builder.UseStaticWebAssetsOfTheBuild();
 
 builder.AddApi();
 builder.AddPersistence();

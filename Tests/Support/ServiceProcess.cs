@@ -31,11 +31,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
-    public static async Task<ServiceProcess> StartAsync(string dataFolder, params string[] settings)
+    public static Task<ServiceProcess> StartAsync(string dataFolder, params string[] settings) => StartFromAsync(ApiOutputFolder(), dataFolder, settings);
+
+    /// <summary>Starts the service from a build output folder of the Api project (its own, or a copy of it).</summary>
+    public static async Task<ServiceProcess> StartFromAsync(string apiFolder, string dataFolder, params string[] settings)
     {
         var port = FreePort();
         var address = new Uri($"http://127.0.0.1:{port}/");
-        var apiFolder = ApiOutputFolder();
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = apiFolder,
@@ -113,7 +115,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Api/bin/{Configuration}/net10.0, built alongside the tests.</summary>
-    private static string ApiOutputFolder()
+    public static string ApiOutputFolder()
     {
         var testsOutput = new DirectoryInfo(AppContext.BaseDirectory);
         var framework = testsOutput.Name;
