@@ -46,10 +46,9 @@ public abstract record ComponentSpec
     /// <summary>The number, or null when the hyperparameter is absent or null (a default of "none", as in PyTorch).</summary>
     public int? IntOrNull(string name) => Has(name) ? Int(name) : null;
 
-    /// <summary>The spec as its JSON, type first: what logs and messages show. Sealed, so that the derived records
-    /// do not replace it with the compiler's member dump.</summary>
-    public sealed override string ToString() => JsonSerializer.Serialize(
-        new Dictionary<string, object?>([KeyValuePair.Create("type", (object?)Type), .. Parameters.Select(p => KeyValuePair.Create(p.Key, (object?)p.Value))]));
+    public override string ToString() => JsonSerializer.Serialize(
+        new Dictionary<string, object?>(Parameters.Select(p => KeyValuePair.Create(p.Key, (object?)p.Value)))
+        { ["type"] = Type });
 }
 
 /// <summary>Reads and writes a component as one flat JSON object whose <c>type</c> names it.</summary>

@@ -28,13 +28,6 @@ public sealed class ComponentCatalogTests
     }
 
     [Fact]
-    public void A_spec_prints_as_its_json_with_the_type_first()
-    {
-        Assert.Equal("""{"type":"adam","lr":0.01}""", new OptimizerSpec("adam", Parameters(("lr", 0.01))).ToString());
-        Assert.Equal("""{"type":"crossEntropy"}""", new LossSpec("crossEntropy").ToString());
-    }
-
-    [Fact]
     public void An_unknown_hyperparameter_is_refused_by_name_with_the_valid_ones_listed()
     {
         var errors = new ValidationErrors();
