@@ -72,7 +72,7 @@ public static class Trainer
             await observer.LogAsync(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
                 $"training on {device.type.ToString().ToLowerInvariant()}: {train.Count} training and {test.Count} test samples, "
                 + $"{plan.Summary.TotalParameters} parameters, {plan.Epochs} epochs of batch size {plan.BatchSize}, "
-                + $"optimizer {plan.Optimizer}, loss {plan.Loss}{(plan.Scheduler is null ? "" : $", scheduler {plan.Scheduler}")}"), cancellationToken);
+                + $"optimizer {plan.Optimizer.Describe()}, loss {plan.Loss.Describe()}{(plan.Scheduler is null ? "" : $", scheduler {plan.Scheduler.Describe()}")}"), cancellationToken);
         }
 
         for (var epoch = state.Epoch + 1; epoch <= plan.Epochs; epoch++)

@@ -49,6 +49,9 @@ public abstract record ComponentSpec
     public override string ToString() => JsonSerializer.Serialize(
         new Dictionary<string, object?>(Parameters.Select(p => KeyValuePair.Create(p.Key, (object?)p.Value)))
         { ["type"] = Type });
+
+    /// <summary>The spec as logs show it, in PyTorch's call style: <c>adam(lr=0.01, betas=[0.9,0.999])</c>.</summary>
+    public string Describe() => $"{Type}({string.Join(", ", Parameters.Select(parameter => $"{parameter.Key}={parameter.Value.GetRawText()}"))})";
 }
 
 /// <summary>Reads and writes a component as one flat JSON object whose <c>type</c> names it.</summary>

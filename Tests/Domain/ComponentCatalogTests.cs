@@ -28,6 +28,13 @@ public sealed class ComponentCatalogTests
     }
 
     [Fact]
+    public void A_spec_is_described_in_pytorchs_call_style()
+    {
+        Assert.Equal("adam(lr=0.01, betas=[0.9,0.999])", new OptimizerSpec("adam", Parameters(("lr", 0.01), ("betas", new[] { 0.9, 0.999 }))).Describe());
+        Assert.Equal("crossEntropy()", new LossSpec("crossEntropy").Describe());
+    }
+
+    [Fact]
     public void An_unknown_hyperparameter_is_refused_by_name_with_the_valid_ones_listed()
     {
         var errors = new ValidationErrors();
