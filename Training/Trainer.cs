@@ -214,16 +214,19 @@ public static class Trainer
             metrics.Add(outputs, targets, batchLoss);
 
             var logged = plan.LogEveryBatches is { } every && batch % every == 0;
+            float? loggedLoss = null;
             if (logged || batch == batches || Stopwatch.GetElapsedTime(lastCheck) >= CheckInterval)
             {
-                CheckFinite(losses, gradientNorms, learningRates, checkedBatches, batch, epoch);
+                var lastLoss = CheckFinite(losses, gradientNorms, learningRates, checkedBatches, batch, epoch);
+                loggedLoss = logged ? lastLoss : null;
                 checkedBatches = batch;
                 lastCheck = Stopwatch.GetTimestamp();
             }
-            observer.BatchCompleted(epoch, batch, batches, stepBefore + batch, logged ? losses[batch - 1].item<float>() : null);
+            observer.BatchCompleted(epoch, batch, batches, stepBefore + batch, loggedLoss);
         }
-        var meanGradientNorm = gradientNorms.to(ScalarType.Float64).mean().item<double>();
-        return new EpochTraining(metrics.Result(), meanGradientNorm, stopwatch.Elapsed.TotalSeconds, batches);
+        using var norms = gradientNorms.to(ScalarType.Float64);
+        using var meanNorm = norms.mean();
+        return new EpochTraining(metrics.Result(), meanNorm.item<double>(), stopwatch.Elapsed.TotalSeconds, batches);
     }
 
     /// <summary>
@@ -249,13 +252,12 @@ public static class Trainer
         return total;
     }
 
-    /// <summary>Reads batches (from, to] of the epoch's losses and gradient norms and fails at the first that is not finite.</summary>
-    private static void CheckFinite(Tensor losses, Tensor gradientNorms, double[] learningRates, int from, int to, int epoch)
+    /// <summary>
+    /// Reads batches (from, to] of the epoch's losses and gradient norms, fails at the first that is not finite,
+    /// and returns the loss of batch <paramref name="to"/>.
+    /// </summary>
+    private static float CheckFinite(Tensor losses, Tensor gradientNorms, double[] learningRates, int from, int to, int epoch)
     {
-        if (to <= from)
-        {
-            return;
-        }
         using var lossValues = losses.narrow(0, from, to - from).cpu();
         using var normValues = gradientNorms.narrow(0, from, to - from).cpu();
         var lossesRead = lossValues.data<float>().ToArray();
@@ -275,6 +277,7 @@ public static class Trainer
                     $"gradient norm became {(float.IsNaN(normsRead[index]) ? "NaN" : "infinite")} at epoch {epoch}, batch {batch} (lr {learningRate})"));
             }
         }
+        return lossesRead[^1];
     }
 
     private static string Describe(EpochMetricView result, int epochs)

@@ -46,10 +46,6 @@ public abstract record ComponentSpec
     /// <summary>The number, or null when the hyperparameter is absent or null (a default of "none", as in PyTorch).</summary>
     public int? IntOrNull(string name) => Has(name) ? Int(name) : null;
 
-    public override string ToString() => JsonSerializer.Serialize(
-        new Dictionary<string, object?>(Parameters.Select(p => KeyValuePair.Create(p.Key, (object?)p.Value)))
-        { ["type"] = Type });
-
     /// <summary>The spec as logs show it, in PyTorch's call style: <c>adam(lr=0.01, betas=[0.9,0.999])</c>.</summary>
     public string Describe() => $"{Type}({string.Join(", ", Parameters.Select(parameter => $"{parameter.Key}={parameter.Value.GetRawText()}"))})";
 }

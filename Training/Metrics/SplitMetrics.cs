@@ -71,7 +71,7 @@ public sealed class MetricAccumulator(TargetKind kind, int? confusionClasses = n
         var loss = Read(_lossSum!)[0] / _count;
         if (kind == TargetKind.ClassIndex)
         {
-            return new SplitMetrics(_count, loss, (double)_correct!.cpu().item<long>() / _count, null, null, null, ConfusionMatrix());
+            return new SplitMetrics(_count, loss, Read(_correct!)[0] / _count, null, null, null, ConfusionMatrix());
         }
         var squaredErrors = Read(_squaredErrors!);
         var absoluteErrors = Read(_absoluteErrors!);
