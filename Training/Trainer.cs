@@ -15,12 +15,6 @@ using static TorchSharp.torch;
 
 namespace Experiments.Training;
 
-/// <summary>A dataset as read from its file: sample shape, class count (0 for regression) and the two splits.</summary>
-public sealed record LoadedDataset(int[] SampleShape, DatasetArrays Train, DatasetArrays Test)
-{
-    public int ClassCount { get; init; }
-}
-
 /// <summary>
 /// The training loop: seeded shuffled batches gathered with tensor indexing, zero_grad → forward → loss →
 /// backward → (clip) → step → schedule, each batch's tensors released by a dispose scope; an evaluation of the

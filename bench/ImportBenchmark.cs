@@ -5,6 +5,7 @@ using Experiments.Api.Datasets;
 using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain.Datasets;
+using Experiments.Training.Data.Import;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

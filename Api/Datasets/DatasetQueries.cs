@@ -2,6 +2,7 @@ using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
+using Experiments.Training.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -30,6 +31,6 @@ public sealed class DatasetQueries(ExperimentsDbContext db, IOptions<Experiments
         var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         return dataset is null
             ? null
-            : DatasetPreviewer.Preview(dataset, Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile), testSplit, count);
+            : DatasetPreviewer.Preview(dataset, options.Value.TensorFilePath(dataset), testSplit, count);
     }
 }

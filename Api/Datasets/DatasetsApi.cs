@@ -4,6 +4,7 @@ using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Runs;
+using Experiments.Training.Data.Import;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -102,9 +103,12 @@ public static class DatasetsApi
         }
         catch (DatasetImportException refused)
         {
-            return refused.Status == StatusCodes.Status400BadRequest
-                ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { [refused.Field] = [refused.Message] }, title: Refused)
-                : Problem(refused.Status, refused.Field, refused.Message);
+            return refused.Kind switch
+            {
+                ImportErrorKind.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, refused.Field, refused.Message),
+                ImportErrorKind.UnsupportedFormat => Problem(StatusCodes.Status415UnsupportedMediaType, refused.Field, refused.Message),
+                _ => TypedResults.ValidationProblem(new Dictionary<string, string[]> { [refused.Field] = [refused.Message] }, title: Refused),
+            };
         }
     }
 
@@ -362,7 +366,7 @@ public static class DatasetsApi
                 return Problem(StatusCodes.Status409Conflict, "force", $"a run started on dataset '{dataset.Name}' meanwhile; try again when it has finished.");
             }
         }
-        File.Delete(Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile));
+        File.Delete(options.Value.TensorFilePath(dataset));
         return TypedResults.NoContent();
     }
 

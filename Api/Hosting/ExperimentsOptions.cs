@@ -1,3 +1,5 @@
+using Experiments.Domain.Datasets;
+
 namespace Experiments.Api.Hosting;
 
 /// <summary>The "Experiments" section of appsettings.json; each key can be overridden by an environment
@@ -37,6 +39,9 @@ public sealed class ExperimentsOptions
     public string WeightsPath(Guid runId) => Path.Combine(RunFolderPath(runId), "weights.bin");
 
     public string DatasetsFolderPath => Path.Combine(DataFolderPath, "datasets");
+
+    /// <summary>The dataset's tensor file (<see cref="Training.Data.DatasetFile"/>) in the datasets folder.</summary>
+    public string TensorFilePath(Dataset dataset) => Path.Combine(DatasetsFolderPath, dataset.TensorFile);
 
     public string DatabasePath => Path.Combine(DataFolderPath, "experiments.db");
 

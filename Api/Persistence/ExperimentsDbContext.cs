@@ -20,6 +20,21 @@ public sealed class ExperimentsDbContext(DbContextOptions<ExperimentsDbContext> 
 
     public DbSet<RunLogEntry> RunLogs => Set<RunLogEntry>();
 
+    /// <summary>A run with its dataset and model, untracked; null when there is no such run.</summary>
+    public async Task<RunInputs?> RunInputsAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        var run = await Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        return run is null ? null : await InputsOfAsync(run, cancellationToken);
+    }
+
+    /// <summary>The dataset and model of <paramref name="run"/> (a run's dataset and model cannot be deleted while it exists).</summary>
+    public async Task<RunInputs> InputsOfAsync(Run run, CancellationToken cancellationToken)
+    {
+        var dataset = await Datasets.AsNoTracking().FirstAsync(d => d.Id == run.DatasetId, cancellationToken);
+        var model = await Models.AsNoTracking().FirstAsync(m => m.Id == run.ModelId, cancellationToken);
+        return new RunInputs(run, dataset, model);
+    }
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ExperimentsDbContext).Assembly);
 

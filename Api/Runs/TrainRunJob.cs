@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain.Datasets;
@@ -49,7 +48,7 @@ public sealed class TrainRunJob(
             return;
         }
         var resuming = run.Status == RunStatus.Running;
-        var observer = new RunObserver(db, hub, run, time, logger);
+        var progress = new RunProgressPublisher(db, hub, run, time, logger);
         try
         {
             var device = TorchRuntime.Resolve(run.Spec.Device ?? TrainingDevice.Auto);
@@ -69,8 +68,8 @@ public sealed class TrainRunJob(
         }
         catch (InvalidOperationException refused)
         {
-            await FailAsync(db, run, observer, refused.Message);
-            await observer.PublishStatusAsync();
+            await FailAsync(db, run, progress, refused.Message);
+            await progress.PublishStatusAsync();
             return;
         }
 
@@ -79,29 +78,29 @@ public sealed class TrainRunJob(
         var heartbeatTask = HeartbeatAsync(runId, control, heartbeat.Token);
         try
         {
-            await observer.PublishStatusAsync();
+            await progress.PublishStatusAsync();
             if (resuming)
             {
-                await RollBackToCheckpointAsync(db, run, observer);
+                await RollBackToCheckpointAsync(db, run, progress);
             }
-            var (plan, data) = await PrepareAsync(db, run, cancellationToken);
-            var outcome = await Trainer.TrainAsync(plan, data, observer, control.Source.Token);
-            await observer.FlushBatchesAsync();
+            var inputs = await db.InputsOfAsync(run, cancellationToken);
+            var (plan, data) = Prepare(inputs);
+            var outcome = await Trainer.TrainAsync(plan, data, progress, control.Source.Token);
+            await progress.SaveAsync();
 
-            var dataset = await db.Datasets.AsNoTracking().FirstAsync(d => d.Id == run.DatasetId, CancellationToken.None);
-            var evaluation = outcome.Evaluation is { } result ? RunEvaluationViews.From("test", result, dataset) : null;
+            var evaluation = outcome.Evaluation is { } result ? RunEvaluationViews.From("test", result, inputs.Dataset) : null;
             run.Succeed(outcome.Reason, evaluation, time.GetUtcNow());
             await db.SaveChangesAsync(CancellationToken.None);
-            await observer.LogAsync(RunLogLevel.Info, outcome.Reason == StopReason.TargetAccuracyReached
+            await progress.LogAsync(RunLogLevel.Info, outcome.Reason == StopReason.TargetAccuracyReached
                 ? $"succeeded: target accuracy reached after {outcome.EpochsCompleted} epochs"
                 : $"succeeded: {outcome.EpochsCompleted} epochs completed", CancellationToken.None);
         }
         catch (OperationCanceledException) when (control.Reason == InterruptReason.CancelledByUser)
         {
-            await observer.FlushBatchesAsync();
+            await progress.SaveAsync();
             run.ConfirmCancelled(time.GetUtcNow());
             await db.SaveChangesAsync(CancellationToken.None);
-            await observer.LogAsync(RunLogLevel.Info, $"cancelled after {run.EpochsCompleted} epochs; metrics and the last checkpoint are kept", CancellationToken.None);
+            await progress.LogAsync(RunLogLevel.Info, $"cancelled after {run.EpochsCompleted} epochs; metrics and the last checkpoint are kept", CancellationToken.None);
         }
         catch (Exception exception) when (control.Reason == InterruptReason.LeaseLost || exception is DbUpdateConcurrencyException)
         {
@@ -118,12 +117,12 @@ public sealed class TrainRunJob(
         }
         catch (Exception exception) when (exception is TrainingFailedException or InvalidDataException or InvalidOperationException or IOException)
         {
-            await FailAsync(db, run, observer, exception.Message);
+            await FailAsync(db, run, progress, exception.Message);
         }
         catch (Exception exception)
         {
             logger.LogError(exception, "Run {RunId} failed unexpectedly.", runId);
-            await FailAsync(db, run, observer, $"unexpected error: {exception.Message}");
+            await FailAsync(db, run, progress, $"unexpected error: {exception.Message}");
         }
         finally
         {
@@ -131,7 +130,7 @@ public sealed class TrainRunJob(
             await heartbeatTask;
             cancellations.Unregister(runId, control);
         }
-        await observer.PublishStatusAsync();
+        await progress.PublishStatusAsync();
     }
 
     /// <summary>Renews the lease a few times per lease period, and notices a cancel requested through another process.</summary>
@@ -169,7 +168,7 @@ public sealed class TrainRunJob(
     /// A resumed run continues after the epoch of its checkpoint: epochs recorded after it (the previous
     /// worker died between persisting an epoch and checkpointing it) are dropped and trained again.
     /// </summary>
-    private async Task RollBackToCheckpointAsync(ExperimentsDbContext db, Run run, RunObserver observer)
+    private async Task RollBackToCheckpointAsync(ExperimentsDbContext db, Run run, RunProgressPublisher progress)
     {
         var checkpointEpoch = Checkpoint.ReadState(_options.CheckpointPath(run.Id))?.Epoch ?? 0;
         await db.EpochMetrics.Where(metric => metric.RunId == run.Id && metric.Epoch > checkpointEpoch).ExecuteDeleteAsync();
@@ -177,37 +176,24 @@ public sealed class TrainRunJob(
         var kept = await db.EpochMetrics.AsNoTracking().Where(metric => metric.RunId == run.Id).OrderBy(metric => metric.Epoch).ToListAsync();
         run.ResumeAt(checkpointEpoch, kept);
         await db.SaveChangesAsync();
-        await observer.LogAsync(RunLogLevel.Warning,
+        await progress.LogAsync(RunLogLevel.Warning,
             $"the previous worker stopped; {worker.Id} resumes the run after epoch {checkpointEpoch}", CancellationToken.None);
     }
 
-    private async Task<(TrainingPlan Plan, LoadedDataset Data)> PrepareAsync(ExperimentsDbContext db, Run run, CancellationToken cancellationToken)
+    private (TrainingPlan Plan, LoadedDataset Data) Prepare(RunInputs inputs)
     {
-        var dataset = await db.Datasets.AsNoTracking().FirstAsync(d => d.Id == run.DatasetId, cancellationToken);
-        var model = await db.Models.AsNoTracking().FirstAsync(m => m.Id == run.ModelId, cancellationToken);
-        var (layers, summary) = ResolveModel(run.Spec, dataset, model);
-        var spec = run.Spec;
+        var (layers, summary) = inputs.ResolveModel();
+        var spec = inputs.Run.Spec;
         var plan = new TrainingPlan(layers, summary, spec.Optimizer!, spec.Loss!, spec.Epochs!.Value, spec.BatchSize!.Value,
             spec.Shuffle!.Value, spec.Seed!.Value, spec.TargetAccuracy, spec.Device!.Value, spec.Scheduler)
         {
             GradientClipNorm = spec.GradientClipNorm,
             EvaluateEvery = spec.EvaluateEvery ?? 1,
             LogEveryBatches = spec.LogEveryBatches,
-            CheckpointPath = _options.CheckpointPath(run.Id),
-            WeightsPath = _options.WeightsPath(run.Id),
+            CheckpointPath = _options.CheckpointPath(inputs.Run.Id),
+            WeightsPath = _options.WeightsPath(inputs.Run.Id),
         };
-        var (shape, train, test) = DatasetFile.Read(Path.Combine(_options.DatasetsFolderPath, dataset.TensorFile));
-        var data = DatasetPreprocessing.Apply(dataset.Preprocessing, new LoadedDataset(shape, train, test));
-        return (plan, data with { ClassCount = dataset.ClassCount });
-    }
-
-    /// <summary>The model's resolved layers and shapes for a run's dataset (checked again: both are immutable, so this only fails on a bug).</summary>
-    public static (IReadOnlyList<LayerSpec> Layers, ModelSummary Summary) ResolveModel(RunSpec spec, Dataset dataset, ModelDefinition model)
-    {
-        var errors = new ValidationErrors();
-        var summary = RunSpecValidator.CheckFit(spec, dataset, model, errors)
-            ?? throw new InvalidOperationException($"the model no longer fits the dataset: {errors}");
-        return (ModelValidator.Resolve(model.Layers, errors)!, summary);
+        return (plan, LoadedDataset.Read(inputs.Dataset, _options.TensorFilePath(inputs.Dataset)));
     }
 
     private async Task ReleaseLeaseAsync(Guid runId)
@@ -218,7 +204,7 @@ public sealed class TrainRunJob(
             .ExecuteUpdateAsync(set => set.SetProperty(run => run.LeaseExpiresAt, now));
     }
 
-    private async Task FailAsync(ExperimentsDbContext db, Run run, RunObserver observer, string reason)
+    private async Task FailAsync(ExperimentsDbContext db, Run run, RunProgressPublisher progress, string reason)
     {
         logger.LogWarning("Run {RunId} failed: {Reason}", run.Id, reason);
         if (!run.IsFinished)
@@ -226,65 +212,6 @@ public sealed class TrainRunJob(
             run.Fail(reason, time.GetUtcNow());
         }
         await db.SaveChangesAsync(CancellationToken.None);
-        await observer.LogAsync(RunLogLevel.Error, $"failed: {reason}", CancellationToken.None);
-    }
-
-    /// <summary>Persists each epoch and log line, then pushes it to the run's hub groups; throttles batch progress.</summary>
-    private sealed class RunObserver(ExperimentsDbContext db, IHubContext<RunsHub, IRunsClient> hub, Run run, TimeProvider time, ILogger logger) : IRunObserver
-    {
-        private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
-        private readonly List<BatchMetric> _pendingBatches = [];
-        // Zero: the first batch of a run is always published, so watchers see it start at once.
-        private long _lastProgress;
-
-        public async Task EpochCompletedAsync(EpochMetricView result, CancellationToken cancellationToken)
-        {
-            var metric = EpochMetric.From(run.Id, result);
-            run.RecordEpoch(metric);
-            db.EpochMetrics.Add(metric);
-            await FlushBatchesAsync();
-            db.Entry(metric).State = EntityState.Detached;
-            await hub.RunAndAll(run.Id).EpochCompleted(new EpochCompleted(run.Id, result) { PublishedAt = time.GetUtcNow() });
-        }
-
-        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss)
-        {
-            if (loss is { } value)
-            {
-                _pendingBatches.Add(new BatchMetric(run.Id, epoch, batch, step, value));
-            }
-            if (Stopwatch.GetElapsedTime(_lastProgress) < ProgressInterval && batch != batchesPerEpoch)
-            {
-                return;
-            }
-            _lastProgress = Stopwatch.GetTimestamp();
-            hub.RunAndAll(run.Id).BatchProgress(new BatchProgress(run.Id, epoch, batch, batchesPerEpoch, loss))
-                .ContinueWith(task => logger.LogDebug(task.Exception, "Batch progress of run {RunId} was not delivered.", run.Id),
-                    CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        }
-
-        /// <summary>Writes buffered batch losses together with whatever else the context holds for this run.</summary>
-        public async Task FlushBatchesAsync()
-        {
-            db.BatchMetrics.AddRange(_pendingBatches);
-            await db.SaveChangesAsync(CancellationToken.None);
-            foreach (var batch in _pendingBatches)
-            {
-                db.Entry(batch).State = EntityState.Detached;
-            }
-            _pendingBatches.Clear();
-        }
-
-        public async Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken)
-        {
-            var entry = new RunLogEntry { RunId = run.Id, Timestamp = time.GetUtcNow(), Level = level.ToString().ToLowerInvariant(), Message = message };
-            db.RunLogs.Add(entry);
-            await db.SaveChangesAsync(CancellationToken.None);
-            db.Entry(entry).State = EntityState.Detached;
-            await hub.RunAndAll(run.Id).LogLine(new LogLineWritten(run.Id, new RunLogLine(entry.Id, entry.Timestamp, entry.Level, entry.Message)));
-        }
-
-        public Task PublishStatusAsync() =>
-            hub.RunAndAll(run.Id).RunStatusChanged(new RunStatusChanged(run.Id, run.Status, run.StopReason, run.Error, time.GetUtcNow()));
+        await progress.LogAsync(RunLogLevel.Error, $"failed: {reason}", CancellationToken.None);
     }
 }

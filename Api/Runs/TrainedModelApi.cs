@@ -39,7 +39,7 @@ public static class TrainedModelApi
     public static async Task<Results<Ok<RunEvaluation>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Evaluate(
         Guid id, EvaluateRequest? request, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
     {
-        var context = await LoadAsync(db, id, cancellationToken);
+        var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
         {
             return Problems.NotFound("run", id);
@@ -56,13 +56,12 @@ public static class TrainedModelApi
             return Invalid("datasetId", $"dataset '{dataset.Name}' has samples of shape {ModelValidator.Format(dataset.SampleShape)} and {dataset.ClassCount} classes; "
                 + $"the run was trained on {ModelValidator.Format(context.Dataset.SampleShape)} with {context.Dataset.ClassCount} classes.");
         }
-        using var model = context.Load(options.Value);
+        using var model = LoadModel(context, options.Value);
         if (model is null)
         {
             return NoWeights(id);
         }
-        var (storedShape, storedTrain, storedTest) = DatasetFile.Read(Path.Combine(options.Value.DatasetsFolderPath, dataset.TensorFile));
-        var (shape, train, test) = DatasetPreprocessing.Apply(dataset.Preprocessing, new LoadedDataset(storedShape, storedTrain, storedTest));
+        var (shape, train, test) = LoadedDataset.Read(dataset, options.Value.TensorFilePath(dataset));
         var split = request!.Split ?? EvaluationSplit.Test;
         var samples = split switch
         {
@@ -79,7 +78,7 @@ public static class TrainedModelApi
     public static async Task<Results<Ok<PredictResponse>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Predict(
         Guid id, PredictRequest? request, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
     {
-        var context = await LoadAsync(db, id, cancellationToken);
+        var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
         {
             return Problems.NotFound("run", id);
@@ -110,7 +109,7 @@ public static class TrainedModelApi
             }
             values.CopyTo(features, index * sampleSize);
         }
-        using var model = context.Load(options.Value);
+        using var model = LoadModel(context, options.Value);
         if (model is null)
         {
             return NoWeights(id);
@@ -144,12 +143,12 @@ public static class TrainedModelApi
         {
             return Invalid("format", $"'{format}' is not a weights format; use torchsharp, pytorch or safetensors.");
         }
-        var context = await LoadAsync(db, id, cancellationToken);
+        var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
         {
             return Problems.NotFound("run", id);
         }
-        using var model = context.Load(options.Value);
+        using var model = LoadModel(context, options.Value);
         if (model is null)
         {
             return NoWeights(id);
@@ -186,18 +185,6 @@ public static class TrainedModelApi
         }
     }
 
-    private static async Task<RunContext?> LoadAsync(ExperimentsDbContext db, Guid id, CancellationToken cancellationToken)
-    {
-        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
-        if (run is null)
-        {
-            return null;
-        }
-        var dataset = await db.Datasets.AsNoTracking().FirstAsync(d => d.Id == run.DatasetId, cancellationToken);
-        var model = await db.Models.AsNoTracking().FirstAsync(m => m.Id == run.ModelId, cancellationToken);
-        return new RunContext(run, dataset, model);
-    }
-
     private static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The request is not valid.");
 
@@ -208,12 +195,9 @@ public static class TrainedModelApi
         Detail = $"Run {id} has not finished an epoch; try again once GET /api/runs/{id} shows epochsCompleted of 1 or more.",
     });
 
-    private sealed record RunContext(Run Run, Dataset Dataset, ModelDefinition Model)
+    private static TrainedModel? LoadModel(RunInputs inputs, ExperimentsOptions options)
     {
-        public TrainedModel? Load(ExperimentsOptions options)
-        {
-            var (layers, summary) = TrainRunJob.ResolveModel(Run.Spec, Dataset, Model);
-            return TrainedModel.Load(layers, summary, options.WeightsPath(Run.Id), options.CheckpointPath(Run.Id));
-        }
+        var (layers, summary) = inputs.ResolveModel();
+        return TrainedModel.Load(layers, summary, options.WeightsPath(inputs.Run.Id), options.CheckpointPath(inputs.Run.Id));
     }
 }

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Experiments.Tests.Api;
 
 /// <summary>Every refused request answers 400 problem details naming the field, and stores nothing.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class BadInputTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();

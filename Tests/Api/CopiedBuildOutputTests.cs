@@ -9,6 +9,7 @@ namespace Experiments.Tests.Api;
 /// A build output moved to another machine keeps a static web assets manifest whose absolute paths are not
 /// there. The service must still start and serve its API.
 /// </summary>
+[Collection(OneAtATime.Name)]
 public sealed class CopiedBuildOutputTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));

@@ -5,6 +5,7 @@ using Experiments.Tests.Support;
 
 namespace Experiments.Tests.Api;
 
+[Collection(OneAtATime.Name)]
 public sealed class HostTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();

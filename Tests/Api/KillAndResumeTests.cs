@@ -5,6 +5,7 @@ using Experiments.Tests.Support;
 namespace Experiments.Tests.Api;
 
 /// <summary>The service killed with SIGKILL mid-run resumes the run after a restart.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class KillAndResumeTests : IDisposable
 {
     private readonly string _dataFolder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));

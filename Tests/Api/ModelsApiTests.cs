@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Experiments.Tests.Api;
 
 /// <summary>Models over HTTP: validation with shapes and estimates, templates, and the Swagger examples run as they are.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class ModelsApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();

@@ -9,6 +9,7 @@ using Experiments.Tests.Support;
 namespace Experiments.Tests.Api;
 
 /// <summary>A regression dataset trains end to end over HTTP: MSE, MAE and R² instead of accuracy, values from predict.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class RegressionWorkflowTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();

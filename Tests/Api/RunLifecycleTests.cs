@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Experiments.Tests.Api;
 
 /// <summary>Cancel, failure, and the guard against a second delivery, on the real host.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class RunLifecycleTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();

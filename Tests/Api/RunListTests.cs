@@ -14,6 +14,7 @@ using Xunit.Abstractions;
 namespace Experiments.Tests.Api;
 
 /// <summary>The runs list that the dashboard and GET /api/runs share, over 10,000 runs seeded straight into the database.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class RunListTests(ThousandsOfRuns seeded, ITestOutputHelper output) : IClassFixture<ThousandsOfRuns>
 {
     [Fact]

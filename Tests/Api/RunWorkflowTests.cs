@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Connections;
 
 namespace Experiments.Tests.Api;
 
+[Collection(OneAtATime.Name)]
 public sealed class RunWorkflowTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();

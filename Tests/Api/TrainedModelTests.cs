@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Experiments.Tests.Api;
 
 /// <summary>Testing, prediction and export of a trained run.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class TrainedModelTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();

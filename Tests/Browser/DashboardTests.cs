@@ -6,6 +6,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Experiments.Tests.Browser;
 
 /// <summary>The whole workflow in a real browser, as a user does it, with a screenshot of every page.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
     private static readonly System.Text.RegularExpressions.Regex RunPage = new("/runs/[0-9a-f]{8}-[0-9a-f-]{27}$");

@@ -1,8 +1,10 @@
+using Experiments.Tests.Support;
 using Experiments.Training;
 using Experiments.Training.Checkpoints;
 
 namespace Experiments.Tests.Training;
 
+[Collection(OneAtATime.Name)]
 public sealed class CheckpointTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));

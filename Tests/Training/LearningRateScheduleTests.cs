@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Experiments.Domain.Schedulers;
 using Experiments.Domain.Validation;
+using Experiments.Tests.Support;
 using Experiments.Training.Schedulers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,6 +12,7 @@ namespace Experiments.Tests.Training;
 /// Every scheduler is built in TorchSharp and driven the way the trainer drives it; the learning rates it gives
 /// are compared with PyTorch's closed forms (lr = 1 here, so the rate is the factor).
 /// </summary>
+[Collection(OneAtATime.Name)]
 public sealed class LearningRateScheduleTests
 {
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Experiments.Domain.Losses;
 using Experiments.Domain.Validation;
+using Experiments.Tests.Support;
 using Experiments.Training.Data;
 using Experiments.Training.Losses;
 using static TorchSharp.torch;
@@ -8,6 +9,7 @@ using static TorchSharp.torch;
 namespace Experiments.Tests.Training;
 
 /// <summary>Every loss, built in TorchSharp from its spec, gives the value worked out by hand from PyTorch's definition.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class LossFactoryTests
 {
     private static readonly double Ln2 = Math.Log(2);

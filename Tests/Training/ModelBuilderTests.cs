@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Experiments.Domain.Models;
 using Experiments.Domain.Validation;
+using Experiments.Tests.Support;
 using Experiments.Training.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,6 +12,7 @@ namespace Experiments.Tests.Training;
 /// The module built from a spec has the validator's parameter count, layer by layer, and produces the shape the
 /// validator predicted after every layer; every layer type of the catalog is covered, and every template trains a step.
 /// </summary>
+[Collection(OneAtATime.Name)]
 public sealed class ModelBuilderTests
 {
     public static TheoryData<string, int[], string> Stacks => new()

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Validation;
+using Experiments.Tests.Support;
 using Experiments.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -8,6 +9,7 @@ using static TorchSharp.torch;
 
 namespace Experiments.Tests.Training;
 
+[Collection(OneAtATime.Name)]
 public sealed class OptimizerFactoryTests
 {
     /// <summary>The defaults documented at https://pytorch.org/docs/stable/optim.html (PyTorch 2.x), written out by hand.</summary>

@@ -6,12 +6,14 @@ using Experiments.Domain.Runs;
 using Experiments.Domain.Schedulers;
 using Experiments.Domain.Validation;
 using Experiments.Tests.Domain;
+using Experiments.Tests.Support;
 using Experiments.Training;
 using Experiments.Training.Data;
 using Experiments.Training.Runtime;
 
 namespace Experiments.Tests.Training;
 
+[Collection(OneAtATime.Name)]
 public sealed class TrainerTests
 {
     [Fact]

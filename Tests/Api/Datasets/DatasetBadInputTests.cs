@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Experiments.Api.Persistence;
 using Experiments.Tests.Support;
+using Experiments.Tests.Training.Data;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -14,6 +15,7 @@ namespace Experiments.Tests.Api.Datasets;
 /// Every broken upload is refused with a problem-details answer naming the field and saying what is wrong,
 /// and leaves nothing behind. The host here accepts uploads of at most 64 KiB, so limits are cheap to reach.
 /// </summary>
+[Collection(OneAtATime.Name)]
 public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost host) : IClassFixture<DatasetBadInputTests.SmallUploadHost>
 {
     private const int Limit = 64 * 1024;

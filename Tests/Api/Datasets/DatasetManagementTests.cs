@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using Experiments.Api.Datasets;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
@@ -9,12 +8,15 @@ using Experiments.Domain.Losses;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
 using Experiments.Tests.Support;
+using Experiments.Tests.Training.Data;
+using Experiments.Training.Data.Import;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Experiments.Tests.Api.Datasets;
 
 /// <summary>Imported datasets of every format train; they are listed, previewed and deleted.</summary>
+[Collection(OneAtATime.Name)]
 public sealed class DatasetManagementTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
@@ -58,6 +60,22 @@ public sealed class DatasetManagementTests(ApiFactory factory) : IClassFixture<A
         Assert.True(run.Status == RunStatus.Succeeded, run.Error);
         Assert.True(run.Metrics[0].TestAccuracy > 0.8, $"test accuracy {run.Metrics[0].TestAccuracy}");
     }
+
+    [Fact]
+    public async Task The_same_bytes_with_other_options_are_another_dataset()
+    {
+        var bytes = await File.ReadAllBytesAsync(Workflow.IrisPath);
+
+        var first = await _client.PostAsync("/api/datasets", Workflow.CsvForm(bytes, "iris.csv", ("seed", "1")));
+        var again = await _client.PostAsync("/api/datasets", Workflow.CsvForm(bytes, "iris.csv", ("seed", "1")));
+        var other = await _client.PostAsync("/api/datasets", Workflow.CsvForm(bytes, "iris.csv", ("seed", "2")));
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var firstId = (await first.ReadAsAsync<DatasetView>()).Id;
+        Assert.Equal(firstId, (await again.ReadAsAsync<DatasetView>()).Id);
+        Assert.NotEqual(firstId, (await other.ReadAsAsync<DatasetView>()).Id);
+    }
+
 
     [Fact]
     public async Task Datasets_are_listed_newest_first_in_pages()
@@ -180,7 +198,7 @@ public sealed class DatasetManagementTests(ApiFactory factory) : IClassFixture<A
     }
 
     private static string BlobsCsv() => "a,b,c,d,label\n" + string.Join("\n", Enumerable.Range(0, 60).Select(i =>
-        string.Join(",", DatasetImportTests.Row(i, test: false).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "," + (i % 3)));
+        string.Join(",", DatasetConverterTests.Row(i, test: false).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "," + (i % 3)));
 
     private async Task<Guid> CreateModelAsync(DatasetView dataset)
     {

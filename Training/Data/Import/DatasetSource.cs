@@ -1,7 +1,7 @@
 using System.Globalization;
 using Experiments.Domain.Datasets;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>
 /// An upload as parsed, before conversion: the training features and labels, and the test split's when the

@@ -1,4 +1,4 @@
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>The names of the arrays to read from an .npz archive or a pickled dict, as sent or as found.</summary>
 public sealed record ArrayKeys(string? Features, string? Labels, string? TestFeatures, string? TestLabels)

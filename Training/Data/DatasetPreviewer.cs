@@ -3,9 +3,9 @@ using System.IO.Compression;
 using Experiments.Domain.Datasets;
 using Experiments.Training.Data;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data;
 
-/// <summary>Reads the first samples of a split from a dataset's tensor file; served through <see cref="DatasetQueries.PreviewAsync"/>.</summary>
+/// <summary>Reads the first samples of a split from a dataset's tensor file; served by the dataset preview endpoint and the dashboard.</summary>
 public static class DatasetPreviewer
 {
     public const int MaxFeatures = 100;

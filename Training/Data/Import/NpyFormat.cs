@@ -3,7 +3,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>
 /// NumPy's <c>.npy</c> format (versions 1–3): a magic string, a header that is a Python dict literal naming

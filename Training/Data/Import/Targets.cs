@@ -2,7 +2,7 @@ using System.Globalization;
 using Experiments.Domain.Datasets;
 using Experiments.Training.Data;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>
 /// The labels of both sources turned into what the dataset file stores: class indices with their names, or

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>
 /// A numeric array of shape [N, …sample] stored in C order at an offset of a seekable stream (an uploaded

@@ -1,11 +1,13 @@
 using System.Text;
 using Experiments.Domain.Datasets;
+using Experiments.Tests.Support;
 using Experiments.Training;
 using Experiments.Training.Data;
 using static TorchSharp.torch;
 
-namespace Experiments.Tests.Training;
+namespace Experiments.Tests.Training.Data;
 
+[Collection(OneAtATime.Name)]
 public sealed class DataTests
 {
     [Fact]

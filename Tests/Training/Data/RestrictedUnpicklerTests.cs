@@ -1,7 +1,7 @@
 using System.Numerics;
-using Experiments.Api.Datasets;
+using Experiments.Training.Data.Import;
 
-namespace Experiments.Tests.Api.Datasets;
+namespace Experiments.Tests.Training.Data;
 
 /// <summary>The pickle reader on its own: what it builds, and what it refuses before building anything.</summary>
 public sealed class RestrictedUnpicklerTests

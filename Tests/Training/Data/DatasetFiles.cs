@@ -5,12 +5,12 @@ using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Experiments.Tests.Api.Datasets;
+namespace Experiments.Tests.Training.Data;
 
 /// <summary>Writes the files the dataset tests upload, byte for byte as NumPy and the MNIST tools lay them out.</summary>
 public static class DatasetFiles
 {
-    public static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "Api", "Datasets", "Fixtures", name);
+    public static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "Training", "Data", "Fixtures", name);
 
     /// <summary>An .npy file (format 1.0): magic, a header dict padded to 64 bytes with a newline, then the raw elements.</summary>
     public static byte[] Npy(string descr, long[] shape, byte[] data, bool fortran = false)

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using Experiments.Domain.Datasets;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>
 /// A pickled dict in the layout of the classic PyTorch tutorial (<c>training_data</c>, <c>training_labels</c>,

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 public enum NumericKind
 {

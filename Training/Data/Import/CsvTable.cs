@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>Options of a CSV import, as sent in the multipart form.</summary>
 public sealed record CsvImportOptions(string? LabelColumn, bool? HasHeader, char? Delimiter);

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>
 /// The IDX format of the MNIST files: two zero bytes, an element type, the number of dimensions, each

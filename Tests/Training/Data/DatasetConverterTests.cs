@@ -1,20 +1,21 @@
-using System.Net;
+using System.Text;
 using Experiments.Domain.Datasets;
 using Experiments.Tests.Support;
 using Experiments.Training.Data;
-using Microsoft.Extensions.DependencyInjection;
+using Experiments.Training.Data.Import;
 
-namespace Experiments.Tests.Api.Datasets;
+namespace Experiments.Tests.Training.Data;
 
-/// <summary>Each format imports over HTTP into the stored description and the tensor file the trainer reads.</summary>
-public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFactory>
+/// <summary>Each format converts into the dataset's description and the tensor file the trainer reads.</summary>
+public sealed class DatasetConverterTests : IDisposable
 {
-    private readonly HttpClient _client = factory.CreateClient();
+    private const long MaxBytes = 1L << 30;
+    private readonly string _folder = Directory.CreateTempSubdirectory("experiments-import-").FullName;
 
     [Fact]
     public async Task Iris_csv_is_described_with_its_classes_histogram_split_and_statistics()
     {
-        var dataset = await Workflow.ImportIrisAsync(_client);
+        var dataset = await ImportAsync(Upload("iris.csv", await File.ReadAllBytesAsync(Workflow.IrisPath)) with { Name = "iris" });
 
         Assert.Equal(DatasetFormat.Csv, dataset.Format);
         Assert.Equal(DatasetTask.Classification, dataset.Task);
@@ -34,7 +35,7 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
     {
         var tsv = "dog\t1\t2\ncat\t3\t4\ndog\t5\t6\nbird\t7\t8\ncat\t9\t10\nbird\t11\t12\n";
 
-        var dataset = await ImportAsync(DatasetFiles.Form("pets.tsv", System.Text.Encoding.UTF8.GetBytes(tsv), ("labelColumn", "0"), ("testFraction", "0.34")));
+        var dataset = await ImportAsync(Upload("pets.tsv", Encoding.UTF8.GetBytes(tsv)) with { Csv = new CsvImportOptions("0", null, null), Split = new SplitOptions(0.34, 0) });
 
         Assert.Equal(["bird", "cat", "dog"], dataset.ClassNames);
         Assert.Equal([2, 2, 2], dataset.ClassCounts);
@@ -49,8 +50,8 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
         var train = "a;b;kind\n1;2;x\n3;4;y\n5;6;x\n";
         var test = "a;b;kind\n7;8;z\n";
 
-        var dataset = await ImportAsync(DatasetFiles.Form(
-            [("file", "train.csv", System.Text.Encoding.UTF8.GetBytes(train)), ("testFile", "test.csv", System.Text.Encoding.UTF8.GetBytes(test))]));
+        var dataset = await ImportAsync(Upload(
+            [("file", "train.csv", Encoding.UTF8.GetBytes(train)), ("testFile", "test.csv", Encoding.UTF8.GetBytes(test))]));
 
         Assert.Equal((SplitSource.File, 3, 1), (dataset.SplitSource, dataset.TrainCount, dataset.TestCount));
         Assert.Equal(["x", "y", "z"], dataset.ClassNames);
@@ -62,7 +63,7 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
     {
         var csv = "x1,x2,y\n" + string.Join("\n", Enumerable.Range(0, 20).Select(i => $"{i},{i * 0.5},{i * 1.5 + 0.25}"));
 
-        var dataset = await ImportAsync(DatasetFiles.Form("line.csv", System.Text.Encoding.UTF8.GetBytes(csv)));
+        var dataset = await ImportAsync(Upload("line.csv", Encoding.UTF8.GetBytes(csv)));
 
         Assert.Equal(DatasetTask.Regression, dataset.Task);
         Assert.Empty(dataset.ClassNames);
@@ -79,7 +80,7 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
     {
         var csv = "x,y\n" + string.Join("\n", Enumerable.Range(0, 10).Select(i => $"{i},{i * 2}"));
 
-        var dataset = await ImportAsync(DatasetFiles.Form("ints.csv", System.Text.Encoding.UTF8.GetBytes(csv), ("task", "regression")));
+        var dataset = await ImportAsync(Upload("ints.csv", Encoding.UTF8.GetBytes(csv)) with { Task = DatasetTask.Regression });
 
         Assert.Equal(DatasetTask.Regression, dataset.Task);
         Assert.Equal(0, dataset.TargetStatistics!.Min);
@@ -95,7 +96,7 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
             ("x_train", DatasetFiles.Npy(trainImages, 30, 6, 6)), ("y_train", DatasetFiles.Npy(trainLabels, 30)),
             ("x_test", DatasetFiles.Npy(testImages, 9, 6, 6)), ("y_test", DatasetFiles.Npy(testLabels, 9)));
 
-        var dataset = await ImportAsync(DatasetFiles.Form("digits.npz", npz, ("scale", "1/255"), ("reshape", "1,6,6")));
+        var dataset = await ImportAsync(Upload("digits.npz", npz) with { Preprocessing = new Preprocessing(1 / 255.0, false, [1, 6, 6], null, null) });
 
         Assert.Equal(DatasetFormat.Npz, dataset.Format);
         Assert.Equal("uint8", dataset.Dtype);
@@ -123,7 +124,7 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
         var y = Enumerable.Range(0, 40).Select(i => (double)(i % 2)).ToArray();
         var npz = DatasetFiles.Npz(compressed: false, ("x", DatasetFiles.Npy("<f8", [40, 3], DatasetFiles.Encode("<f8", x))), ("y", DatasetFiles.Npy("<f8", [40], DatasetFiles.Encode("<f8", y))));
 
-        var first = await ImportAsync(DatasetFiles.Form("xy.npz", npz, ("seed", "5"), ("testFraction", "0.25")));
+        var first = await ImportAsync(Upload("xy.npz", npz) with { Split = new SplitOptions(0.25, 5) });
 
         Assert.Equal(("float64", DatasetTask.Classification), (first.Dtype, first.Task));
         Assert.Equal((30, 10, SplitSource.HeldOut, 5), (first.TrainCount, first.TestCount, first.SplitSource, first.SplitSeed));
@@ -147,12 +148,11 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
         var values = Enumerable.Range(0, 24 * 2).Select(i => descr.EndsWith("b1", StringComparison.Ordinal) ? i % 2 : (double)(i % 7)).ToArray();
         var labels = Enumerable.Range(0, 24).Select(i => (long)(i % 2)).ToArray();
 
-        var dataset = await ImportAsync(DatasetFiles.Form(
-            [("file", "x.npy", DatasetFiles.Npy(descr, [24, 2], DatasetFiles.Encode(descr, values))), ("labelsFile", "y.npy", DatasetFiles.Npy(labels, 24))],
-            ("name", $"npy-{descr}")));
+        var dataset = await ImportAsync(Upload(
+            [("file", "x.npy", DatasetFiles.Npy(descr, [24, 2], DatasetFiles.Encode(descr, values))), ("labelsFile", "y.npy", DatasetFiles.Npy(labels, 24))]));
 
         Assert.Equal(DatasetFormat.Npy, dataset.Format);
-        Assert.Equal(descr switch { "|b1" => "bool", _ => Experiments.Api.Datasets.NumericType.FromNumpy(descr)!.Name }, dataset.Dtype);
+        Assert.Equal(descr switch { "|b1" => "bool", _ => NumericType.FromNumpy(descr)!.Name }, dataset.Dtype);
         var (_, train, test) = DatasetFile.Read(TensorPath(dataset));
         Assert.Equal(48, train.Features.Length + test.Features.Length);
         Assert.Equal(values.Sum(), train.Features.Sum() + test.Features.Sum(), 6);
@@ -175,7 +175,7 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
         }
         var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(fortran.ToArray().AsSpan()).ToArray();
 
-        var dataset = await ImportAsync(DatasetFiles.Form(
+        var dataset = await ImportAsync(Upload(
             [("file", "f.npy", DatasetFiles.Npy("<f4", [5, 2, 3], bytes, fortran: true)), ("labelsFile", "y.npy", DatasetFiles.Npy(new long[] { 0, 1, 0, 1, 0 }, 5)),
              ("testFile", "tf.npy", DatasetFiles.Npy(new float[6], 1, 2, 3)), ("testLabelsFile", "ty.npy", DatasetFiles.Npy(new long[] { 1 }, 1))]));
 
@@ -194,13 +194,13 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
         var (testImages, testLabels) = DatasetFiles.Images(6, 6, seed: 4);
         byte[] Pack(byte[] bytes) => gzipped ? DatasetFiles.Gzip(bytes) : bytes;
 
-        var dataset = await ImportAsync(DatasetFiles.Form(
+        var dataset = await ImportAsync(Upload(
         [
             ("file", "train-images-idx3-ubyte", Pack(DatasetFiles.Idx(0x08, [24, 6, 6], trainImages))),
             ("labelsFile", "train-labels-idx1-ubyte", Pack(DatasetFiles.Idx(0x08, [24], trainLabels))),
             ("testFile", "t10k-images-idx3-ubyte", Pack(DatasetFiles.Idx(0x08, [6, 6, 6], testImages))),
             ("testLabelsFile", "t10k-labels-idx1-ubyte", Pack(DatasetFiles.Idx(0x08, [6], testLabels))),
-        ], ("name", $"idx-{gzipped}")));
+            ]));
 
         Assert.Equal((DatasetFormat.Idx, "uint8"), (dataset.Format, dataset.Dtype));
         Assert.Equal([6, 6], dataset.SampleShape);
@@ -216,7 +216,7 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
         var values = Enumerable.Range(0, 12 * 2).Select(i => i * 0.5f).ToArray();
         var bigEndian = values.SelectMany(v => BitConverter.GetBytes(v).Reverse()).ToArray();
 
-        var dataset = await ImportAsync(DatasetFiles.Form(
+        var dataset = await ImportAsync(Upload(
             [("file", "x.idx", DatasetFiles.Idx(0x0D, [12, 2], bigEndian)), ("labelsFile", "y.idx", DatasetFiles.Idx(0x08, [12], Enumerable.Range(0, 12).Select(i => (byte)(i % 2)).ToArray()))]));
 
         Assert.Equal("float32", dataset.Dtype);
@@ -237,7 +237,7 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
     [MemberData(nameof(Pickles))]
     public async Task Pickles_of_lists_and_of_numpy_arrays_as_numpy_1_and_2_write_them_import_the_same_samples(string fixture)
     {
-        var dataset = await ImportAsync(DatasetFiles.Form(fixture, await File.ReadAllBytesAsync(DatasetFiles.FixturePath(fixture))));
+        var dataset = await ImportAsync(Upload(fixture, await File.ReadAllBytesAsync(DatasetFiles.FixturePath(fixture))));
 
         Assert.Equal(DatasetFormat.Pickle, dataset.Format);
         Assert.Equal((30, 12, SplitSource.File), (dataset.TrainCount, dataset.TestCount, dataset.SplitSource));
@@ -257,31 +257,13 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
     {
         var csv = "a,b,label\n" + string.Join("\n", Enumerable.Range(0, 20).Select(i => $"{i},{100 + (i % 2) * 10},{i % 2}"));
 
-        var dataset = await ImportAsync(DatasetFiles.Form("std.csv", System.Text.Encoding.UTF8.GetBytes(csv), ("standardize", "true"), ("scale", "0.5")));
+        var dataset = await ImportAsync(Upload("std.csv", Encoding.UTF8.GetBytes(csv)) with { Preprocessing = new Preprocessing(0.5, true, null, null, null) });
 
         Assert.True(dataset.Preprocessing.Standardize);
-        await using var scope = factory.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<Experiments.Api.Persistence.ExperimentsDbContext>();
-        var stored = await db.Datasets.FindAsync(dataset.Id);
         var (_, train, _) = DatasetFile.Read(TensorPath(dataset));
         var a = Enumerable.Range(0, train.Count).Select(i => train.Features[i * 2] * 0.5).ToArray();
-        Assert.Equal(a.Average(), stored!.Preprocessing.Mean![0], 4);
-        Assert.Equal(Math.Sqrt(a.Select(v => Math.Pow(v - a.Average(), 2)).Average()), stored.Preprocessing.Std![0], 4);
-    }
-
-    [Fact]
-    public async Task The_same_bytes_with_other_options_are_another_dataset()
-    {
-        var bytes = await File.ReadAllBytesAsync(Workflow.IrisPath);
-
-        var first = await _client.PostAsync("/api/datasets", Workflow.CsvForm(bytes, "iris.csv", ("seed", "1")));
-        var again = await _client.PostAsync("/api/datasets", Workflow.CsvForm(bytes, "iris.csv", ("seed", "1")));
-        var other = await _client.PostAsync("/api/datasets", Workflow.CsvForm(bytes, "iris.csv", ("seed", "2")));
-
-        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-        var firstId = (await first.ReadAsAsync<DatasetView>()).Id;
-        Assert.Equal(firstId, (await again.ReadAsAsync<DatasetView>()).Id);
-        Assert.NotEqual(firstId, (await other.ReadAsAsync<DatasetView>()).Id);
+        Assert.Equal(a.Average(), dataset.Preprocessing.Mean![0], 4);
+        Assert.Equal(Math.Sqrt(a.Select(v => Math.Pow(v - a.Average(), 2)).Average()), dataset.Preprocessing.Std![0], 4);
     }
 
     internal static IEnumerable<float> Row(int i, bool test)
@@ -290,12 +272,24 @@ public sealed class DatasetImportTests(ApiFactory factory) : IClassFixture<ApiFa
         return Enumerable.Range(0, 4).Select(j => (float)(label * 2.0 + (test ? (i * 5 + j) % 4 : (i * 7 + j * 3) % 5) * 0.25));
     }
 
-    private async Task<DatasetView> ImportAsync(MultipartFormDataContent form)
+    /// <summary>One upload of <paramref name="files"/> (field, file name, bytes) with the options left at the form's defaults.</summary>
+    private static DatasetImportRequest Upload(params (string Field, string FileName, byte[] Content)[] files)
     {
-        var response = await _client.PostAsync("/api/datasets", form);
-        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-        return await response.ReadAsAsync<DatasetView>();
+        UploadedFile? File(string field) => files.Where(file => file.Field == field)
+            .Select(file => new UploadedFile(field, file.FileName, new MemoryStream(file.Content))).FirstOrDefault();
+        return new DatasetImportRequest(Path.GetFileNameWithoutExtension(files[0].FileName), File("file")!, File("labelsFile"), File("testFile"), File("testLabelsFile"),
+            null, null, new CsvImportOptions(null, null, null), ArrayKeys.None, new SplitOptions(0.2, 0), Preprocessing.None);
     }
 
-    private string TensorPath(DatasetView dataset) => Path.Combine(factory.DataFolder, "datasets", $"{dataset.Id:N}.bin");
+    private static DatasetImportRequest Upload(string fileName, byte[] content) => Upload(("file", fileName, content));
+
+    private async Task<Dataset> ImportAsync(DatasetImportRequest request)
+    {
+        var hash = await request.ContentHashAsync(CancellationToken.None);
+        return DatasetConverter.Convert(Guid.NewGuid(), request, hash, _folder, MaxBytes, TimeProvider.System);
+    }
+
+    private string TensorPath(Dataset dataset) => Path.Combine(_folder, dataset.TensorFile);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
 }

@@ -1,4 +1,4 @@
-namespace Experiments.Api.Datasets;
+namespace Experiments.Training.Data.Import;
 
 /// <summary>
 /// The scratch space of one import: temporary files in the datasets folder (decompressed entries, staged
