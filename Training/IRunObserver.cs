@@ -13,7 +13,7 @@ public enum RunLogLevel
 public interface IRunObserver
 {
     /// <summary>Called after every epoch, before its checkpoint is written.</summary>
-    Task EpochCompletedAsync(EpochMetricView result, CancellationToken cancellationToken);
+    Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken);
 
     /// <summary>
     /// Called after every batch, on the training thread: keep it cheap (throttle, buffer).

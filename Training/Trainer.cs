@@ -79,7 +79,7 @@ public static class Trainer
             var tested = evaluate ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind) : null;
             schedule.AfterEpoch(epoch, tested?.Loss, tested?.Accuracy);
 
-            var result = new EpochMetricView(epoch, trained.Metrics.Loss, trained.Metrics.Accuracy, tested?.Loss, tested?.Accuracy, learningRate,
+            var result = new EpochMetric(epoch, trained.Metrics.Loss, trained.Metrics.Accuracy, tested?.Loss, tested?.Accuracy, learningRate,
                 trained.GradientNorm, trained.Seconds, train.Count / Math.Max(trained.Seconds, 1e-9))
             {
                 TestMse = tested?.Mse,
@@ -127,7 +127,7 @@ public static class Trainer
         return Checkpoint.Restore(path, model, optimizer, shuffle);
     }
 
-    private static CheckpointState Advance(CheckpointState state, EpochMetricView result, int batches)
+    private static CheckpointState Advance(CheckpointState state, EpochMetric result, int batches)
     {
         var accuracy = result.TestAccuracy;
         var improved = accuracy is not null && (state.BestTestAccuracy is not { } best || accuracy > best);
@@ -274,7 +274,7 @@ public static class Trainer
         return lossesRead[^1];
     }
 
-    private static string Describe(EpochMetricView result, int epochs)
+    private static string Describe(EpochMetric result, int epochs)
     {
         var train = result.TrainAccuracy is { } trainAccuracy
             ? string.Create(CultureInfo.InvariantCulture, $"train loss {result.TrainLoss:F4}, train accuracy {trainAccuracy:P2}")

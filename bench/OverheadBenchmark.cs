@@ -180,7 +180,7 @@ public static class OverheadBenchmark
 
         public List<double> TrainingLoops { get; } = [];
 
-        public Task EpochCompletedAsync(EpochMetricView result, CancellationToken cancellationToken)
+        public Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
         {
             Arrivals.Add(Stopwatch.GetTimestamp());
             TrainingLoops.Add(result.Seconds);

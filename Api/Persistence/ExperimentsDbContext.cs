@@ -2,6 +2,7 @@ using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Experiments.Api.Persistence;
@@ -19,6 +20,14 @@ public sealed class ExperimentsDbContext(DbContextOptions<ExperimentsDbContext> 
     public DbSet<BatchMetric> BatchMetrics => Set<BatchMetric>();
 
     public DbSet<RunLogEntry> RunLogs => Set<RunLogEntry>();
+
+    /// <summary>Adds an epoch of <paramref name="runId"/>, to be inserted by the next save.</summary>
+    public EntityEntry<EpochMetric> AddEpoch(Guid runId, EpochMetric metric)
+    {
+        var entry = EpochMetrics.Add(metric);
+        entry.Property(EpochMetricColumns.RunId).CurrentValue = runId;
+        return entry;
+    }
 
     /// <summary>A run with its dataset and model, untracked; null when there is no such run.</summary>
     public async Task<RunInputs?> RunInputsAsync(Guid runId, CancellationToken cancellationToken)
@@ -44,4 +53,14 @@ public sealed class ExperimentsDbContext(DbContextOptions<ExperimentsDbContext> 
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
         configurationBuilder.Properties<DateTimeOffset?>().HaveConversion<DateTimeOffsetToBinaryConverter>();
     }
+}
+
+/// <summary>The shadow column that keys an <see cref="EpochMetric"/> row to its run.</summary>
+public static class EpochMetricColumns
+{
+    public const string RunId = "RunId";
+
+    /// <summary>The stored epochs of one run.</summary>
+    public static IQueryable<EpochMetric> OfRun(this IQueryable<EpochMetric> metrics, Guid runId) =>
+        metrics.Where(metric => EF.Property<Guid>(metric, RunId) == runId);
 }

@@ -19,13 +19,12 @@ public sealed class RunProgressPublisher(ExperimentsDbContext db, IHubContext<Ru
     // Zero: the first batch of a run is always published, so watchers see it start at once.
     private long _lastProgress;
 
-    public async Task EpochCompletedAsync(EpochMetricView result, CancellationToken cancellationToken)
+    public async Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
     {
-        var metric = EpochMetric.From(run.Id, result);
-        run.RecordEpoch(metric);
-        db.EpochMetrics.Add(metric);
+        run.RecordEpoch(result);
+        var entry = db.AddEpoch(run.Id, result);
         await SaveAsync();
-        db.Entry(metric).State = EntityState.Detached;
+        entry.State = EntityState.Detached;
         await hub.RunAndAll(run.Id).EpochCompleted(new EpochCompleted(run.Id, result) { PublishedAt = time.GetUtcNow() });
     }
 

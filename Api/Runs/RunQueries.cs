@@ -99,7 +99,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         {
             return null;
         }
-        var metrics = await EpochsOf(id).Select(metric => EpochMetricView.From(metric)).ToListAsync(cancellationToken);
+        var metrics = await EpochsOf(id).ToListAsync(cancellationToken);
         var found = row.run;
         var queuePosition = found.Status == RunStatus.Queued
             ? (await QueuePositionsAsync([(found.Id, found.CreatedAt)], cancellationToken)).GetValueOrDefault(found.Id)
@@ -157,7 +157,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
     private IQueryable<EpochMetric> EpochsOf(Guid id) =>
-        db.EpochMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Epoch);
+        db.EpochMetrics.AsNoTracking().OfRun(id).OrderBy(metric => metric.Epoch);
 
     /// <summary>
     /// Where queued runs stand in the queue, which workers take oldest first: the number of queued runs created

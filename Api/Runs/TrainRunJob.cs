@@ -171,9 +171,9 @@ public sealed class TrainRunJob(
     private async Task RollBackToCheckpointAsync(ExperimentsDbContext db, Run run, RunProgressPublisher progress)
     {
         var checkpointEpoch = Checkpoint.ReadState(_options.CheckpointPath(run.Id))?.Epoch ?? 0;
-        await db.EpochMetrics.Where(metric => metric.RunId == run.Id && metric.Epoch > checkpointEpoch).ExecuteDeleteAsync();
+        await db.EpochMetrics.OfRun(run.Id).Where(metric => metric.Epoch > checkpointEpoch).ExecuteDeleteAsync();
         await db.BatchMetrics.Where(metric => metric.RunId == run.Id && metric.Epoch > checkpointEpoch).ExecuteDeleteAsync();
-        var kept = await db.EpochMetrics.AsNoTracking().Where(metric => metric.RunId == run.Id).OrderBy(metric => metric.Epoch).ToListAsync();
+        var kept = await db.EpochMetrics.AsNoTracking().OfRun(run.Id).OrderBy(metric => metric.Epoch).ToListAsync();
         run.ResumeAt(checkpointEpoch, kept);
         await db.SaveChangesAsync();
         await progress.LogAsync(RunLogLevel.Warning,

@@ -4,7 +4,7 @@ namespace Experiments.Domain.Runs;
 public sealed record RunStatusChanged(Guid RunId, RunStatus Status, StopReason? StopReason, string? Error, DateTimeOffset Timestamp);
 
 /// <summary>Pushed on the runs hub after every epoch, stamped with when the server published it.</summary>
-public sealed record EpochCompleted(Guid RunId, EpochMetricView Metric)
+public sealed record EpochCompleted(Guid RunId, EpochMetric Metric)
 {
     public DateTimeOffset PublishedAt { get; init; }
 }

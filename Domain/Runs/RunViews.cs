@@ -1,37 +1,5 @@
 namespace Experiments.Domain.Runs;
 
-/// <summary>
-/// One epoch's numbers as the trainer reports them, the API serves them and the dashboard receives them:
-/// accuracies for classification; test MSE, MAE and R² for regression. Test metrics are null when the epoch
-/// was not evaluated (<c>evaluateEvery</c> &gt; 1). Stored as an <see cref="EpochMetric"/> row.
-/// </summary>
-public sealed record EpochMetricView(
-    int Epoch,
-    double TrainLoss,
-    double? TrainAccuracy,
-    double? TestLoss,
-    double? TestAccuracy,
-    double LearningRate,
-    double GradientNorm,
-    double Seconds,
-    double SamplesPerSecond)
-{
-    public double? TestMse { get; init; }
-
-    public double? TestMae { get; init; }
-
-    public double? TestR2 { get; init; }
-
-    public static EpochMetricView From(EpochMetric metric) => new(
-        metric.Epoch, metric.TrainLoss, metric.TrainAccuracy, metric.TestLoss, metric.TestAccuracy,
-        metric.LearningRate, metric.GradientNorm, metric.Seconds, metric.SamplesPerSecond)
-    {
-        TestMse = metric.TestMse,
-        TestMae = metric.TestMae,
-        TestR2 = metric.TestR2,
-    };
-}
-
 /// <summary>The training loss every <c>logEveryBatches</c> batches.</summary>
 public sealed record BatchMetric(Guid RunId, int Epoch, int Batch, long Step, double Loss);
 
@@ -92,7 +60,7 @@ public sealed record RunView(
     double? LastTestAccuracy,
     double? BestTestAccuracy,
     int? BestEpoch,
-    EpochMetricView? Final,
+    EpochMetric? Final,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
@@ -101,7 +69,7 @@ public sealed record RunView(
     int Resumes,
     RunEnvironment? Environment,
     RunEvaluation? Evaluation,
-    IReadOnlyList<EpochMetricView> Metrics);
+    IReadOnlyList<EpochMetric> Metrics);
 
 public sealed record RunLogLine(long Id, DateTimeOffset Timestamp, string Level, string Message);
 

@@ -151,7 +151,7 @@ public sealed class ThousandsOfRuns : IAsyncLifetime, IDisposable
             {
                 var accuracy = (double)(i % 997) / 997;
                 run.Claim("seed", new RunEnvironment("cpu", "0.107.0", "2.10.0", 1, "test", "seed"), created, TimeSpan.FromMinutes(1));
-                run.RecordEpoch(new EpochMetric(run.Id, 1, 1.0, accuracy, 1.0, accuracy, 0.001, 1, 1, 1));
+                run.RecordEpoch(new EpochMetric(1, 1.0, accuracy, 1.0, accuracy, 0.001, 1, 1, 1));
                 run.Succeed(StopReason.EpochsCompleted, null, created.AddSeconds(5));
                 if (accuracy >= bestAccuracy)
                 {

@@ -17,8 +17,8 @@ public sealed class RunTests
     {
         var run = new Run(Guid.NewGuid(), ValidSpec(), Now);
         run.Claim("worker-a", Environment, Now, Lease);
-        run.RecordEpoch(Metric(run.Id, 1, 0.4));
-        run.RecordEpoch(Metric(run.Id, 2, 0.6));
+        run.RecordEpoch(Metric(1, 0.4));
+        run.RecordEpoch(Metric(2, 0.6));
         run.Succeed(StopReason.EpochsCompleted, null, Now);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
@@ -36,7 +36,7 @@ public sealed class RunTests
         Assert.Throws<InvalidOperationException>(() => run.Succeed(StopReason.EpochsCompleted, null, Now));
         run.Claim("worker-a", Environment, Now, Lease);
         Assert.Throws<InvalidOperationException>(() => run.Claim("worker-b", Environment, Now, Lease));
-        Assert.Throws<InvalidOperationException>(() => run.RecordEpoch(Metric(run.Id, 2, 0.5)));
+        Assert.Throws<InvalidOperationException>(() => run.RecordEpoch(Metric(2, 0.5)));
         run.Fail("boom", Now);
         Assert.Throws<InvalidOperationException>(() => run.Fail("again", Now));
         Assert.False(run.Cancel(Now));
@@ -47,21 +47,21 @@ public sealed class RunTests
     {
         var run = new Run(Guid.NewGuid(), ValidSpec(), Now);
         run.Claim("worker-a", Environment, Now, Lease);
-        run.RecordEpoch(Metric(run.Id, 1, 0.5));
-        run.RecordEpoch(Metric(run.Id, 2, 0.7));
-        run.RecordEpoch(Metric(run.Id, 3, 0.6));
+        run.RecordEpoch(Metric(1, 0.5));
+        run.RecordEpoch(Metric(2, 0.7));
+        run.RecordEpoch(Metric(3, 0.6));
 
         Assert.False(run.CanBeClaimed(Now + Lease / 2));
         var later = Now + Lease * 2;
         run.Claim("worker-b", Environment, later, Lease);
-        run.ResumeAt(2, [Metric(run.Id, 1, 0.5), Metric(run.Id, 2, 0.7)]);
+        run.ResumeAt(2, [Metric(1, 0.5), Metric(2, 0.7)]);
 
         Assert.Equal("worker-b", run.LeaseOwner);
         Assert.Equal(1, run.Resumes);
         Assert.Equal(2, run.EpochsCompleted);
         Assert.Equal(0.7, run.BestTestAccuracy);
         Assert.Equal(Now, run.StartedAt);
-        run.RecordEpoch(Metric(run.Id, 3, 0.8));
+        run.RecordEpoch(Metric(3, 0.8));
         Assert.Equal(3, run.BestEpoch);
     }
 
@@ -98,8 +98,8 @@ public sealed class RunTests
 
     private static readonly RunEnvironment Environment = new("cpu", "0.107.0", "2.10.0", 2, "test", "worker");
 
-    private static EpochMetric Metric(Guid runId, int epoch, double testAccuracy) =>
-        new(runId, epoch, 1.0 / epoch, testAccuracy, 1.0 / epoch, testAccuracy, 0.01, 1.0, 0.1, 1000);
+    private static EpochMetric Metric(int epoch, double testAccuracy) =>
+        new(epoch, 1.0 / epoch, testAccuracy, 1.0 / epoch, testAccuracy, 0.01, 1.0, 0.1, 1000);
 
     [Fact]
     public void Resolving_fills_in_defaults_and_keeps_the_seed_it_is_given()

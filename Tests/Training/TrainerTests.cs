@@ -242,13 +242,13 @@ public sealed class TrainerTests
 
     internal sealed class RecordingObserver : IRunObserver
     {
-        public List<EpochMetricView> Epochs { get; } = [];
+        public List<EpochMetric> Epochs { get; } = [];
 
         public List<string> Lines { get; } = [];
 
-        public Action<EpochMetricView>? OnEpoch { get; init; }
+        public Action<EpochMetric>? OnEpoch { get; init; }
 
-        public Task EpochCompletedAsync(EpochMetricView result, CancellationToken cancellationToken)
+        public Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
         {
             Epochs.Add(result);
             OnEpoch?.Invoke(result);

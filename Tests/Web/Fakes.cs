@@ -23,7 +23,7 @@ public sealed class FakeRunEvents : IRunEvents
     public Task PushAsync(Guid runId, Func<RunEventHandlers, Func<Task>?> handler) =>
         Task.WhenAll(_subscriptions.Where(s => s.RunId is null || s.RunId == runId).Select(s => handler(s.Handlers)?.Invoke() ?? Task.CompletedTask));
 
-    public Task EpochAsync(Guid runId, EpochMetricView metric) =>
+    public Task EpochAsync(Guid runId, EpochMetric metric) =>
         PushAsync(runId, handlers => handlers.EpochCompleted is { } handle ? () => handle(new EpochCompleted(runId, metric)) : null);
 
     public Task BatchAsync(Guid runId, int epoch, int batch, int batchesPerEpoch = 30) =>
@@ -108,7 +108,7 @@ public sealed class FakeModelQueries : IModelQueries
 
 public static class Samples
 {
-    public static EpochMetricView Epoch(int epoch, double? testAccuracy = 0.5) =>
+    public static EpochMetric Epoch(int epoch, double? testAccuracy = 0.5) =>
         new(epoch, 1.0 / epoch, 0.5, 1.0 / epoch, testAccuracy, 0.01, 1, 0.1, 1000);
 
     public static RunListItem ListItem(RunStatus status = RunStatus.Running, int epochsCompleted = 0) =>
@@ -127,7 +127,7 @@ public static class Samples
             [.. samples.Select((sample, index) => new PreviewSample(index, sample.Label, null, images ? null : sample.Values,
                 images ? $"data:image/png;base64,{Convert.ToBase64String([.. sample.Values.Select(value => (byte)value)])}" : null))]);
 
-    public static RunView Run(Guid id, RunStatus status, params EpochMetricView[] metrics) =>
+    public static RunView Run(Guid id, RunStatus status, params EpochMetric[] metrics) =>
         new(id, status, null, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1,
             new RunSpec { Epochs = 5, BatchSize = 16, Seed = 7, Optimizer = new Experiments.Domain.Optimizers.OptimizerSpec("adam"), Loss = new Experiments.Domain.Losses.LossSpec("crossEntropy") },
             null, false, metrics.Length, metrics.LastOrDefault()?.TestAccuracy, metrics.Max(m => m.TestAccuracy), null, metrics.LastOrDefault(),

@@ -10,17 +10,17 @@ namespace Experiments.Web.Runs;
 /// </summary>
 public sealed class RunSeries
 {
-    private readonly SortedList<int, EpochMetricView> _epochs = [];
+    private readonly SortedList<int, EpochMetric> _epochs = [];
 
     /// <summary>Changes whenever an epoch is added or replaced; charts redraw when it moves.</summary>
     public int Version { get; private set; }
 
-    public IList<EpochMetricView> Epochs => _epochs.Values;
+    public IList<EpochMetric> Epochs => _epochs.Values;
 
     public int LastEpoch => _epochs.Count == 0 ? 0 : _epochs.Keys[^1];
 
     /// <summary>Adds a pushed epoch. Returns false when epochs before it are missing, so the caller reads them.</summary>
-    public bool Add(EpochMetricView metric)
+    public bool Add(EpochMetric metric)
     {
         var contiguous = metric.Epoch <= LastEpoch + 1;
         Upsert(metric);
@@ -28,7 +28,7 @@ public sealed class RunSeries
     }
 
     /// <summary>Merges epochs read from the queries with those already here.</summary>
-    public void Merge(IEnumerable<EpochMetricView> metrics)
+    public void Merge(IEnumerable<EpochMetric> metrics)
     {
         foreach (var metric in metrics)
         {
@@ -36,10 +36,10 @@ public sealed class RunSeries
         }
     }
 
-    public ChartSeries Line(string name, Func<EpochMetricView, double?> value, string color, bool dashed = false) =>
+    public ChartSeries Line(string name, Func<EpochMetric, double?> value, string color, bool dashed = false) =>
         new(name, [.. _epochs.Keys.Select(epoch => (double)epoch)], [.. _epochs.Values.Select(value)], color, dashed);
 
-    private void Upsert(EpochMetricView metric)
+    private void Upsert(EpochMetric metric)
     {
         if (_epochs.TryGetValue(metric.Epoch, out var existing) && existing == metric)
         {

@@ -44,8 +44,10 @@ internal sealed class EpochMetricConfiguration : IEntityTypeConfiguration<EpochM
     public void Configure(EntityTypeBuilder<EpochMetric> builder)
     {
         builder.ToTable("EpochMetrics");
-        builder.HasKey(metric => new { metric.RunId, metric.Epoch });
-        builder.HasOne<Run>().WithMany().HasForeignKey(metric => metric.RunId).OnDelete(DeleteBehavior.Cascade);
+        // The run an epoch belongs to is a column, not part of the record the trainer reports and the API serves.
+        builder.Property<Guid>(EpochMetricColumns.RunId);
+        builder.HasKey(EpochMetricColumns.RunId, nameof(EpochMetric.Epoch));
+        builder.HasOne<Run>().WithMany().HasForeignKey(EpochMetricColumns.RunId).OnDelete(DeleteBehavior.Cascade);
     }
 }
 
