@@ -64,10 +64,6 @@ public sealed class LabelSource
             index => string.Create(CultureInfo.InvariantCulture, $"{name}[{index}]"));
     }
 
-    public static LabelSource FromNumbers(string name, string field, double[] numbers, int width, bool integerType) =>
-        new(name, field, numbers.Length / width, numbers, width, integerType, null,
-            index => string.Create(CultureInfo.InvariantCulture, $"{name}[{index}]"));
-
     /// <summary>Texts that are all numbers become numbers (integers when every one is whole).</summary>
     public static LabelSource FromTexts(string name, string field, string[] texts, Func<long, string> locate)
     {
