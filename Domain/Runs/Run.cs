@@ -68,7 +68,7 @@ public sealed class Run
     /// <summary>The final test-split evaluation (confusion matrix, per-class metrics), once finished.</summary>
     public RunEvaluation? Evaluation { get; private set; }
 
-    public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
+    public bool IsFinished => Status.IsFinished();
 
     public bool IsLeaseAlive(DateTimeOffset now) => LeaseExpiresAt is { } expires && expires > now;
 
