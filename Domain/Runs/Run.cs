@@ -72,7 +72,7 @@ public sealed class Run
 
     public bool IsLeaseAlive(DateTimeOffset now) => LeaseExpiresAt is { } expires && expires > now;
 
-    /// <summary>Whether <paramref name="worker"/> may take this run now: it is queued, or running under an expired lease.</summary>
+    /// <summary>Whether a worker may take this run at <paramref name="now"/>: it is queued, or running under an expired lease and not being cancelled.</summary>
     public bool CanBeClaimed(DateTimeOffset now) =>
         Status == RunStatus.Queued || (Status == RunStatus.Running && !IsLeaseAlive(now) && !CancelRequested);
 
