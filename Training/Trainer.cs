@@ -130,12 +130,13 @@ public static class Trainer
     private static CheckpointState Advance(CheckpointState state, EpochMetric result, int batches)
     {
         var accuracy = result.TestAccuracy;
-        var improved = accuracy is not null && (state.BestTestAccuracy is not { } best || accuracy > best);
+        var summary = new EpochSummary(state.Epoch, state.LastTestAccuracy, state.BestTestAccuracy, BestEpoch: null).Apply(result.Epoch, accuracy);
+        var improved = summary.BestEpoch == result.Epoch;
         return new CheckpointState(
             result.Epoch,
             state.Step + batches,
-            accuracy ?? state.LastTestAccuracy,
-            improved ? accuracy : state.BestTestAccuracy,
+            summary.LastTestAccuracy,
+            summary.BestTestAccuracy,
             improved ? 0 : accuracy is null ? state.EpochsWithoutImprovement : state.EpochsWithoutImprovement + 1,
             [.. state.TestLosses, result.TestLoss],
             [.. state.TestAccuracies, accuracy]);

@@ -12,7 +12,7 @@ public static class DashboardExtensions
 {
     /// <summary>
     /// The dashboard's components and what they use besides the query services the API registers: a client of
-    /// this service's own REST API for writes, and a client of its runs hub for live events (docs/decisions/004).
+    /// this service's own REST API for writes, and a client of its runs hub for live events (docs/decisions/007).
     /// </summary>
     public static IHostApplicationBuilder AddDashboard(this IHostApplicationBuilder builder)
     {

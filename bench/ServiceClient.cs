@@ -87,7 +87,7 @@ public sealed class ServiceClient : IAsyncDisposable
         while (true)
         {
             var run = await ReadAsync<RunView>(await _http.GetAsync($"/api/runs/{runId}"));
-            if (run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled)
+            if (run.Status.IsFinished())
             {
                 return run.Status == RunStatus.Succeeded ? run : throw new InvalidOperationException($"run {runId} {run.Status}: {run.Error}");
             }

@@ -9,8 +9,6 @@ namespace Experiments.Domain.Datasets;
 public sealed record Preprocessing(double? Scale, bool Standardize, int[]? Reshape, float[]? Mean, float[]? Std)
 {
     public static Preprocessing None { get; } = new(null, false, null, null, null);
-
-    public bool IsNone => Scale is null && !Standardize && Reshape is null;
 }
 
 /// <summary>The preprocessing as shown to users: the steps, not the fitted per-feature numbers.</summary>

@@ -68,11 +68,11 @@ public sealed class Run
     /// <summary>The final test-split evaluation (confusion matrix, per-class metrics), once finished.</summary>
     public RunEvaluation? Evaluation { get; private set; }
 
-    public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
+    public bool IsFinished => Status.IsFinished();
 
     public bool IsLeaseAlive(DateTimeOffset now) => LeaseExpiresAt is { } expires && expires > now;
 
-    /// <summary>Whether <paramref name="worker"/> may take this run now: it is queued, or running under an expired lease.</summary>
+    /// <summary>Whether a worker may take this run at <paramref name="now"/>: it is queued, or running under an expired lease and not being cancelled.</summary>
     public bool CanBeClaimed(DateTimeOffset now) =>
         Status == RunStatus.Queued || (Status == RunStatus.Running && !IsLeaseAlive(now) && !CancelRequested);
 
@@ -104,12 +104,10 @@ public sealed class Run
     {
         EnsureRunning();
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        EpochsCompleted = epoch;
-        var tested = keptMetrics.Where(metric => metric.Epoch <= epoch && metric.TestAccuracy is not null).ToList();
-        LastTestAccuracy = tested.LastOrDefault()?.TestAccuracy;
-        var best = tested.MaxBy(metric => metric.TestAccuracy);
-        BestTestAccuracy = best?.TestAccuracy;
-        BestEpoch = best?.Epoch;
+        var kept = keptMetrics
+            .Where(metric => metric.Epoch <= epoch)
+            .Aggregate(EpochSummary.None, (summary, metric) => summary.Apply(metric.Epoch, metric.TestAccuracy));
+        Summarize(kept with { EpochsCompleted = epoch });
     }
 
     public void RecordEpoch(EpochMetric metric)
@@ -119,16 +117,7 @@ public sealed class Run
         {
             throw new InvalidOperationException($"Run {Id} expected epoch {EpochsCompleted + 1}, got {metric.Epoch}.");
         }
-        EpochsCompleted = metric.Epoch;
-        if (metric.TestAccuracy is { } accuracy)
-        {
-            LastTestAccuracy = accuracy;
-            if (BestTestAccuracy is not { } best || accuracy > best)
-            {
-                BestTestAccuracy = accuracy;
-                BestEpoch = metric.Epoch;
-            }
-        }
+        Summarize(Summary.Apply(metric.Epoch, metric.TestAccuracy));
     }
 
     /// <summary>Cancels a queued run at once; asks a running run's worker to stop. Returns false when already finished.</summary>
@@ -182,6 +171,16 @@ public sealed class Run
         FinishedAt = now;
         LeaseOwner = null;
         LeaseExpiresAt = null;
+    }
+
+    private EpochSummary Summary => new(EpochsCompleted, LastTestAccuracy, BestTestAccuracy, BestEpoch);
+
+    private void Summarize(EpochSummary summary)
+    {
+        EpochsCompleted = summary.EpochsCompleted;
+        LastTestAccuracy = summary.LastTestAccuracy;
+        BestTestAccuracy = summary.BestTestAccuracy;
+        BestEpoch = summary.BestEpoch;
     }
 
     private void EnsureRunning()

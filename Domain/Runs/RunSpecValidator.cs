@@ -190,7 +190,7 @@ public static class RunSpecValidator
             var classes = dataset.ClassCount;
             switch (Loss.Type)
             {
-                case "crossEntropy" or "nll":
+                case var type when LossCatalog.ClassIndexLosses.Contains(type):
                     RequireOnePerClass(problems);
                     CheckLength(problems, "weight", classes, "one per class");
                     if (Loss.Type == "crossEntropy" && LastType == "softmax")

@@ -9,6 +9,13 @@ public enum RunStatus
     Cancelled,
 }
 
+public static class RunStatuses
+{
+    /// <summary>Whether a run in <paramref name="status"/> is done for good: succeeded, failed or cancelled.</summary>
+    public static bool IsFinished(this RunStatus status) =>
+        status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
+}
+
 /// <summary>Why a run stopped.</summary>
 public enum StopReason
 {

@@ -66,6 +66,21 @@ public sealed class RunTests
     }
 
     [Fact]
+    public void A_run_rolled_back_to_its_checkpoint_keeps_the_first_best_of_the_epochs_it_kept()
+    {
+        var run = new Run(Guid.NewGuid(), ValidSpec(), Now);
+        run.Claim("worker-a", Environment, Now, Lease);
+        run.RecordEpoch(Metric(run.Id, 1, 0.6));
+        run.RecordEpoch(Metric(run.Id, 2, 0.6));
+        run.RecordEpoch(Metric(run.Id, 3, 0.9));
+        run.Claim("worker-b", Environment, Now + Lease * 2, Lease);
+
+        run.ResumeAt(2, [Metric(run.Id, 1, 0.6), Metric(run.Id, 2, 0.6), Metric(run.Id, 3, 0.9)]);
+
+        Assert.Equal((2, 0.6, 0.6, 1), (run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.BestEpoch));
+    }
+
+    [Fact]
     public void Cancelling_a_queued_run_finishes_it_and_cancelling_a_running_one_asks_its_worker()
     {
         var queued = new Run(Guid.NewGuid(), ValidSpec(), Now);

@@ -77,7 +77,7 @@ public static class Workflow
     }
 
     public static Task<RunView> WaitUntilFinishedAsync(HttpClient client, Guid runId, TimeSpan? timeout = null) =>
-        WaitUntilAsync(client, runId, run => run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled, timeout);
+        WaitUntilAsync(client, runId, run => run.Status.IsFinished(), timeout);
 
     public static async Task<RunView> WaitUntilAsync(HttpClient client, Guid runId, Func<RunView, bool> condition, TimeSpan? timeout = null)
     {
@@ -89,7 +89,7 @@ public static class Workflow
             {
                 return run;
             }
-            if (run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled)
+            if (run.Status.IsFinished())
             {
                 throw new InvalidOperationException($"run {runId} finished as {run.Status} ({run.StopReason}, {run.Error}) after {run.EpochsCompleted} epochs before the awaited state");
             }

@@ -1,5 +1,5 @@
 using Experiments.Domain.Runs;
-using Experiments.Web.Charts;
+using Experiments.Web.Components.Charts;
 
 namespace Experiments.Web.Runs;
 

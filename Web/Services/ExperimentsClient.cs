@@ -14,7 +14,7 @@ public sealed record DatasetUpload(string FileName, long Size, string? Name, str
 
 /// <summary>
 /// The dashboard's writes, sent to this service's own REST API so that a page does exactly what a curl call does:
-/// same validation, same messages, same side effects (docs/decisions/004).
+/// same validation, same messages, same side effects (docs/decisions/007).
 /// </summary>
 public sealed class ExperimentsClient(HttpClient http)
 {

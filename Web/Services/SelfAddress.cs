@@ -6,7 +6,7 @@ namespace Experiments.Web.Services;
 
 /// <summary>
 /// Where this process listens, as seen from inside it. The dashboard's components run in this process and send
-/// their writes to the REST API and subscribe to the runs hub at this address (docs/decisions/004).
+/// their writes to the REST API and subscribe to the runs hub at this address (docs/decisions/007).
 /// </summary>
 public sealed class SelfAddress(IServer server)
 {

@@ -1,4 +1,4 @@
-namespace Experiments.Web.Charts;
+namespace Experiments.Web.Components.Charts;
 
 /// <summary>One line of a chart: points (x, y); a null y leaves a gap (an epoch that was not evaluated).</summary>
 public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double?> Y, string Color, bool Dashed = false);

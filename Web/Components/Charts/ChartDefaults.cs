@@ -1,7 +1,7 @@
 using Plotly.Blazor;
 using Plotly.Blazor.LayoutLib;
 
-namespace Experiments.Web.Charts;
+namespace Experiments.Web.Components.Charts;
 
 /// <summary>One look for every chart: the page's font, light grid, legend above, no plotly logo or cloud buttons.</summary>
 public static class ChartDefaults
@@ -18,7 +18,7 @@ public static class ChartDefaults
         DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover,
     };
 
-    public static Layout Layout(string title, string xTitle, string? yFormat, bool logScale) => new()
+    public static Plotly.Blazor.Layout Layout(string title, string xTitle, string? yFormat, bool logScale) => new()
     {
         Title = new Title { Text = title, X = 0, XAnchor = Plotly.Blazor.LayoutLib.TitleLib.XAnchorEnum.Left, Font = new Plotly.Blazor.LayoutLib.TitleLib.Font { Size = 14 } },
         Font = new Font { Family = Font, Size = 12, Color = "#1f2933" },
