@@ -70,12 +70,12 @@ public sealed class RunTests
     {
         var run = new Run(Guid.NewGuid(), ValidSpec(), Now);
         run.Claim("worker-a", Environment, Now, Lease);
-        run.RecordEpoch(Metric(run.Id, 1, 0.6));
-        run.RecordEpoch(Metric(run.Id, 2, 0.6));
-        run.RecordEpoch(Metric(run.Id, 3, 0.9));
+        run.RecordEpoch(Metric(1, 0.6));
+        run.RecordEpoch(Metric(2, 0.6));
+        run.RecordEpoch(Metric(3, 0.9));
         run.Claim("worker-b", Environment, Now + Lease * 2, Lease);
 
-        run.ResumeAt(2, [Metric(run.Id, 1, 0.6), Metric(run.Id, 2, 0.6), Metric(run.Id, 3, 0.9)]);
+        run.ResumeAt(2, [Metric(1, 0.6), Metric(2, 0.6), Metric(3, 0.9)]);
 
         Assert.Equal((2, 0.6, 0.6, 1), (run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.BestEpoch));
     }

@@ -121,7 +121,7 @@ public static class Samples
             [.. classNames.Select(_ => (train + test) / classNames.Length)], 1, train, test, SplitSource.HeldOut, 0.2, 0,
             new FeatureStatistics(0, 1, 0.5, 0.25), null, new PreprocessingView(null, false, null), 1024, "hash", DateTimeOffset.UtcNow);
 
-    /// <summary>The first samples of a split: rows of <paramref name="values"/>, or images when <paramref name="images"/>.</summary>
+    /// <summary>The first samples of a split: the values of <paramref name="samples"/> as rows, or images when <paramref name="images"/>.</summary>
     public static DatasetPreview Preview(DatasetView dataset, bool test, bool images, params (float[] Values, string Label)[] samples) =>
         new(dataset.Id, test ? "test" : "train", dataset.SampleShape, images,
             [.. samples.Select((sample, index) => new PreviewSample(index, sample.Label, null, images ? null : sample.Values,

@@ -27,6 +27,9 @@ public sealed class MetricAccumulator(TargetKind kind, int? confusionClasses = n
     private Tensor? _targetSums;
     private Tensor? _targetSquares;
 
+    /// <summary>Adds one batch's loss and outcomes; nothing is read back to the host.</summary>
+    /// <param name="outputs">The model's outputs for the batch.</param>
+    /// <param name="targets">The batch's class indices or target values.</param>
     /// <param name="loss">The batch's mean loss, a scalar tensor.</param>
     public void Add(Tensor outputs, Tensor targets, Tensor loss)
     {
