@@ -1,4 +1,4 @@
-"""Writes the pickle fixtures of Tests/Api/Datasets without NumPy installed.
+"""Writes the pickle fixtures of Tests/Training/Data without NumPy installed.
 
 NumPy pickles an array through ndarray.__reduce_ex__: for protocols 2-4 (and non-contiguous arrays)
     (numpy.core.multiarray._reconstruct, (numpy.ndarray, (0,), b'b'),
