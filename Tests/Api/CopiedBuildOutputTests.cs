@@ -12,12 +12,12 @@ namespace Experiments.Tests.Api;
 [Collection(OneAtATime.Name)]
 public sealed class CopiedBuildOutputTests : IDisposable
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder _folder = new();
 
     [Fact]
     public async Task A_build_output_whose_manifest_names_missing_folders_still_serves_the_api()
     {
-        var copy = Path.Combine(_folder, "api");
+        var copy = _folder.File("api");
         LinkTree(ServiceProcess.ApiOutputFolder(), copy);
         var manifestPath = Path.Combine(copy, "Experiments.Api.staticwebassets.runtime.json");
         var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!;
@@ -26,7 +26,7 @@ public sealed class CopiedBuildOutputTests : IDisposable
         File.Delete(manifestPath);
         await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());
 
-        await using var service = await ServiceProcess.StartFromAsync(copy, Path.Combine(_folder, "data"));
+        await using var service = await ServiceProcess.StartFromAsync(copy, _folder.File("data"));
         using var client = service.CreateClient();
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/models/templates")).StatusCode);
@@ -45,13 +45,7 @@ public sealed class CopiedBuildOutputTests : IDisposable
         Assert.Equal(["/nonexistent/root/"], missing);
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-    }
+    public void Dispose() => _folder.Dispose();
 
     /// <summary>
     /// A copy of a build output: the app's own assembly and its JSON files copied (the host finds its folder from

@@ -8,7 +8,7 @@ namespace Experiments.Tests.Api;
 [Collection(OneAtATime.Name)]
 public sealed class KillAndResumeTests : IDisposable
 {
-    private readonly string _dataFolder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder _dataFolder = new();
 
     [Fact]
     public async Task A_run_killed_mid_training_resumes_to_exactly_the_requested_epochs()
@@ -16,7 +16,7 @@ public sealed class KillAndResumeTests : IDisposable
         string[] settings = ["--Experiments:RunLeaseDuration=00:00:02", "--Experiments:QueuePollInterval=00:00:00.100"];
         const int Epochs = 12;
         Guid runId;
-        await using (var first = await ServiceProcess.StartAsync(_dataFolder, settings))
+        await using (var first = await ServiceProcess.StartAsync(_dataFolder.Path, settings))
         {
             using var client = first.CreateClient();
             var dataset = await Workflow.ImportCsvAsync(client, SyntheticData.BlobsCsv(rows: 2400, features: 12, seed: 9), "blobs");
@@ -26,7 +26,7 @@ public sealed class KillAndResumeTests : IDisposable
             await first.KillAsync();
         }
 
-        await using var second = await ServiceProcess.StartAsync(_dataFolder, settings);
+        await using var second = await ServiceProcess.StartAsync(_dataFolder.Path, settings);
         using var secondClient = second.CreateClient();
         var resumed = await Workflow.WaitUntilFinishedAsync(secondClient, runId, TimeSpan.FromMinutes(3));
         var logs = await (await secondClient.GetAsync($"/api/runs/{runId}/logs?pageSize=500")).ReadAsAsync<Page<RunLogLine>>();
@@ -39,15 +39,5 @@ public sealed class KillAndResumeTests : IDisposable
         Assert.Contains(logs.Items, line => line.Message.StartsWith("resumed from the checkpoint of epoch", StringComparison.Ordinal));
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dataFolder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: the folder is under the temp directory.
-        }
-    }
+    public void Dispose() => _dataFolder.Dispose();
 }

@@ -12,13 +12,9 @@ namespace Experiments.Tests.Support;
 /// </summary>
 public sealed class ApiFactory : WebApplicationFactory<Program>
 {
-    public ApiFactory()
-    {
-        DataFolder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(DataFolder);
-    }
+    private readonly TemporaryFolder _dataFolder = new();
 
-    public string DataFolder { get; }
+    public string DataFolder => _dataFolder.Path;
 
     public static JsonSerializerOptions Json { get; } = CreateJsonOptions();
 
@@ -34,14 +30,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         base.Dispose(disposing);
         if (disposing)
         {
-            try
-            {
-                Directory.Delete(DataFolder, recursive: true);
-            }
-            catch (IOException)
-            {
-                // SQLite may still hold a file for a moment; the temp folder is cleaned by the OS.
-            }
+            _dataFolder.Dispose();
         }
     }
 

@@ -7,7 +7,7 @@ namespace Experiments.Tests.Training;
 [Collection(OneAtATime.Name)]
 public sealed class CheckpointTests : IDisposable
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "experiments-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder _folder = new();
 
     [Theory]
     [InlineData(null)]
@@ -18,9 +18,9 @@ public sealed class CheckpointTests : IDisposable
     {
         var data = TrainerTests.Blobs(seed: 8);
         var straight = new TrainerTests.RecordingObserver();
-        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4, scheduler: scheduler) with { CheckpointPath = Path.Combine(_folder, "straight.bin") }, data, straight, CancellationToken.None);
+        await Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4, scheduler: scheduler) with { CheckpointPath = _folder.File("straight.bin") }, data, straight, CancellationToken.None);
 
-        var checkpoint = Path.Combine(_folder, "interrupted.bin");
+        var checkpoint = _folder.File("interrupted.bin");
         using (var stop = new CancellationTokenSource())
         {
             var interrupted = new TrainerTests.RecordingObserver { OnEpoch = epoch => { if (epoch.Epoch == 3) { stop.Cancel(); } } };
@@ -49,11 +49,5 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal([null, 2, 3], observer.Epochs.Select(e => e.TestAccuracy is null ? (int?)null : e.Epoch));
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-    }
+    public void Dispose() => _folder.Dispose();
 }

@@ -47,9 +47,7 @@ public sealed class RunsPageTests : DashboardContext
     public async Task A_finished_epoch_updates_its_row_in_place()
     {
         var run = Samples.ListItem(RunStatus.Running, 2);
-        Runs.Items.Add(run);
-        var page = Render<RunsPage>();
-        var queries = Runs.Listed.Count;
+        var (page, queries) = RenderListing(run);
 
         await page.InvokeAsync(() => Events.EpochAsync(run.Id, Samples.Epoch(3, testAccuracy: 0.9)));
 
@@ -63,9 +61,7 @@ public sealed class RunsPageTests : DashboardContext
     public async Task Status_changes_are_handled_without_holding_up_later_events_and_reload_the_page_once()
     {
         var run = Samples.ListItem(RunStatus.Queued, 0);
-        Runs.Items.Add(run);
-        var page = Render<RunsPage>();
-        var queries = Runs.Listed.Count;
+        var (page, queries) = RenderListing(run);
 
         // The hub client hands events over one at a time: each handler must return at once.
         var statuses = page.InvokeAsync(async () =>
@@ -96,5 +92,13 @@ public sealed class RunsPageTests : DashboardContext
         Assert.Contains(first.Id.ToString("N"), navigation.Uri, StringComparison.Ordinal);
         Assert.Contains(second.Id.ToString("N"), navigation.Uri, StringComparison.Ordinal);
         Assert.Contains("/compare?runs=", navigation.Uri, StringComparison.Ordinal);
+    }
+
+    /// <summary>The runs page listing <paramref name="run"/>, and how many list queries rendering it took.</summary>
+    private (IRenderedComponent<RunsPage> Page, int Queries) RenderListing(RunListItem run)
+    {
+        Runs.Items.Add(run);
+        var page = Render<RunsPage>();
+        return (page, Runs.Listed.Count);
     }
 }

@@ -10,7 +10,7 @@ namespace Experiments.Tests.Training.Data;
 public sealed class DatasetConverterTests : IDisposable
 {
     private const long MaxBytes = 1L << 30;
-    private readonly string _folder = Directory.CreateTempSubdirectory("experiments-import-").FullName;
+    private readonly TemporaryFolder _folder = new();
 
     [Fact]
     public async Task Iris_csv_is_described_with_its_classes_histogram_split_and_statistics()
@@ -112,9 +112,7 @@ public sealed class DatasetConverterTests : IDisposable
         Assert.Equal(trainImages.Average(b => (double)b), dataset.Statistics.Mean, 6);
         var header = DatasetFile.ReadHeader(TensorPath(dataset));
         Assert.Equal(FeatureType.UInt8, header.FeatureType);
-        var (_, train, test) = DatasetFile.Read(TensorPath(dataset));
-        Assert.Equal(trainImages.Select(b => (float)b), train.Features);
-        Assert.Equal(testLabels.Select(b => (long)b), test.Labels);
+        AssertStoredImages(dataset, trainImages, testLabels);
     }
 
     [Fact]
@@ -205,9 +203,7 @@ public sealed class DatasetConverterTests : IDisposable
         Assert.Equal((DatasetFormat.Idx, "uint8"), (dataset.Format, dataset.Dtype));
         Assert.Equal([6, 6], dataset.SampleShape);
         Assert.Equal((24, 6, SplitSource.File), (dataset.TrainCount, dataset.TestCount, dataset.SplitSource));
-        var (_, train, test) = DatasetFile.Read(TensorPath(dataset));
-        Assert.Equal(trainImages.Select(b => (float)b), train.Features);
-        Assert.Equal(testLabels.Select(b => (long)b), test.Labels);
+        AssertStoredImages(dataset, trainImages, testLabels);
     }
 
     [Fact]
@@ -286,10 +282,18 @@ public sealed class DatasetConverterTests : IDisposable
     private async Task<Dataset> ImportAsync(DatasetImportRequest request)
     {
         var hash = await request.ContentHashAsync(CancellationToken.None);
-        return DatasetConverter.Convert(Guid.NewGuid(), request, hash, _folder, MaxBytes, TimeProvider.System);
+        return DatasetConverter.Convert(Guid.NewGuid(), request, hash, _folder.Path, MaxBytes, TimeProvider.System);
     }
 
-    private string TensorPath(Dataset dataset) => Path.Combine(_folder, dataset.TensorFile);
+    /// <summary>The tensor file holds the training images' bytes as floats and the test labels as class indices.</summary>
+    private void AssertStoredImages(Dataset dataset, byte[] trainImages, byte[] testLabels)
+    {
+        var (_, train, test) = DatasetFile.Read(TensorPath(dataset));
+        Assert.Equal(trainImages.Select(b => (float)b), train.Features);
+        Assert.Equal(testLabels.Select(b => (long)b), test.Labels);
+    }
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    private string TensorPath(Dataset dataset) => _folder.File(dataset.TensorFile);
+
+    public void Dispose() => _folder.Dispose();
 }
