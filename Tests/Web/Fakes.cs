@@ -142,11 +142,18 @@ public sealed class FakeApi : HttpMessageHandler
 {
     public List<(string Path, string Body)> Requests { get; } = [];
 
+    /// <summary>Answers a test gives for paths, by path, when it wants them: a pending task holds the request until it is completed.</summary>
+    public Dictionary<string, Task<HttpResponseMessage>> Answers { get; } = [];
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
         var path = request.RequestUri!.AbsolutePath;
         Requests.Add((path, body));
+        if (Answers.TryGetValue(path, out var answer))
+        {
+            return await answer;
+        }
         if (path != "/api/models/validate")
         {
             return new HttpResponseMessage(System.Net.HttpStatusCode.NotFound);

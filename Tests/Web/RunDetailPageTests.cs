@@ -94,4 +94,28 @@ public sealed class RunDetailPageTests : DashboardContext
         Assert.Equal($"/runs/new?from={id}", page.Find("#rerun").GetAttribute("href"));
         Assert.Contains(page.FindAll(".downloads a"), link => link.GetAttribute("href") == $"/api/runs/{id}/weights?format=pytorch");
     }
+
+    [Fact]
+    public async Task A_cancel_answered_after_the_run_stopped_does_not_take_the_page_back_to_a_running_run()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var answer = new TaskCompletionSource<HttpResponseMessage>();
+        Api.Answers[$"/api/runs/{id}/cancel"] = answer.Task;
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+
+        var click = page.InvokeAsync(() => page.Find("#cancel").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs()));
+        // The worker stops at once and the page hears it before the cancel request is answered (as read before the stop).
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Cancelled, Samples.Epoch(1));
+        await page.InvokeAsync(() => Events.StatusAsync(id, RunStatus.Cancelled));
+        answer.SetResult(new HttpResponseMessage(System.Net.HttpStatusCode.Accepted)
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(Samples.Run(id, RunStatus.Running, Samples.Epoch(1)) with { CancelRequested = true },
+                options: Experiments.Domain.JsonConventions.Web),
+        });
+        await click;
+
+        page.WaitForAssertion(() => Assert.Equal("cancelled", page.Find(".page-head .badge").GetAttribute("data-status")));
+        Assert.Empty(page.FindAll("#cancel"));
+    }
 }
