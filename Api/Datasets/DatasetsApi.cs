@@ -336,37 +336,38 @@ public static class DatasetsApi
         {
             return Problems.NotFound("dataset", id);
         }
-        var runs = await db.Runs.Where(run => run.DatasetId == id).GroupBy(run => run.Status)
-            .Select(group => new { Status = group.Key, Count = group.Count() }).ToListAsync(cancellationToken);
-        var used = string.Join(", ", runs.Select(group => $"{group.Count} {group.Status.ToString().ToLowerInvariant()}"));
-        if (runs.Count > 0 && force != true)
-        {
-            return Problem(StatusCodes.Status409Conflict, "force",
-                $"dataset '{dataset.Name}' is used by runs ({used}); send force=true to delete those runs, their metrics and logs with it.");
-        }
-        if (runs.Any(group => group.Status is RunStatus.Queued or RunStatus.Running))
-        {
-            return Problem(StatusCodes.Status409Conflict, "force",
-                $"dataset '{dataset.Name}' is used by runs that are queued or running ({used}); wait until they finish, then delete it.");
-        }
+        List<Guid> deletedRuns;
+        // One write transaction (SQLite's BEGIN IMMEDIATE) checks and deletes: a run created at the same moment either
+        // committed first, and is seen here, or commits after, and finds no dataset (POST /api/runs answers 409).
         await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
-            try
+            var runs = await db.Runs.Where(run => run.DatasetId == id).GroupBy(run => run.Status)
+                .Select(group => new { Status = group.Key, Count = group.Count() }).ToListAsync(cancellationToken);
+            var used = string.Join(", ", runs.Select(group => $"{group.Count} {group.Status.ToString().ToLowerInvariant()}"));
+            if (runs.Count > 0 && force != true)
             {
-                await db.Runs.Where(run => run.DatasetId == id).ExecuteDeleteAsync(cancellationToken);
-                await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
+                return Problem(StatusCodes.Status409Conflict, "force",
+                    $"dataset '{dataset.Name}' is used by runs ({used}); send force=true to delete those runs, their metrics and logs with it.");
             }
-            catch (DbUpdateException)
+            if (runs.Any(group => group.Status is RunStatus.Queued or RunStatus.Running))
             {
-                return Problem(StatusCodes.Status409Conflict, "force", $"a run started on dataset '{dataset.Name}' meanwhile; try again when it has finished.");
+                return Problem(StatusCodes.Status409Conflict, "force",
+                    $"dataset '{dataset.Name}' is used by runs that are queued or running ({used}); wait until they finish, then delete it.");
             }
-            catch (Microsoft.Data.Sqlite.SqliteException constraint) when (constraint.SqliteErrorCode == 19)
-            {
-                return Problem(StatusCodes.Status409Conflict, "force", $"a run started on dataset '{dataset.Name}' meanwhile; try again when it has finished.");
-            }
+            deletedRuns = await db.Runs.Where(run => run.DatasetId == id).Select(run => run.Id).ToListAsync(cancellationToken);
+            await db.Runs.Where(run => run.DatasetId == id).ExecuteDeleteAsync(cancellationToken);
+            await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
         File.Delete(options.Value.TensorFilePath(dataset));
+        foreach (var runId in deletedRuns)
+        {
+            var folder = options.Value.RunFolderPath(runId);
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
         return TypedResults.NoContent();
     }
 

@@ -36,7 +36,7 @@ public static class RunsApi
         return app;
     }
 
-    public static async Task<Results<Accepted<RunView>, ValidationProblem>> Create(
+    public static async Task<Results<Accepted<RunView>, ValidationProblem, Conflict<ProblemDetails>>> Create(
         RunSpec? spec,
         ExperimentsDbContext db,
         IBackgroundJobClient jobs,
@@ -75,7 +75,26 @@ public static class RunsApi
 
         var run = new Run(Guid.NewGuid(), resolved, time.GetUtcNow());
         db.Runs.Add(run);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            if (await db.Datasets.AnyAsync(d => d.Id == resolved.DatasetId, CancellationToken.None)
+                && await db.Models.AnyAsync(m => m.Id == resolved.ModelId, CancellationToken.None))
+            {
+                throw;
+            }
+            // The dataset (or model) was deleted between the checks above and this insert.
+            return TypedResults.Conflict(new ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "The run's dataset or model was deleted meanwhile.",
+                Detail = $"dataset {resolved.DatasetId} or model {resolved.ModelId} was deleted while the run was being created; nothing was queued.",
+            });
+        }
         try
         {
             jobs.Enqueue<TrainRunJob>(TrainRunJob.Queue, job => job.ExecuteAsync(run.Id, CancellationToken.None));

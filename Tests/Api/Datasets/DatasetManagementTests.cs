@@ -130,9 +130,13 @@ public sealed class DatasetManagementTests(ApiFactory factory) : IClassFixture<A
         Assert.Contains("used by runs (1 succeeded); send force=true", Assert.Single(problem!.Errors["force"]), StringComparison.Ordinal);
         Assert.True(File.Exists(tensorFile));
 
+        var runFolder = Path.Combine(factory.DataFolder, "runs", run.Id.ToString("N"));
+        Assert.True(Directory.Exists(runFolder));
+
         Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync($"/api/datasets/{dataset.Id}?force=true")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/datasets/{dataset.Id}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{run.Id}")).StatusCode);
+        Assert.False(Directory.Exists(runFolder));
         Assert.False(File.Exists(tensorFile));
     }
 
@@ -157,6 +161,40 @@ public sealed class DatasetManagementTests(ApiFactory factory) : IClassFixture<A
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.Contains("queued or running", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/api/datasets/{dataset.Id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Regression_a_forced_delete_racing_run_creations_never_deletes_a_run_it_answered_202_for_and_never_answers_500()
+    {
+        for (var round = 0; round < 8; round++)
+        {
+            var dataset = await ImportAsync("csv");
+            var model = await CreateModelAsync(dataset);
+            // Too long to finish during the round: a run answered 202 is queued or running when the delete decides.
+            var body = new { datasetId = dataset.Id, modelId = model, optimizer = new { type = "sgd" }, loss = new { type = "crossEntropy" }, epochs = 10_000 };
+            var creates = Enumerable.Range(0, 4).Select(_ => _client.PostAsJsonAsync("/api/runs", body)).ToList();
+            var delete = _client.DeleteAsync($"/api/datasets/{dataset.Id}?force=true");
+            var answers = await Task.WhenAll(creates);
+            var deleted = await delete;
+
+            var accepted = new List<RunView>();
+            foreach (var answer in answers)
+            {
+                Assert.True(answer.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.Conflict or HttpStatusCode.BadRequest,
+                    $"{(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
+                if (answer.StatusCode == HttpStatusCode.Accepted)
+                {
+                    accepted.Add(await answer.ReadAsAsync<RunView>());
+                }
+            }
+            Assert.Equal(accepted.Count > 0 ? HttpStatusCode.Conflict : HttpStatusCode.NoContent, deleted.StatusCode);
+            foreach (var run in accepted)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/api/runs/{run.Id}")).StatusCode);
+                await _client.PostAsync($"/api/runs/{run.Id}/cancel", null);
+                await Workflow.WaitUntilFinishedAsync(_client, run.Id);
+            }
+        }
     }
 
     [Fact]
