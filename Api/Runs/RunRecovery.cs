@@ -2,20 +2,24 @@ using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain.Runs;
 using Hangfire;
+using Hangfire.Storage.Monitoring;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Runs;
 
 /// <summary>
-/// Makes sure no run stays Running after its worker is gone. Hangfire's SQLite storage would hand a dead
-/// worker's job out again only after its 30-minute invisibility timeout, so this service looks for running
-/// runs whose lease expired and queues a delivery at once: the delivery resumes the run from its checkpoint.
-/// A run whose user asked to cancel it while its worker died is marked cancelled instead.
+/// Makes sure no run stays Running after its worker is gone, and none stays Queued without a job to deliver it.
+/// Hangfire's SQLite storage would hand a dead worker's job out again only after its 30-minute invisibility
+/// timeout, so this service looks for running runs whose lease expired and queues a delivery at once: the
+/// delivery resumes the run from its checkpoint. A run whose user asked to cancel it while its worker died is
+/// marked cancelled instead. A run queued for longer than a lease whose job is gone (deleted in the job
+/// dashboard, lost with Hangfire's storage) gets a new one. Both run at start-up and then every half lease.
 /// </summary>
 public sealed class RunRecovery(
     IDbContextFactory<ExperimentsDbContext> databases,
     IBackgroundJobClient jobs,
+    JobStorage storage,
     IOptions<ExperimentsOptions> options,
     TimeProvider time,
     ILogger<RunRecovery> logger) : BackgroundService
@@ -70,5 +74,65 @@ public sealed class RunRecovery(
             jobs.Enqueue<TrainRunJob>(TrainRunJob.Queue, job => job.ExecuteAsync(run.Id, CancellationToken.None));
             logger.LogWarning("Run {RunId}'s worker {Worker} stopped renewing its lease; queued a delivery to resume it.", run.Id, run.LeaseOwner);
         }
+        await RequeueUndeliveredAsync(db, now - lease, cancellationToken);
     }
+
+    /// <summary>Queues a new job for each run queued before <paramref name="queuedBefore"/> that no job will deliver.</summary>
+    private async Task RequeueUndeliveredAsync(ExperimentsDbContext db, DateTimeOffset queuedBefore, CancellationToken cancellationToken)
+    {
+        var waiting = await db.Runs.Where(run => run.Status == RunStatus.Queued && run.CreatedAt < queuedBefore)
+            .OrderBy(run => run.CreatedAt).Select(run => run.Id).Take(MaxRequeuedPerPass).ToListAsync(cancellationToken);
+        if (waiting.Count == 0)
+        {
+            return;
+        }
+        var delivered = RunsWithJobs();
+        foreach (var runId in waiting.Where(id => !delivered.Contains(id)))
+        {
+            jobs.Enqueue<TrainRunJob>(TrainRunJob.Queue, job => job.ExecuteAsync(runId, CancellationToken.None));
+            logger.LogWarning("Run {RunId} is queued but no job would deliver it (deleted in the job dashboard, or lost with the job storage); queued a new one.", runId);
+        }
+    }
+
+    /// <summary>The runs that a job enqueued, fetched, processing or scheduled will deliver.</summary>
+    private HashSet<Guid> RunsWithJobs()
+    {
+        var monitoring = storage.GetMonitoringApi();
+        var runs = new HashSet<Guid>();
+        void Add(IEnumerable<Hangfire.Common.Job?> pending)
+        {
+            foreach (var job in pending)
+            {
+                if (job is { Type: var type, Args: [Guid runId, ..] } && type == typeof(TrainRunJob))
+                {
+                    runs.Add(runId);
+                }
+            }
+        }
+        Add(AllPages((from, count) => monitoring.EnqueuedJobs(TrainRunJob.Queue, from, count), job => job.Job));
+        Add(AllPages((from, count) => monitoring.FetchedJobs(TrainRunJob.Queue, from, count), job => job.Job));
+        Add(monitoring.ProcessingJobs(0, int.MaxValue).Select(entry => entry.Value.Job));
+        Add(monitoring.ScheduledJobs(0, int.MaxValue).Select(entry => entry.Value.Job));
+        return runs;
+    }
+
+    private static IEnumerable<Hangfire.Common.Job?> AllPages<T>(Func<int, int, JobList<T>> page, Func<T, Hangfire.Common.Job?> job)
+    {
+        const int PageSize = 500;
+        for (var from = 0; ; from += PageSize)
+        {
+            var jobs = page(from, PageSize);
+            foreach (var entry in jobs)
+            {
+                yield return job(entry.Value);
+            }
+            if (jobs.Count < PageSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>Bounds one pass's work; a longer backlog is handled over the next passes.</summary>
+    private const int MaxRequeuedPerPass = 1000;
 }

@@ -103,7 +103,7 @@ public sealed class ThousandsOfRuns : IAsyncLifetime, IDisposable
 {
     public const int Count = 10_000;
 
-    public ApiFactory Factory { get; } = new();
+    public ApiFactory Factory { get; } = new() { Trains = false };
 
     public Guid Iris { get; private set; }
 

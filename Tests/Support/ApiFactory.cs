@@ -1,8 +1,12 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Experiments.Api;
+using Experiments.Api.Runs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Experiments.Tests.Support;
 
@@ -18,11 +22,29 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
 
     public static JsonSerializerOptions Json { get; } = CreateJsonOptions();
 
+    /// <summary>
+    /// False for a host that trains nothing and recovers nothing (no Hangfire server, no <see cref="RunRecovery"/>):
+    /// runs stay exactly as a test seeded them.
+    /// </summary>
+    public bool Trains { get; init; } = true;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
         builder.UseSetting("Experiments:DataFolder", DataFolder);
         builder.UseSetting("Experiments:QueuePollInterval", "00:00:00.100");
+        if (!Trains)
+        {
+            builder.ConfigureTestServices(services =>
+            {
+                foreach (var worker in services.Where(service => service.ServiceType == typeof(IHostedService)
+                    && (service.ImplementationType == typeof(RunRecovery)
+                        || service.ImplementationFactory?.Method.ReturnType == typeof(Hangfire.BackgroundJobServerHostedService))).ToList())
+                {
+                    services.Remove(worker);
+                }
+            });
+        }
     }
 
     protected override void Dispose(bool disposing)
