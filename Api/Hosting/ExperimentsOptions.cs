@@ -29,10 +29,19 @@ public sealed class ExperimentsOptions
     /// </summary>
     public long MaxUploadBytes { get; set; } = 1L << 30;
 
+    /// <summary>
+    /// How long a file in the data folder that no row points to (an import's scratch file, a partly written tensor
+    /// file, a deleted run's folder) is left alone before <c>DataFolderSweep</c> removes it: longer than any import
+    /// in progress writes nothing, so a live import, here or on another process sharing the folder, is never touched.
+    /// </summary>
+    public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromMinutes(5);
+
     public string DataFolderPath => Path.GetFullPath(DataFolder);
 
+    public string RunsFolderPath => Path.Combine(DataFolderPath, "runs");
+
     /// <summary>Per-run files: checkpoint.bin and weights.bin under runs/{id}/.</summary>
-    public string RunFolderPath(Guid runId) => Path.Combine(DataFolderPath, "runs", runId.ToString("N"));
+    public string RunFolderPath(Guid runId) => Path.Combine(RunsFolderPath, runId.ToString("N"));
 
     public string CheckpointPath(Guid runId) => Path.Combine(RunFolderPath(runId), "checkpoint.bin");
 

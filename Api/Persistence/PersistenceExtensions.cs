@@ -17,6 +17,8 @@ public static class PersistenceExtensions
             options.UseSqlite(connection.ToString());
         });
         builder.Services.AddScoped(services => services.GetRequiredService<IDbContextFactory<ExperimentsDbContext>>().CreateDbContext());
+        builder.Services.AddSingleton<DataFolderSweep>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<DataFolderSweep>());
         return builder;
     }
 
