@@ -4,6 +4,7 @@ using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Validation;
 using Experiments.Training.Data.Import;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -159,6 +160,10 @@ public static class DatasetsApi
         if (name is not null && name.Length > 200)
         {
             Error("name", "must be 1 to 200 characters.");
+        }
+        else if (name is not null && Names.Problem(name) is { } invisible)
+        {
+            Error("name", Text("name") is null ? $"{invisible} The name comes from the file name; send a name field." : invisible);
         }
         DatasetFormat? format = Text("format")?.ToLowerInvariant() switch
         {

@@ -44,6 +44,10 @@ public static class ModelsApi
         {
             errors.Add("name", "is required: 1 to 200 characters, e.g. \"iris-mlp\".");
         }
+        else if (Names.Problem(name) is { } invisible)
+        {
+            errors.Add("name", invisible);
+        }
         var layers = ModelValidator.Resolve(request?.Layers, errors);
         var summary = layers is not null && CheckInputShape(request!.InputShape, errors) ? ModelValidator.InferShapes(layers, request.InputShape!, errors) : null;
         if (!errors.IsEmpty)
