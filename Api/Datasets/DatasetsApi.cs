@@ -29,7 +29,7 @@ public static class DatasetsApi
 
     public static IEndpointRouteBuilder MapDatasets(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/datasets").WithTags("Datasets");
+        var group = app.MapGroup("/api/datasets").WithTags("Datasets").RefuseUnknownQueryParameters();
         group.MapPost("/", Import)
             .DisableAntiforgery()
             .Accepts<DatasetImportForm>("multipart/form-data")
@@ -122,7 +122,7 @@ public static class DatasetsApi
         foreach (var unknown in form.Keys.Concat(form.Files.Select(file => file.Name)).Distinct()
             .Where(key => !ValueFields.Contains(key, StringComparer.Ordinal) && !FileFields.Contains(key, StringComparer.Ordinal)))
         {
-            Error(unknown, $"is not a field of a dataset upload; the fields are {string.Join(", ", FileFields.Concat(ValueFields))}.");
+            Error(unknown, NearestName.NotOneOf(unknown, "field", "a dataset upload", [.. FileFields, .. ValueFields]));
         }
         var files = new Dictionary<string, UploadedFile>();
         foreach (var field in FileFields)

@@ -17,7 +17,7 @@ public static class ModelsApi
 
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/models").WithTags("Models");
+        var group = app.MapGroup("/api/models").WithTags("Models").RefuseUnknownQueryParameters();
         group.MapPost("/", Create)
             .WithSummary("Save a layer stack as a model version")
             .WithDescription("Layers are named as in torch.nn (camelCase hyperparameters); input sizes are inferred. Saving a different stack "
