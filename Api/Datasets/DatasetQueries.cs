@@ -15,7 +15,7 @@ public sealed class DatasetQueries(ExperimentsDbContext db, IOptions<Experiments
         var total = await db.Datasets.CountAsync(cancellationToken);
         var datasets = await db.Datasets.AsNoTracking()
             .OrderByDescending(dataset => dataset.CreatedAt)
-            .Skip((page - 1) * pageSize).Take(pageSize)
+            .PageOf(page, pageSize)
             .ToListAsync(cancellationToken);
         return new Page<DatasetView>(datasets.Select(DatasetView.From).ToList(), page, pageSize, total);
     }

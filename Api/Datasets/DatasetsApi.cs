@@ -4,6 +4,7 @@ using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Validation;
 using Experiments.Training.Data.Import;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -28,7 +29,7 @@ public static class DatasetsApi
 
     public static IEndpointRouteBuilder MapDatasets(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/datasets").WithTags("Datasets");
+        var group = app.MapGroup("/api/datasets").WithTags("Datasets").RefuseUnknownQueryParameters();
         group.MapPost("/", Import)
             .DisableAntiforgery()
             .Accepts<DatasetImportForm>("multipart/form-data")
@@ -121,7 +122,7 @@ public static class DatasetsApi
         foreach (var unknown in form.Keys.Concat(form.Files.Select(file => file.Name)).Distinct()
             .Where(key => !ValueFields.Contains(key, StringComparer.Ordinal) && !FileFields.Contains(key, StringComparer.Ordinal)))
         {
-            Error(unknown, $"is not a field of a dataset upload; the fields are {string.Join(", ", FileFields.Concat(ValueFields))}.");
+            Error(unknown, NearestName.NotOneOf(unknown, "field", "a dataset upload", [.. FileFields, .. ValueFields]));
         }
         var files = new Dictionary<string, UploadedFile>();
         foreach (var field in FileFields)
@@ -159,6 +160,10 @@ public static class DatasetsApi
         if (name is not null && name.Length > 200)
         {
             Error("name", "must be 1 to 200 characters.");
+        }
+        else if (name is not null && Names.Problem(name) is { } invisible)
+        {
+            Error("name", Text("name") is null ? $"{invisible} The name comes from the file name; send a name field." : invisible);
         }
         DatasetFormat? format = Text("format")?.ToLowerInvariant() switch
         {

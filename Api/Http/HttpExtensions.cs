@@ -18,7 +18,9 @@ public static class HttpExtensions
     {
         builder.Services.AddOptions<ExperimentsOptions>().Bind(builder.Configuration.GetSection(ExperimentsOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.ConfigureHttpJsonOptions(options => Configure(options.SerializerOptions));
+        // Request bodies are read strictly (unknown members, wrong-case names and enum numbers refused); answers are
+        // written with the same conventions as Configure.
+        builder.Services.ConfigureHttpJsonOptions(options => JsonConventions.ApplyToRequests(options.SerializerOptions));
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Let unreadable requests reach BadRequestExceptionHandler in every environment, so the answer names the field.
@@ -44,5 +46,6 @@ public static class HttpExtensions
         return builder;
     }
 
+    /// <summary>The conventions for reading and writing the API's answers (clients, tests, the hub protocol); lenient on reading.</summary>
     public static void Configure(JsonSerializerOptions options) => JsonConventions.Apply(options);
 }

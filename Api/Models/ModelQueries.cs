@@ -12,7 +12,7 @@ public sealed class ModelQueries(ExperimentsDbContext db) : IModelQueries
         var total = await db.Models.CountAsync(cancellationToken);
         var models = await db.Models.AsNoTracking()
             .OrderByDescending(model => model.CreatedAt)
-            .Skip((page - 1) * pageSize).Take(pageSize)
+            .PageOf(page, pageSize)
             .ToListAsync(cancellationToken);
         return new Page<ModelView>(models.Select(model => ModelView.From(model)).ToList(), page, pageSize, total);
     }

@@ -17,7 +17,7 @@ public static class ModelsApi
 
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/models").WithTags("Models");
+        var group = app.MapGroup("/api/models").WithTags("Models").RefuseUnknownQueryParameters();
         group.MapPost("/", Create)
             .WithSummary("Save a layer stack as a model version")
             .WithDescription("Layers are named as in torch.nn (camelCase hyperparameters); input sizes are inferred. Saving a different stack "
@@ -43,6 +43,10 @@ public static class ModelsApi
         if (string.IsNullOrEmpty(name) || name.Length > 200)
         {
             errors.Add("name", "is required: 1 to 200 characters, e.g. \"iris-mlp\".");
+        }
+        else if (Names.Problem(name) is { } invisible)
+        {
+            errors.Add("name", invisible);
         }
         var layers = ModelValidator.Resolve(request?.Layers, errors);
         var summary = layers is not null && CheckInputShape(request!.InputShape, errors) ? ModelValidator.InferShapes(layers, request.InputShape!, errors) : null;

@@ -57,7 +57,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
             ? descending ? sorted.ThenByDescending(run => run.Id) : sorted.ThenBy(run => run.Id)
             : sorted.ThenByDescending(run => run.CreatedAt).ThenByDescending(run => run.Id);
         var ids = await ordered
-            .Skip((page - 1) * pageSize).Take(pageSize)
+            .PageOf(page, pageSize)
             .Select(run => run.Id)
             .ToListAsync(cancellationToken);
 
@@ -147,7 +147,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         var lines = db.RunLogs.AsNoTracking().Where(entry => entry.RunId == id);
         var total = await lines.CountAsync(cancellationToken);
         var items = await lines.OrderBy(entry => entry.Id)
-            .Skip((page - 1) * pageSize).Take(pageSize)
+            .PageOf(page, pageSize)
             .Select(entry => new RunLogLine(entry.Id, entry.Timestamp, entry.Level, entry.Message))
             .ToListAsync(cancellationToken);
         return new Page<RunLogLine>(items, page, pageSize, total);

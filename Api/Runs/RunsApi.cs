@@ -15,7 +15,7 @@ public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/runs").WithTags("Runs");
+        var group = app.MapGroup("/api/runs").WithTags("Runs").RefuseUnknownQueryParameters();
         group.MapPost("/", Create)
             .WithSummary("Train a model on a dataset")
             .WithDescription("Checks the whole spec against the dataset and the model before anything is queued, stores the resolved "

@@ -89,9 +89,7 @@ public sealed class ComponentCatalog
         }
         if (!_definitions.TryGetValue(spec.Type, out var definition))
         {
-            var nearly = _definitions.Keys.FirstOrDefault(known => string.Equals(known, spec.Type, StringComparison.OrdinalIgnoreCase));
-            var suggestion = nearly is null ? "" : $" Did you mean '{nearly}'?";
-            errors.Add($"{path}.type", $"'{spec.Type}' is not a known {Family} type.{suggestion} Known types: {KnownTypes()}.");
+            errors.Add($"{path}.type", $"'{spec.Type}' is not a known {Family} type.{NearestName.Hint(spec.Type, _definitions.Keys)} Known types: {KnownTypes()}.");
             return null;
         }
 
@@ -103,7 +101,9 @@ public sealed class ComponentCatalog
             var parameter = definition.Parameters.FirstOrDefault(p => p.Name == name);
             if (parameter is null)
             {
-                var hint = definition.Hints is not null && definition.Hints.TryGetValue(name, out var known) ? $" {known}" : SpellingHint(definition, name);
+                var hint = definition.Hints is not null && definition.Hints.TryGetValue(name, out var known)
+                    ? $" {known}"
+                    : NearestName.Hint(name, definition.Parameters.Select(p => p.Name));
                 var valid = definition.Parameters.Count == 0
                     ? $"{spec.Type} takes no hyperparameters"
                     : $"valid hyperparameters of {spec.Type}: {string.Join(", ", definition.Parameters.Select(p => p.Name))}";
@@ -149,14 +149,6 @@ public sealed class ComponentCatalog
         }
         errors.AddRange(problems);
         return problems.IsEmpty ? spec with { Parameters = resolved } : null;
-    }
-
-    /// <summary>"weight_decay" or "WeightDecay" for "weightDecay": the same letters in PyTorch's Python spelling or another case.</summary>
-    private static string SpellingHint(ComponentDefinition definition, string name)
-    {
-        static string Letters(string text) => text.Replace("_", "", StringComparison.Ordinal).ToUpperInvariant();
-        var match = definition.Parameters.FirstOrDefault(p => Letters(p.Name) == Letters(name));
-        return match is null ? "" : $" Did you mean '{match.Name}'?";
     }
 
     private string KnownTypes() => string.Join(", ", _definitions.Keys);

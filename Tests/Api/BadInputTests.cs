@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using Experiments.Api.Persistence;
 using Experiments.Tests.Support;
+using static Experiments.Tests.Support.ProblemAssertions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,7 +33,7 @@ public sealed class BadInputTests(ApiFactory factory) : IClassFixture<ApiFactory
     [InlineData(-3)]
     public async Task Epochs_below_one_are_refused(int epochs)
     {
-        var (datasetId, modelId) = await ValidInputsAsync();
+        var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);
         var problem = await ExpectProblemAsync(await _client.PostAsJsonAsync("/api/runs", new
         {
             datasetId, modelId, optimizer = new { type = "sgd" }, loss = new { type = "crossEntropy" }, epochs,
@@ -57,7 +58,7 @@ public sealed class BadInputTests(ApiFactory factory) : IClassFixture<ApiFactory
     [Fact]
     public async Task Adam_with_momentum_is_told_that_its_momentum_terms_are_betas()
     {
-        var (datasetId, modelId) = await ValidInputsAsync();
+        var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);
         var problem = await ExpectProblemAsync(await _client.PostAsJsonAsync("/api/runs", new
         {
             datasetId, modelId, optimizer = new { type = "adam", momentum = 0.9 }, loss = new { type = "crossEntropy" }, epochs = 1,
@@ -71,7 +72,7 @@ public sealed class BadInputTests(ApiFactory factory) : IClassFixture<ApiFactory
     [Fact]
     public async Task A_model_whose_output_does_not_match_the_class_count_is_refused_with_the_fix()
     {
-        var (datasetId, _) = await ValidInputsAsync();
+        var (datasetId, _) = await Workflow.ImportIrisAndMlpAsync(_client);
         var wrongWidth = await Workflow.CreateMlpAsync(_client, classes: 5, name: "five-outputs");
         var problem = await ExpectProblemAsync(await _client.PostAsJsonAsync("/api/runs", new
         {
@@ -92,7 +93,7 @@ public sealed class BadInputTests(ApiFactory factory) : IClassFixture<ApiFactory
     [InlineData("""{"type": "adam"}""", """{"type": "crossEntropy"}""", """{"type": "warmRestarts"}""", "scheduler.type", "'warmRestarts' is not a known scheduler type.")]
     public async Task Runs_that_do_not_fit_are_refused_naming_the_field_and_the_fix(string optimizer, string loss, string? scheduler, string field, string expected)
     {
-        var (datasetId, modelId) = await ValidInputsAsync();
+        var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);
         var body = $$"""{"datasetId": "{{datasetId}}", "modelId": "{{modelId}}", "optimizer": {{optimizer}}, "loss": {{loss}}, "scheduler": {{scheduler ?? "null"}}, "epochs": 3}""";
 
         var problem = await ExpectProblemAsync(await _client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json")));
@@ -185,20 +186,5 @@ public sealed class BadInputTests(ApiFactory factory) : IClassFixture<ApiFactory
         Assert.Equal(modelsBefore, await db.Models.CountAsync());
         Assert.Equal(runsBefore, await db.Runs.CountAsync());
         Assert.Equal(filesBefore, Directory.GetFiles(Path.Combine(factory.DataFolder, "datasets")));
-    }
-
-    private async Task<(Guid DatasetId, Guid ModelId)> ValidInputsAsync()
-    {
-        var dataset = await Workflow.ImportIrisAsync(_client);
-        var model = await Workflow.CreateMlpAsync(_client);
-        return (dataset.Id, model.Id);
-    }
-
-    private static async Task<ValidationProblemDetails> ExpectProblemAsync(HttpResponseMessage response)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {body}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        return System.Text.Json.JsonSerializer.Deserialize<ValidationProblemDetails>(body, ApiFactory.Json)!;
     }
 }

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
 using Experiments.Tests.Support;
+using static Experiments.Tests.Support.ProblemAssertions;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Experiments.Tests.Api;
@@ -129,12 +130,4 @@ public sealed class ModelsApiTests(ApiFactory factory) : IClassFixture<ApiFactor
 
     private Task<HttpResponseMessage> PostAsync(string path, string json) =>
         _client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
-
-    internal static async Task<ValidationProblemDetails> ExpectProblemAsync(HttpResponseMessage response)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {body}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        return JsonSerializer.Deserialize<ValidationProblemDetails>(body, ApiFactory.Json)!;
-    }
 }

@@ -48,6 +48,14 @@ public static class Workflow
         return await response.ReadAsAsync<ModelView>();
     }
 
+    /// <summary>Iris and an MLP for it: the inputs of a valid run.</summary>
+    public static async Task<(Guid DatasetId, Guid ModelId)> ImportIrisAndMlpAsync(HttpClient client)
+    {
+        var dataset = await ImportIrisAsync(client);
+        var model = await CreateMlpAsync(client);
+        return (dataset.Id, model.Id);
+    }
+
     public static async Task<DatasetView> ImportCsvAsync(HttpClient client, byte[] csv, string name)
     {
         var response = await client.PostAsync("/api/datasets", CsvForm(csv, $"{name}.csv", ("name", name)));

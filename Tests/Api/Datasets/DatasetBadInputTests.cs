@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Experiments.Api.Persistence;
 using Experiments.Tests.Support;
+using static Experiments.Tests.Support.ProblemAssertions;
 using Experiments.Tests.Training.Data;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc;
@@ -83,7 +84,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
     [MemberData(nameof(BadUploads))]
     public async Task A_broken_upload_is_refused_with_400_naming_the_field_and_the_fault(string upload, string field, string expected)
     {
-        var problem = await ExpectAsync(HttpStatusCode.BadRequest, await _client.PostAsync("/api/datasets", Upload(upload)));
+        var problem = await ExpectProblemAsync(status: HttpStatusCode.BadRequest, response: await _client.PostAsync("/api/datasets", Upload(upload)));
 
         Assert.True(problem.Errors.ContainsKey(field), string.Join("; ", problem.Errors.Select(error => $"{error.Key}: {string.Join(" ", error.Value)}")));
         Assert.Contains(expected, Assert.Single(problem.Errors[field]), StringComparison.Ordinal);
@@ -94,7 +95,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
     {
         var csv = "a,label\n" + string.Concat(Enumerable.Repeat("1,0\n", Limit / 4 + 10));
 
-        var problem = await ExpectAsync(HttpStatusCode.RequestEntityTooLarge, await _client.PostAsync("/api/datasets", DatasetFiles.Form("big.csv", Encoding.ASCII.GetBytes(csv))));
+        var problem = await ExpectProblemAsync(status: HttpStatusCode.RequestEntityTooLarge, response: await _client.PostAsync("/api/datasets", DatasetFiles.Form("big.csv", Encoding.ASCII.GetBytes(csv))));
 
         Assert.Contains("larger than the limit of 64 KiB (65536 bytes, set by Experiments:MaxUploadBytes)", Assert.Single(problem.Errors["file"]), StringComparison.Ordinal);
     }
@@ -105,7 +106,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
         var bomb = DatasetFiles.Npz(compressed: true, ("x", DatasetFiles.Npy(new float[Limit], Limit, 1)), ("y", DatasetFiles.Npy(new long[Limit], Limit)));
         Assert.True(bomb.Length < Limit / 4, $"the bomb is {bomb.Length} bytes");
 
-        var problem = await ExpectAsync(HttpStatusCode.RequestEntityTooLarge, await _client.PostAsync("/api/datasets", DatasetFiles.Form("bomb.npz", bomb)));
+        var problem = await ExpectProblemAsync(status: HttpStatusCode.RequestEntityTooLarge, response: await _client.PostAsync("/api/datasets", DatasetFiles.Form("bomb.npz", bomb)));
 
         Assert.Contains("array 'x' of the .npz file", Assert.Single(problem.Errors["file"]), StringComparison.Ordinal);
     }
@@ -115,7 +116,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
     {
         var bomb = DatasetFiles.Gzip(DatasetFiles.Idx(0x08, [Limit * 2], new byte[Limit * 2]));
 
-        var problem = await ExpectAsync(HttpStatusCode.RequestEntityTooLarge, await _client.PostAsync("/api/datasets", DatasetFiles.Form("x.idx.gz", bomb)));
+        var problem = await ExpectProblemAsync(status: HttpStatusCode.RequestEntityTooLarge, response: await _client.PostAsync("/api/datasets", DatasetFiles.Form("x.idx.gz", bomb)));
 
         Assert.Contains("decompressed is larger than the limit", Assert.Single(problem.Errors["file"]), StringComparison.Ordinal);
     }
@@ -123,7 +124,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
     [Fact]
     public async Task Binary_content_of_no_known_format_is_refused_with_415()
     {
-        var problem = await ExpectAsync(HttpStatusCode.UnsupportedMediaType, await _client.PostAsync("/api/datasets", DatasetFiles.Form("model.bin", [0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3])));
+        var problem = await ExpectProblemAsync(status: HttpStatusCode.UnsupportedMediaType, response: await _client.PostAsync("/api/datasets", DatasetFiles.Form("model.bin", [0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3])));
 
         Assert.Contains("say which with the field format", Assert.Single(problem.Errors["file"]), StringComparison.Ordinal);
     }
@@ -193,13 +194,5 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
             "classification-of-text-as-regression" => Csv("a,label\n1,cat\n2,dog\n", ("task", "regression")),
             _ => throw new ArgumentException(name),
         };
-    }
-
-    private static async Task<ValidationProblemDetails> ExpectAsync(HttpStatusCode status, HttpResponseMessage response)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"{(int)response.StatusCode}: {body}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        return System.Text.Json.JsonSerializer.Deserialize<ValidationProblemDetails>(body, ApiFactory.Json)!;
     }
 }
