@@ -32,6 +32,8 @@ await app.Services.PrepareDatabaseAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseHeadAsGet();
+app.UseRouting();
 app.UseSwagger();
 app.UseSwaggerUI();
 app.UseAntiforgery();

@@ -47,5 +47,30 @@ public static class HttpExtensions
     }
 
     /// <summary>The conventions for reading and writing the API's answers (clients, tests, the hub protocol); lenient on reading.</summary>
+    /// <summary>
+    /// Answers HEAD on every GET route as GET would, without the body (RFC 9110 §9.3.2): minimal APIs and Blazor map GET
+    /// only. Comes before routing, which then matches the GET endpoint.
+    /// </summary>
+    public static IApplicationBuilder UseHeadAsGet(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await next(context);
+            return;
+        }
+        var body = context.Response.Body;
+        context.Request.Method = HttpMethods.Get;
+        context.Response.Body = Stream.Null;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Response.Body = body;
+            context.Request.Method = HttpMethods.Head;
+        }
+    });
+
     public static void Configure(JsonSerializerOptions options) => JsonConventions.Apply(options);
 }

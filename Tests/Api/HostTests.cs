@@ -10,6 +10,24 @@ public sealed class HostTests(ApiFactory factory) : IClassFixture<ApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
+    [Theory]
+    [InlineData("/health")]
+    [InlineData("/api/runs")]
+    [InlineData("/api/datasets")]
+    [InlineData("/swagger/v1/swagger.json")]
+    [InlineData("/")]
+    public async Task Regression_head_is_answered_on_every_get_route_as_get_would_without_a_body(string path)
+    {
+        var get = await _client.GetAsync(path);
+        var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/api/datasets/{Guid.NewGuid()}"))).StatusCode);
+    }
+
     [Fact]
     public async Task Health_reports_the_database_hangfire_and_torchsharp()
     {
