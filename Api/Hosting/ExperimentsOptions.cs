@@ -1,4 +1,5 @@
 using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
 
 namespace Experiments.Api.Hosting;
 
@@ -35,6 +36,28 @@ public sealed class ExperimentsOptions
     /// in progress writes nothing, so a live import, here or on another process sharing the folder, is never touched.
     /// </summary>
     public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The most learnable parameters a model may have. Checked when a model is validated, when it is saved with an
+    /// input shape, and when a run is created; over it, 400 stating the count and this setting.
+    /// </summary>
+    public long MaxModelParameters { get; set; } = 1_000_000_000;
+
+    /// <summary>
+    /// The most memory, in bytes, one training step may need by the estimate (<see cref="TrainingEstimate"/>: weights,
+    /// gradients and Adam's two moments, plus every layer's activations and their gradients for one batch, all float32).
+    /// Checked when a run is created, together with this machine's memory for a run on the CPU; over either, 400
+    /// stating the estimate, the limit and this setting.
+    /// </summary>
+    public long MaxTrainingMemoryBytes { get; set; } = 64L << 30;
+
+    /// <summary>The limits above as the validators take them, naming these settings; <paramref name="deviceMemoryBytes"/> when known.</summary>
+    public ModelLimits Limits(long? deviceMemoryBytes = null) => new(MaxModelParameters, MaxTrainingMemoryBytes)
+    {
+        MaxParametersSetting = $"{Section}:{nameof(MaxModelParameters)}",
+        MaxTrainingMemorySetting = $"{Section}:{nameof(MaxTrainingMemoryBytes)}",
+        DeviceMemoryBytes = deviceMemoryBytes,
+    };
 
     public string DataFolderPath => Path.GetFullPath(DataFolder);
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Models;
@@ -6,7 +7,9 @@ using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Models;
 
@@ -15,18 +18,22 @@ public static class ModelsApi
     public const int MaxRank = 8;
     public const int MaxBatchSize = 1_000_000;
 
+    /// <summary>Tries at saving the next version when concurrent saves under one name keep taking it first.</summary>
+    public const int MaxVersionAttempts = 20;
+
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/models").WithTags("Models").RefuseUnknownQueryParameters();
         group.MapPost("/", Create)
             .WithSummary("Save a layer stack as a model version")
             .WithDescription("Layers are named as in torch.nn (camelCase hyperparameters); input sizes are inferred. Saving a different stack "
-                + "under an existing name creates the next version; saving the same stack again returns that version with 200.");
+                + "under an existing name creates the next version; saving the same stack again returns that version with 200. With an "
+                + "inputShape, the shapes are checked and the parameters counted against Experiments:MaxModelParameters.");
         group.MapPost("/validate", Validate)
             .WithSummary("Check a layer stack against a sample shape without saving it")
             .WithDescription("Answers every layer's output shape, parameters and forward FLOPs per sample, the totals, and an estimate of one "
                 + "training step's FLOPs and memory at batchSize (default 32). Problems name the layer (layers[3]), what it needs, what it "
-                + "receives and the fix.");
+                + "receives and the fix. A model with more parameters than Experiments:MaxModelParameters is refused.");
         group.MapGet("/templates", Templates)
             .WithSummary("Layer stacks to start from: linear classifier, MLP, LeNet-5, small CNNs for 28×28 and 32×32 images, a small residual CNN")
             .WithDescription("Each has the input shape it expects; post its layers to /api/models/validate or /api/models as they are.");
@@ -35,8 +42,8 @@ public static class ModelsApi
         return app;
     }
 
-    public static async Task<Results<Created<ModelView>, Ok<ModelView>, ValidationProblem>> Create(
-        CreateModelRequest? request, ExperimentsDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Results<Created<ModelView>, Ok<ModelView>, ValidationProblem, Conflict<ProblemDetails>>> Create(
+        CreateModelRequest? request, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var name = request?.Name?.Trim();
@@ -50,26 +57,51 @@ public static class ModelsApi
         }
         var layers = ModelValidator.Resolve(request?.Layers, errors);
         var summary = layers is not null && CheckInputShape(request!.InputShape, errors) ? ModelValidator.InferShapes(layers, request.InputShape!, errors) : null;
+        if (summary is not null)
+        {
+            ModelValidator.CheckParameters(summary, options.Value.Limits(), errors);
+        }
         if (!errors.IsEmpty)
         {
             return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The model is not valid.");
         }
 
-        var latest = await db.Models.AsNoTracking()
-            .Where(model => model.Name == name)
-            .OrderByDescending(model => model.Version)
-            .FirstOrDefaultAsync(cancellationToken);
-        if (latest is not null && SameLayers(latest.Layers, layers!))
+        // The next version is the latest + 1; a concurrent save under the same name may take it first, which the
+        // unique (Name, Version) index refuses: read the latest again and take the one after it.
+        for (var attempt = 1; ; attempt++)
         {
-            return TypedResults.Ok(ModelView.From(latest, summary));
+            var latest = await db.Models.AsNoTracking()
+                .Where(model => model.Name == name)
+                .OrderByDescending(model => model.Version)
+                .FirstOrDefaultAsync(cancellationToken);
+            if (latest is not null && SameLayers(latest.Layers, layers!))
+            {
+                return TypedResults.Ok(ModelView.From(latest, summary));
+            }
+            var created = new ModelDefinition(Guid.NewGuid(), name!, (latest?.Version ?? 0) + 1, layers!, time.GetUtcNow());
+            db.Models.Add(created);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return TypedResults.Created($"/api/models/{created.Id}", ModelView.From(created, summary));
+            }
+            catch (DbUpdateException exception) when (exception.InnerException is SqliteException { SqliteErrorCode: 19 })
+            {
+                db.ChangeTracker.Clear();
+                if (attempt == MaxVersionAttempts)
+                {
+                    return TypedResults.Conflict(new ProblemDetails
+                    {
+                        Status = StatusCodes.Status409Conflict,
+                        Title = "Another version of the model was being saved at the same time.",
+                        Detail = $"Model '{name}' got {MaxVersionAttempts} new versions from other requests while this one was saved; send it again.",
+                    });
+                }
+            }
         }
-        var created = new ModelDefinition(Guid.NewGuid(), name!, (latest?.Version ?? 0) + 1, layers!, time.GetUtcNow());
-        db.Models.Add(created);
-        await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.Created($"/api/models/{created.Id}", ModelView.From(created, summary));
     }
 
-    public static Results<Ok<ModelValidation>, ValidationProblem> Validate(ValidateModelRequest? request)
+    public static Results<Ok<ModelValidation>, ValidationProblem> Validate(ValidateModelRequest? request, IOptions<ExperimentsOptions> options)
     {
         var errors = new ValidationErrors();
         var layers = ModelValidator.Resolve(request?.Layers, errors);
@@ -83,6 +115,10 @@ public static class ModelsApi
             errors.Add("batchSize", $"must be between 1 and {MaxBatchSize}; got {batchSize}.");
         }
         var summary = layers is not null && CheckInputShape(request!.InputShape, errors) ? ModelValidator.InferShapes(layers, request.InputShape!, errors) : null;
+        if (summary is not null && ModelValidator.CheckParameters(summary, options.Value.Limits(), errors) && errors.IsEmpty)
+        {
+            ModelValidator.Estimate(summary, batchSize, errors);
+        }
         return summary is null || !errors.IsEmpty
             ? TypedResults.ValidationProblem(errors.ToDictionary(), title: "The model is not valid.")
             : TypedResults.Ok(ModelValidation.From(summary, batchSize));

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
 using Experiments.Domain.Runs;
@@ -8,6 +9,7 @@ using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Runs;
 
@@ -20,7 +22,8 @@ public static class RunsApi
             .WithSummary("Train a model on a dataset")
             .WithDescription("Checks the whole spec against the dataset and the model before anything is queued, stores the resolved "
                 + "spec (defaults filled in, a seed chosen when none was sent) and queues the run; it starts within about a second "
-                + "when a worker is free. Answers 202 with the run and its Location.");
+                + "when a worker is free. Answers 202 with the run and its Location. A model over Experiments:MaxModelParameters, or whose "
+                + "estimated training memory at the batch size exceeds Experiments:MaxTrainingMemoryBytes or this machine's memory, is refused.");
         group.MapGet("/", List)
             .WithSummary("List runs, newest first unless sorted otherwise")
             .WithDescription("Filters: `status`, `datasetId`, `modelId`, `q` (part of the dataset or model name). `sort` is createdAt (default), "
@@ -41,6 +44,7 @@ public static class RunsApi
         ExperimentsDbContext db,
         IBackgroundJobClient jobs,
         IRunQueries queries,
+        IOptions<ExperimentsOptions> options,
         TimeProvider time,
         CancellationToken cancellationToken)
     {
@@ -60,9 +64,9 @@ public static class RunsApi
         {
             errors.Add("modelId", $"no model has id {resolved.ModelId}; create one with POST /api/models or list them with GET /api/models.");
         }
-        if (dataset is not null && model is not null)
+        if (dataset is not null && model is not null && RunSpecValidator.CheckFit(resolved, dataset, model, errors) is { } summary)
         {
-            RunSpecValidator.CheckFit(resolved, dataset, model, errors);
+            RunSpecValidator.CheckResources(resolved, model, summary, options.Value.Limits(DeviceMemoryBytes(resolved.Device!.Value)), errors);
         }
         if (resolved.Device == TrainingDevice.Cuda && !TorchRuntime.Describe().CudaAvailable)
         {
@@ -205,6 +209,15 @@ public static class RunsApi
             return TypedResults.Accepted($"/api/runs/{id}", (await queries.GetAsync(id, cancellationToken))!);
         }
     }
+
+    /// <summary>
+    /// The memory of the device a run will train on. The CPU: what the runtime sees as available to this process (physical
+    /// memory, or the container's limit), the ceiling a queued run meets whatever runs beside it; not the memory free now,
+    /// which changes before the run starts. A CUDA GPU: unknown, since TorchSharp offers no query of a GPU's memory, so
+    /// only the configured limit applies.
+    /// </summary>
+    private static long? DeviceMemoryBytes(TrainingDevice device) =>
+        device == TrainingDevice.Cpu || !TorchRuntime.Describe().CudaAvailable ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : null;
 
     private static ValidationProblem Invalid(ValidationErrors errors) =>
         TypedResults.ValidationProblem(errors.ToDictionary(), title: "The run spec is not valid.");

@@ -204,8 +204,10 @@ public sealed class TrainRunJob(
             .ExecuteUpdateAsync(set => set.SetProperty(run => run.LeaseExpiresAt, now));
     }
 
+    /// <summary>Fails the run with <paramref name="reason"/>, less any native stack dump libtorch appended to it.</summary>
     private async Task FailAsync(ExperimentsDbContext db, Run run, RunProgressPublisher progress, string reason)
     {
+        reason = NativeErrors.WithoutStackDump(reason);
         logger.LogWarning("Run {RunId} failed: {Reason}", run.Id, reason);
         if (!run.IsFinished)
         {

@@ -99,9 +99,13 @@ public static class TrainedModelApi
         for (var index = 0; index < samples.Count; index++)
         {
             var values = new List<float>(sampleSize);
-            if (!Flatten(samples[index], values, sampleSize))
+            if (Flatten(samples[index], values, sampleSize) is { } problem)
             {
-                return Invalid($"samples[{index}]", $"must hold only finite numbers, exactly {sampleSize} of them (shape {ModelValidator.Format(shape)}).");
+                return Invalid($"samples[{index}]", problem switch
+                {
+                    Unreadable.NotANumber => $"must hold only finite numbers, exactly {sampleSize} of them (shape {ModelValidator.Format(shape)}).",
+                    _ => "holds a value beyond float32: values must fit in float32 (at most about ±3.4e38 in size), as the model computes in float32.",
+                });
             }
             if (values.Count != sampleSize)
             {
@@ -115,12 +119,20 @@ public static class TrainedModelApi
             return NoWeights(id);
         }
         var modelShape = DatasetPreprocessing.Apply(context.Dataset.Preprocessing, features, shape);
-        if (context.Dataset.Task == DatasetTask.Regression)
+        var regression = context.Dataset.Task == DatasetTask.Regression;
+        var outputs = model.Predict(features, samples.Count, modelShape, probabilities: !regression);
+        // Finite inputs can still overflow float32 inside the model (or its preprocessing): say so rather than answer NaN.
+        var overflowed = Array.FindIndex(outputs, row => !row.All(float.IsFinite));
+        if (overflowed >= 0)
         {
-            var values = model.Predict(features, samples.Count, modelShape, probabilities: false);
-            return TypedResults.Ok(new PredictResponse(values.Select(row => new Prediction(null, null, null, row)).ToList()));
+            return Invalid($"samples[{overflowed}]", "makes the model's output overflow float32 (NaN or Infinity): its values are too large for this model "
+                + "after the dataset's preprocessing; send values in the range of the data it was trained on.");
         }
-        var probabilities = model.Predict(features, samples.Count, modelShape, probabilities: true);
+        if (regression)
+        {
+            return TypedResults.Ok(new PredictResponse(outputs.Select(row => new Prediction(null, null, null, row)).ToList()));
+        }
+        var probabilities = outputs;
         var classNames = context.Dataset.ClassNames;
         return TypedResults.Ok(new PredictResponse(probabilities.Select(row =>
         {
@@ -159,29 +171,41 @@ public static class TrainedModelApi
         return TypedResults.File(buffer.ToArray(), "application/octet-stream", $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}.{extension}");
     }
 
-    private static bool Flatten(JsonElement element, List<float> values, int limit)
+    private enum Unreadable
+    {
+        NotANumber,
+        BeyondFloat32,
+    }
+
+    /// <summary>Adds the sample's numbers to <paramref name="values"/>; null when all were read, else why one was not.</summary>
+    private static Unreadable? Flatten(JsonElement element, List<float> values, int limit)
     {
         switch (element.ValueKind)
         {
-            case JsonValueKind.Number when element.TryGetDouble(out var number) && double.IsFinite(number):
+            case JsonValueKind.Number:
+                // 1e39 is a finite double but Infinity as a float32; 1e400 is Infinity already as a double.
+                if (!element.TryGetDouble(out var number) || !float.IsFinite((float)number))
+                {
+                    return Unreadable.BeyondFloat32;
+                }
                 values.Add((float)number);
-                return true;
+                return null;
             case JsonValueKind.Array:
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (!Flatten(item, values, limit))
+                    if (Flatten(item, values, limit) is { } problem)
                     {
-                        return false;
+                        return problem;
                     }
                     if (values.Count > limit)
                     {
                         // Too many values: the caller reports the count; no need to read the rest.
-                        return true;
+                        return null;
                     }
                 }
-                return true;
+                return null;
             default:
-                return false;
+                return Unreadable.NotANumber;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Experiments.Domain.Validation;
@@ -36,17 +37,22 @@ public sealed record ModelSummary(int[] InputShape, IReadOnlyList<LayerSummary> 
 /// backward, about three forwards); parameter memory for weights, gradients and two optimizer moments
 /// (Adam's state, the largest of the optimizers offered); activation memory for every layer's output and its
 /// gradient. An estimate for planning, not a measurement: libraries add workspace and allocator slack.
+/// <see cref="TotalBytes"/> is what run creation compares with the memory limits (<see cref="ModelLimits"/>).
 /// </summary>
 public sealed record TrainingEstimate(int BatchSize, long ForwardFlops, long TrainingFlops, long ParameterBytes, long ActivationBytes, long TotalBytes)
 {
     public const int BytesPerFloat = 4;
 
+    /// <summary>The estimate; <see cref="OverflowException"/> when a figure does not fit in 64 bits (see <see cref="ModelValidator.Estimate"/>).</summary>
     public static TrainingEstimate Of(ModelSummary summary, int batchSize)
     {
-        var forward = summary.ForwardFlops * batchSize;
-        var parameters = summary.TotalParameters * BytesPerFloat * 4;
-        var activations = summary.ActivationElements * batchSize * BytesPerFloat * 2;
-        return new TrainingEstimate(batchSize, forward, forward * 3, parameters, activations, parameters + activations);
+        checked
+        {
+            var forward = summary.ForwardFlops * batchSize;
+            var parameters = summary.TotalParameters * BytesPerFloat * 4;
+            var activations = summary.ActivationElements * batchSize * BytesPerFloat * 2;
+            return new TrainingEstimate(batchSize, forward, forward * 3, parameters, activations, parameters + activations);
+        }
     }
 }
 
@@ -73,16 +79,73 @@ public static class ModelValidator
         return resolved;
     }
 
-    /// <summary>Infers each layer's output shape for samples of <paramref name="inputShape"/>.</summary>
+    /// <summary>
+    /// Infers each layer's output shape for samples of <paramref name="inputShape"/>. Every count is checked: a layer
+    /// whose output, parameters or FLOPs (or the model's totals up to it) do not fit is refused as too large, so the
+    /// summary's totals and properties never overflow.
+    /// </summary>
     public static ModelSummary? InferShapes(IReadOnlyList<LayerSpec> layers, int[] inputShape, ValidationErrors errors, string path = "layers")
     {
+        if (!TryElements(inputShape, out _))
+        {
+            errors.Add("inputShape", $"{Format(inputShape)} has more elements per sample than can be counted; use a smaller sample shape.");
+            return null;
+        }
         var summaries = InferStack(layers, inputShape, path, errors, atModelInput: true);
         return summaries is null ? null : new ModelSummary(inputShape, summaries, summaries.Sum(layer => layer.Parameters));
     }
 
+    /// <summary>
+    /// The training estimate at <paramref name="batchSize"/>, or null with a problem under <paramref name="path"/> when one
+    /// of its figures does not fit in 64 bits (the model is far too large to train at that batch size).
+    /// </summary>
+    public static TrainingEstimate? Estimate(ModelSummary summary, int batchSize, ValidationErrors errors, string path = "batchSize")
+    {
+        try
+        {
+            return TrainingEstimate.Of(summary, batchSize);
+        }
+        catch (OverflowException)
+        {
+            errors.Add(path, $"at batch size {batchSize} one training step's FLOPs or memory are too large to count (over {long.MaxValue} bytes or FLOPs); "
+                + "the model is far too large to train: use fewer or smaller layers, or a smaller batch size.");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Refuses a model with more parameters than <see cref="ModelLimits.MaxParameters"/>, under <paramref name="path"/>;
+    /// true when it is within the limit.
+    /// </summary>
+    public static bool CheckParameters(ModelSummary summary, ModelLimits limits, ValidationErrors errors, string path = "layers")
+    {
+        if (summary.TotalParameters <= limits.MaxParameters)
+        {
+            return true;
+        }
+        errors.Add(path, string.Create(CultureInfo.InvariantCulture,
+            $"has {summary.TotalParameters:N0} parameters, more than the limit of {limits.MaxParameters:N0} (setting {limits.MaxParametersSetting}); use fewer or smaller layers."));
+        return false;
+    }
+
     public static string Format(int[] shape) => $"[{string.Join(",", shape)}]";
 
-    public static long Elements(int[] shape) => shape.Aggregate(1L, (product, dimension) => product * dimension);
+    /// <summary>Elements of one sample of <paramref name="shape"/>; <see cref="OverflowException"/> when they do not fit in 64 bits.</summary>
+    public static long Elements(int[] shape) => shape.Aggregate(1L, (product, dimension) => checked(product * dimension));
+
+    private static bool TryElements(int[] shape, out long elements)
+    {
+        try
+        {
+            elements = Elements(shape);
+            return true;
+        }
+        catch (OverflowException)
+        {
+            elements = 0;
+            return false;
+        }
+    }
 
     private static int Count(IReadOnlyList<LayerSpec> layers) =>
         layers.Sum(layer => 1 + (layer.Type == "residual" ? Count(SubLayers(layer)) : 0));
@@ -142,23 +205,26 @@ public static class ModelValidator
     {
         var summaries = new List<LayerSummary>(layers.Count);
         var shape = input;
+        var totals = new Totals(Elements(input));
         for (var index = 0; index < layers.Count; index++)
         {
             var layer = layers[index];
             var layerPath = $"{path}[{index}]";
             LayerSummary? summary;
-            if (layer.Type == "residual")
+            try
             {
-                summary = InferResidual(layer, index, shape, layerPath, errors);
-            }
-            else
-            {
-                var outcome = Infer(layer, shape, atModelInput && index == 0);
-                if (outcome.Problem is not null)
+                summary = layer.Type == "residual"
+                    ? InferResidual(layer, index, shape, layerPath, errors)
+                    : InferLayer(layer, index, shape, layerPath, errors, atModelInput && index == 0);
+                if (summary is not null)
                 {
-                    errors.Add(layerPath, $"({layer.Type}) {outcome.Problem}");
+                    totals.Add(summary);
                 }
-                summary = outcome.Problem is null ? new LayerSummary(index, layer.Type, outcome.Output!, outcome.Parameters, outcome.Flops) : null;
+            }
+            catch (OverflowException)
+            {
+                errors.Add(layerPath, TooLarge(layer));
+                return null;
             }
             if (summary is null)
             {
@@ -168,6 +234,60 @@ public static class ModelValidator
             shape = summary.OutputShape;
         }
         return summaries;
+    }
+
+    private static LayerSummary? InferLayer(LayerSpec layer, int index, int[] input, string path, ValidationErrors errors, bool first)
+    {
+        var outcome = Infer(layer, input, first);
+        if (outcome.Problem is not null)
+        {
+            errors.Add(path, $"({layer.Type}) {outcome.Problem}");
+            return null;
+        }
+        return new LayerSummary(index, layer.Type, outcome.Output!, outcome.Parameters, outcome.Flops);
+    }
+
+    /// <summary>
+    /// Running totals of a stack, in checked arithmetic: what <see cref="ModelSummary"/> sums later (parameters, FLOPs,
+    /// activation elements) must fit, and the layer that makes one overflow is the one refused.
+    /// </summary>
+    private sealed class Totals(long inputElements)
+    {
+        private long _parameters;
+        private long _flops;
+        private long _activations = inputElements;
+
+        public void Add(LayerSummary layer)
+        {
+            checked
+            {
+                _parameters += layer.Parameters;
+                _flops += layer.Flops;
+                _activations += Activations(layer);
+            }
+        }
+
+        private static long Activations(LayerSummary layer) =>
+            checked(Elements(layer.OutputShape) + (layer.Layers?.Sum(Activations) ?? 0));
+    }
+
+    /// <summary>"(linear) is too large: …; make outFeatures smaller." The hyperparameters named are those that size the layer.</summary>
+    private static string TooLarge(LayerSpec layer)
+    {
+        var sizes = layer.Type switch
+        {
+            "linear" => "outFeatures (or the features it receives)",
+            "conv1d" or "conv2d" => "outChannels, kernelSize, padding or dilation",
+            "maxPool1d" or "maxPool2d" or "avgPool2d" => "kernelSize or padding",
+            "adaptiveAvgPool2d" => "outputSize",
+            "embedding" => "numEmbeddings or embeddingDim",
+            "lstm" or "gru" => "hiddenSize or numLayers",
+            "reshape" => "the shape",
+            "residual" => "the layers inside it",
+            _ => "the layers before it",
+        };
+        return $"({layer.Type}) is too large: its output, parameter count or FLOPs (or the model's totals up to it) overflow what can be counted "
+            + $"(a dimension over {int.MaxValue}, or a count over {long.MaxValue}); make {sizes} smaller.";
     }
 
     private static LayerSummary? InferResidual(LayerSpec residual, int index, int[] input, string path, ValidationErrors errors)
@@ -187,7 +307,7 @@ public static class ModelValidator
                     : " — keep the channels and use padding that keeps the size (kernelSize 3 with padding 1)."));
             return null;
         }
-        return new LayerSummary(index, residual.Type, input, inner.Sum(layer => layer.Parameters), inner.Sum(layer => layer.Flops) + Elements(input))
+        return new LayerSummary(index, residual.Type, input, inner.Sum(layer => layer.Parameters), checked(inner.Sum(layer => layer.Flops) + Elements(input)))
         {
             Layers = inner,
         };
@@ -227,8 +347,8 @@ public static class ModelValidator
         var outFeatures = layer.Int("outFeatures");
         var inFeatures = input[^1];
         var positions = Elements(input) / inFeatures;
-        var parameters = (long)inFeatures * outFeatures + (layer.Bool("bias") ? outFeatures : 0);
-        return Outcome.Of([.. input[..^1], outFeatures], parameters, 2L * inFeatures * outFeatures * positions);
+        var parameters = checked((long)inFeatures * outFeatures + (layer.Bool("bias") ? outFeatures : 0));
+        return Outcome.Of([.. input[..^1], outFeatures], parameters, checked(2L * inFeatures * outFeatures * positions));
     }
 
     private static Outcome Convolution(LayerSpec layer, int[] input, int dimensions)
@@ -250,10 +370,13 @@ public static class ModelValidator
         {
             return Outcome.Fail(problem);
         }
-        var weightsPerOutput = (long)channels / groups * kernel.Aggregate(1L, (product, k) => product * k);
-        var parameters = weightsPerOutput * outChannels + (layer.Bool("bias") ? outChannels : 0);
-        int[] output = [outChannels, .. spatial!];
-        return Outcome.Of(output, parameters, 2 * weightsPerOutput * Elements(output));
+        checked
+        {
+            var weightsPerOutput = (long)channels / groups * kernel.Aggregate(1L, (product, k) => product * k);
+            var parameters = weightsPerOutput * outChannels + (layer.Bool("bias") ? outChannels : 0);
+            int[] output = [outChannels, .. spatial!];
+            return Outcome.Of(output, parameters, 2 * weightsPerOutput * Elements(output));
+        }
     }
 
     private static Outcome Pooling(LayerSpec layer, int[] input, int dimensions, bool dilated)
@@ -271,29 +394,33 @@ public static class ModelValidator
             return Outcome.Fail(problem);
         }
         int[] output = [input[0], .. spatial!];
-        return Outcome.Of(output, 0, Elements(output) * kernel.Aggregate(1L, (product, k) => product * k));
+        return Outcome.Of(output, 0, checked(Elements(output) * kernel.Aggregate(1L, (product, k) => checked(product * k))));
     }
 
-    /// <summary>Output sizes of a sliding window, as PyTorch computes them (pooling_output_shape).</summary>
+    /// <summary>
+    /// Output sizes of a sliding window, as PyTorch computes them (pooling_output_shape), in 64 bits;
+    /// <see cref="OverflowException"/> when a size does not fit in 32 bits.
+    /// </summary>
     private static (int[]? Sizes, string? Problem) Slide(int[] sizes, int[] kernel, int[] stride, int[] padding, int[] dilation, bool ceil)
     {
         var output = new int[sizes.Length];
         for (var d = 0; d < sizes.Length; d++)
         {
-            var span = dilation[d] * (kernel[d] - 1) + 1;
-            var room = sizes[d] + 2 * padding[d] - span;
+            var span = (long)dilation[d] * (kernel[d] - 1) + 1;
+            var padded = sizes[d] + 2L * padding[d];
+            var room = padded - span;
             if (room < 0)
             {
                 var what = sizes.Length == 1 ? "length" : d == 0 ? "height" : "width";
                 return (null, $"has a window of {span} (kernelSize {kernel[d]}, dilation {dilation[d]}) that does not fit its input's {what} {sizes[d]} "
-                    + $"(padded: {sizes[d] + 2 * padding[d]}); it receives {Format(sizes)} spatially — use a smaller kernel, add padding, or remove a pooling layer before it.");
+                    + $"(padded: {padded}); it receives {Format(sizes)} spatially — use a smaller kernel, add padding, or remove a pooling layer before it.");
             }
             var count = (ceil ? (room + stride[d] - 1) / stride[d] : room / stride[d]) + 1;
-            if (ceil && (long)(count - 1) * stride[d] >= sizes[d] + padding[d])
+            if (ceil && (count - 1) * stride[d] >= sizes[d] + (long)padding[d])
             {
                 count--;
             }
-            output[d] = count;
+            output[d] = checked((int)count);
         }
         return (output, null);
     }
@@ -317,7 +444,7 @@ public static class ModelValidator
                 ? $"needs input [C] or [C,L]; it receives {Format(input)} — use batchNorm2d for [C,H,W] images."
                 : $"needs input [C,H,W]; it receives {Format(input)} — use batchNorm1d for [C] or [C,L].");
         }
-        return Outcome.Of(input, layer.Bool("affine") ? 2L * input[0] : 0, 4 * Elements(input));
+        return Outcome.Of(input, layer.Bool("affine") ? 2L * input[0] : 0, checked(4 * Elements(input)));
     }
 
     private static Outcome LayerNorm(LayerSpec layer, int[] input)
@@ -328,8 +455,8 @@ public static class ModelValidator
             return Outcome.Fail($"normalizes over the last dimensions {Format(normalized)}, but it receives {Format(input)}; "
                 + $"leave normalizedShape out to normalize over the last dimension ({input[^1]}).");
         }
-        var affine = layer.Bool("elementwiseAffine") ? Elements(normalized) * (layer.Bool("bias") ? 2 : 1) : 0;
-        return Outcome.Of(input, affine, 5 * Elements(input));
+        var affine = layer.Bool("elementwiseAffine") ? checked(Elements(normalized) * (layer.Bool("bias") ? 2 : 1)) : 0;
+        return Outcome.Of(input, affine, checked(5 * Elements(input)));
     }
 
     private static Outcome Flatten(LayerSpec layer, int[] input)
@@ -388,7 +515,7 @@ public static class ModelValidator
         {
             return Outcome.Fail($"dim {dim} is outside its input [N,{string.Join(",", input)}]: use 1 to {rank - 1}, or -1 to -{rank - 1} (0 is the batch).");
         }
-        return Outcome.Of(input, 0, 3 * Elements(input));
+        return Outcome.Of(input, 0, checked(3 * Elements(input)));
     }
 
     private static Outcome Embedding(LayerSpec layer, int[] input, bool first)
@@ -415,13 +542,16 @@ public static class ModelValidator
         var directions = layer.Bool("bidirectional") ? 2 : 1;
         long parameters = 0;
         long flops = 0;
-        for (var stacked = 0; stacked < layer.Int("numLayers"); stacked++)
+        checked
         {
-            var inputs = stacked == 0 ? input[1] : directions * hidden;
-            parameters += directions * (gates * hidden * (inputs + hidden) + (layer.Bool("bias") ? 2 * gates * hidden : 0));
-            flops += directions * steps * 2 * gates * hidden * (inputs + hidden);
+            for (var stacked = 0; stacked < layer.Int("numLayers"); stacked++)
+            {
+                var inputs = stacked == 0 ? input[1] : directions * hidden;
+                parameters += directions * (gates * hidden * (inputs + hidden) + (layer.Bool("bias") ? 2 * gates * hidden : 0));
+                flops += directions * steps * 2 * gates * hidden * (inputs + hidden);
+            }
         }
-        var width = (int)(directions * hidden);
+        var width = checked((int)(directions * hidden));
         return Outcome.Of(layer.String("output") == "last" ? [width] : [steps, width], parameters, flops);
     }
 

@@ -45,13 +45,14 @@ public static class RunSpecValidator
         {
             before.Add("batchSize", $"must be between 1 and 1000000; got {spec.BatchSize}.");
         }
-        if (spec.TargetAccuracy is { } target && (double.IsNaN(target) || target <= 0 || target > 1))
+        // NaN and ±Infinity arrive as "NaN"/"Infinity" (named literals are read) or as numbers too large for a double.
+        if (spec.TargetAccuracy is { } target && (!double.IsFinite(target) || target <= 0 || target > 1))
         {
-            before.Add("targetAccuracy", $"is a fraction of test samples classified correctly: greater than 0 and at most 1; got {target}.");
+            before.Add("targetAccuracy", $"is a fraction of test samples classified correctly: greater than 0 and at most 1; got {Show(target)}.");
         }
-        if (spec.GradientClipNorm is { } clip && (double.IsNaN(clip) || clip <= 0))
+        if (spec.GradientClipNorm is { } clip && (!double.IsFinite(clip) || clip <= 0))
         {
-            before.Add("gradientClipNorm", $"must be greater than 0, e.g. 1.0; got {clip}. Leave it out to train without clipping.");
+            before.Add("gradientClipNorm", $"must be a finite number greater than 0, e.g. 1.0; got {Show(clip)}. Leave it out to train without clipping.");
         }
         if (spec.EvaluateEvery is < 1)
         {
@@ -89,6 +90,52 @@ public static class RunSpecValidator
             EvaluateEvery = spec.EvaluateEvery ?? 1,
         };
     }
+
+    /// <summary>
+    /// Checks what training the model at the run's batch size would cost against the host's <paramref name="limits"/>:
+    /// the model's parameters against <see cref="ModelLimits.MaxParameters"/>, and the <see cref="TrainingEstimate"/>'s
+    /// memory against <see cref="ModelLimits.MaxTrainingMemoryBytes"/> and the device's memory when known. Run creation
+    /// calls it after <see cref="CheckFit"/>; a run once queued is never checked again, so a lowered limit does not fail it.
+    /// </summary>
+    public static bool CheckResources(RunSpec resolved, ModelDefinition model, ModelSummary summary, ModelLimits limits, ValidationErrors errors)
+    {
+        var problems = new ValidationErrors();
+        var name = $"model '{model.Name}' v{model.Version}";
+        if (summary.TotalParameters > limits.MaxParameters)
+        {
+            problems.Add("modelId", string.Create(CultureInfo.InvariantCulture,
+                $"{name} has {summary.TotalParameters:N0} parameters, more than the limit of {limits.MaxParameters:N0} (setting {limits.MaxParametersSetting}); use a smaller model."));
+        }
+        var batchSize = resolved.BatchSize!.Value;
+        var estimate = ModelValidator.Estimate(summary, batchSize, problems);
+        if (estimate is not null)
+        {
+            var device = limits.DeviceMemoryBytes ?? long.MaxValue;
+            var bound = Math.Min(limits.MaxTrainingMemoryBytes, device);
+            if (estimate.TotalBytes > bound)
+            {
+                var over = device < limits.MaxTrainingMemoryBytes
+                    ? $"more than the {Bytes(device)} of memory {limits.DeviceName} has (the limit, setting {limits.MaxTrainingMemorySetting}, is {Bytes(limits.MaxTrainingMemoryBytes)})"
+                    : $"more than the limit of {Bytes(limits.MaxTrainingMemoryBytes)} (setting {limits.MaxTrainingMemorySetting})";
+                var perSample = estimate.ActivationBytes / batchSize;
+                var fitting = perSample == 0 ? 0 : (bound - estimate.ParameterBytes) / perSample;
+                var fix = fitting >= 1
+                    ? $"use a batch size of at most {Math.Min(fitting, batchSize - 1)}, or a smaller model."
+                    : "its weights, gradients and optimizer state alone do not fit; use a smaller model.";
+                problems.Add(fitting >= 1 ? "batchSize" : "modelId",
+                    $"training {name} at batch size {batchSize} needs an estimated {Bytes(estimate.TotalBytes)} (weights, gradients and Adam's two moments: "
+                    + $"{Bytes(estimate.ParameterBytes)}; activations and their gradients for one batch: {Bytes(estimate.ActivationBytes)}), {over}; {fix}");
+            }
+        }
+        errors.AddRange(problems);
+        return problems.IsEmpty;
+    }
+
+    /// <summary>"1,234,567,890 bytes (1.1 GiB)".</summary>
+    private static string Bytes(long bytes) =>
+        string.Create(CultureInfo.InvariantCulture, $"{bytes:N0} bytes ({bytes / (double)(1L << 30):0.#} GiB)");
+
+    private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Checks that the model fits the dataset, that the loss fits the dataset's task and the model's output,

@@ -166,7 +166,7 @@ public sealed class ComponentCatalog
                 {
                     return $"must be a number; got {value.GetRawText()}.";
                 }
-                return CheckRange(parameter, value.GetDouble());
+                return NotFinite(value) ?? CheckRange(parameter, value.GetDouble());
             case ParameterKind.Boolean:
                 return value.ValueKind is JsonValueKind.True or JsonValueKind.False
                     ? null
@@ -212,7 +212,7 @@ public sealed class ComponentCatalog
                     {
                         return tooLarge;
                     }
-                    var problem = CheckRange(parameter, item.GetDouble());
+                    var problem = NotFinite(item) ?? CheckRange(parameter, item.GetDouble());
                     if (problem is not null)
                     {
                         return problem;
@@ -233,6 +233,10 @@ public sealed class ComponentCatalog
         }
         return number is < int.MinValue or > int.MaxValue ? $"must be between {int.MinValue} and {int.MaxValue}; got {number}." : null;
     }
+
+    /// <summary>A JSON number too large for a double reads as ±Infinity; NaN and Infinity as strings never get here (they are not numbers).</summary>
+    private static string? NotFinite(JsonElement number) =>
+        double.IsFinite(number.GetDouble()) ? null : $"must be a finite number; got {number.GetRawText()}, which is too large for a double.";
 
     private static string? CheckRange(ParameterDefinition parameter, double number)
     {

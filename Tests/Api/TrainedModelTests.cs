@@ -68,6 +68,22 @@ public sealed class TrainedModelTests(ApiFactory factory) : IClassFixture<ApiFac
     }
 
     [Fact]
+    public async Task Predict_refuses_values_beyond_float32_and_outputs_that_overflow_instead_of_answering_NaN()
+    {
+        var run = await TrainedIrisAsync();
+
+        var beyond = await _client.PostAsync($"/api/runs/{run.Id}/predict", new StringContent(
+            """{"samples": [[5.1, 3.5, 1.4, 0.2], [1e39, 3.5, 1.4, 0.2]]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, beyond.StatusCode);
+        Assert.Contains("must fit in float32", (await beyond.ReadAsAsync<ValidationProblemDetails>()).Errors["samples[1]"][0], StringComparison.Ordinal);
+
+        var overflowing = await _client.PostAsync($"/api/runs/{run.Id}/predict", new StringContent(
+            """{"samples": [[5.1, 3.5, 1.4, 0.2], [3e38, -3e38, 3e38, -3e38]]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, overflowing.StatusCode);
+        Assert.Contains("overflow float32", (await overflowing.ReadAsAsync<ValidationProblemDetails>()).Errors["samples[1]"][0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Weights_download_as_torchsharp_pytorch_and_safetensors()
     {
         var run = await TrainedIrisAsync();

@@ -3,6 +3,7 @@ using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Schedulers;
+using Experiments.Domain.Specs;
 using Experiments.Domain.Validation;
 
 namespace Experiments.Tests.Domain;
@@ -158,6 +159,59 @@ public sealed class ComponentCatalogTests
         Assert.Equal(3, layer.Int("outFeatures"));
         Assert.Equal("""{"type":"linear","outFeatures":3}""", JsonSerializer.Serialize(layer));
     }
+
+    /// <summary>
+    /// NaN and ±Infinity as strings (how the API's JSON writes them) are not numbers, and a number too large for a
+    /// double reads as Infinity: every number hyperparameter of every catalog refuses them all, by name.
+    /// </summary>
+    [Theory]
+    [InlineData("\"NaN\"")]
+    [InlineData("\"Infinity\"")]
+    [InlineData("\"-Infinity\"")]
+    [InlineData("1e400")]
+    [InlineData("-1e400")]
+    public void Every_number_hyperparameter_refuses_values_that_are_not_finite(string value)
+    {
+        ComponentCatalog[] catalogs = [LayerCatalog.Instance, OptimizerCatalog.Instance, LossCatalog.Instance, SchedulerCatalog.Instance];
+        var checkedCount = 0;
+        foreach (var catalog in catalogs)
+        {
+            foreach (var definition in catalog.Definitions)
+            {
+                foreach (var parameter in definition.Parameters.Where(p => p.Kind is ParameterKind.Number or ParameterKind.NumberList))
+                {
+                    var json = parameter.Kind == ParameterKind.Number ? value : $"[{value}]";
+                    var errors = new ValidationErrors();
+                    var spec = Spec(catalog, definition.Type, parameter.Name, json);
+                    Assert.Null(Resolve(catalog, spec, catalog.Family, errors));
+                    Assert.True(errors.ToDictionary().ContainsKey($"{catalog.Family}.{parameter.Name}"), $"{definition.Type}.{parameter.Name} = {json}: {errors}");
+                    checkedCount++;
+                }
+            }
+        }
+        Assert.True(checkedCount > 20, $"only {checkedCount} number hyperparameters were found");
+    }
+
+    private static ComponentSpec Spec(ComponentCatalog catalog, string type, string name, string json)
+    {
+        var parameters = new Dictionary<string, JsonElement> { [name] = JsonDocument.Parse(json).RootElement.Clone() };
+        return catalog.Family switch
+        {
+            "layer" => new LayerSpec(type, parameters),
+            "optimizer" => new OptimizerSpec(type, parameters),
+            "loss" => new LossSpec(type, parameters),
+            _ => new SchedulerSpec(type, parameters),
+        };
+    }
+
+    private static ComponentSpec? Resolve(ComponentCatalog catalog, ComponentSpec spec, string path, ValidationErrors errors) => spec switch
+    {
+        LayerSpec layer => catalog.Resolve(layer, path, errors),
+        OptimizerSpec optimizer => catalog.Resolve(optimizer, path, errors),
+        LossSpec loss => catalog.Resolve(loss, path, errors),
+        SchedulerSpec scheduler => catalog.Resolve(scheduler, path, errors),
+        _ => throw new InvalidOperationException(spec.GetType().Name),
+    };
 
     private static Dictionary<string, JsonElement> Parameters(params (string Name, object Value)[] values) =>
         values.ToDictionary(value => value.Name, value => JsonSerializer.SerializeToElement(value.Value));

@@ -136,6 +136,82 @@ public sealed class RunSpecValidatorTests
         Assert.Equal(0.0, resolved.Scheduler.Double("etaMin"));
     }
 
+    [Theory]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    [InlineData(double.NaN)]
+    [InlineData(-1.0)]
+    [InlineData(0.0)]
+    public void A_gradient_clip_norm_that_is_not_a_finite_positive_number_is_refused(double clip)
+    {
+        var errors = new ValidationErrors();
+
+        Assert.Null(RunSpecValidator.Resolve(Spec("""{"type": "crossEntropy"}""") with { GradientClipNorm = clip }, 1, errors));
+        Assert.StartsWith("must be a finite number greater than 0", Assert.Single(errors.ToDictionary()["gradientClipNorm"]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NaN)]
+    public void A_target_accuracy_that_is_not_finite_is_refused(double target)
+    {
+        var errors = new ValidationErrors();
+
+        Assert.Null(RunSpecValidator.Resolve(Spec("""{"type": "crossEntropy"}""") with { TargetAccuracy = target }, 1, errors));
+        Assert.Contains("targetAccuracy", errors.ToDictionary().Keys);
+    }
+
+    [Fact]
+    public void A_run_whose_estimated_memory_exceeds_the_limit_is_refused_with_the_estimate_the_limit_the_setting_and_a_batch_size_that_fits()
+    {
+        var (spec, model, summary) = Fitted(batchSize: 1000);
+        var estimate = summary.Estimate(1000);
+        var errors = new ValidationErrors();
+        var limits = new ModelLimits(long.MaxValue, estimate.TotalBytes - 1) { MaxTrainingMemorySetting = "Experiments:MaxTrainingMemoryBytes" };
+
+        Assert.True(RunSpecValidator.CheckResources(spec, model, summary, limits with { MaxTrainingMemoryBytes = estimate.TotalBytes }, errors));
+        Assert.False(RunSpecValidator.CheckResources(spec, model, summary, limits, errors));
+
+        var message = Assert.Single(errors.ToDictionary()["batchSize"]);
+        Assert.Contains($"training model 'net' v1 at batch size 1000 needs an estimated {estimate.TotalBytes:N0} bytes", message, StringComparison.Ordinal);
+        Assert.Contains($"more than the limit of {estimate.TotalBytes - 1:N0} bytes", message, StringComparison.Ordinal);
+        Assert.Contains("(setting Experiments:MaxTrainingMemoryBytes)", message, StringComparison.Ordinal);
+        Assert.Contains("use a batch size of at most 999", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_run_that_needs_more_than_the_devices_memory_is_refused_even_under_the_limit()
+    {
+        var (spec, model, summary) = Fitted(batchSize: 32);
+        var errors = new ValidationErrors();
+
+        Assert.False(RunSpecValidator.CheckResources(spec, model, summary, new ModelLimits(long.MaxValue, long.MaxValue) { DeviceMemoryBytes = 100 }, errors));
+
+        var message = Assert.Single(errors.ToDictionary()["modelId"]);
+        Assert.Contains("more than the 100 bytes (0 GiB) of memory this machine has", message, StringComparison.Ordinal);
+        Assert.Contains("weights, gradients and optimizer state alone do not fit", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_run_of_a_model_over_the_parameter_limit_is_refused()
+    {
+        var (spec, model, summary) = Fitted(batchSize: 32);
+        var errors = new ValidationErrors();
+
+        Assert.False(RunSpecValidator.CheckResources(spec, model, summary, new ModelLimits(10, long.MaxValue), errors));
+        Assert.Contains($"has {summary.TotalParameters} parameters, more than the limit of 10", Assert.Single(errors.ToDictionary()["modelId"]), StringComparison.Ordinal);
+    }
+
+    private static (RunSpec Spec, ModelDefinition Model, ModelSummary Summary) Fitted(int batchSize)
+    {
+        var spec = Resolve("""{"type": "crossEntropy"}""") with { BatchSize = batchSize };
+        var model = Model(Mlp);
+        var errors = new ValidationErrors();
+        var summary = RunSpecValidator.CheckFit(spec, Flowers(), model, errors);
+        Assert.True(summary is not null, errors.ToString());
+        return (spec, model, summary);
+    }
+
     private static Dataset Flowers() =>
         new(Guid.NewGuid(), "flowers", DatasetFormat.Csv, [4], ["a", "b", "c"], [8, 8, 4], 16, 4, new FeatureStatistics(0, 1, 0.5, 0.2), "h1", "f1.bin", Now);
 
