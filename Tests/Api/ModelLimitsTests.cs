@@ -27,8 +27,8 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
     {
         var modelsBefore = await CountModelsAsync();
 
-        var validated = await ModelsApiTests.ExpectProblemAsync(await PostAsync("/api/models/validate", $$"""{"layers": {{layers}}, "inputShape": {{inputShape}}}"""));
-        var created = await ModelsApiTests.ExpectProblemAsync(await PostAsync("/api/models", $$"""{"name": "huge", "layers": {{layers}}, "inputShape": {{inputShape}}}"""));
+        var validated = await ProblemAssertions.ExpectProblemAsync(await PostAsync("/api/models/validate", $$"""{"layers": {{layers}}, "inputShape": {{inputShape}}}"""));
+        var created = await ProblemAssertions.ExpectProblemAsync(await PostAsync("/api/models", $$"""{"name": "huge", "layers": {{layers}}, "inputShape": {{inputShape}}}"""));
 
         Assert.Contains(expected, Assert.Single(validated.Errors[field]), StringComparison.Ordinal);
         Assert.Contains(expected, Assert.Single(created.Errors[field]), StringComparison.Ordinal);
@@ -41,8 +41,8 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
         const string layers = """[{"type": "linear", "outFeatures": 2147483647}, {"type": "linear", "outFeatures": 3}]""";
         var modelsBefore = await CountModelsAsync();
 
-        var validated = await ModelsApiTests.ExpectProblemAsync(await PostAsync("/api/models/validate", $$"""{"layers": {{layers}}, "inputShape": [4]}"""));
-        var created = await ModelsApiTests.ExpectProblemAsync(await PostAsync("/api/models", $$"""{"name": "huge", "layers": {{layers}}, "inputShape": [4]}"""));
+        var validated = await ProblemAssertions.ExpectProblemAsync(await PostAsync("/api/models/validate", $$"""{"layers": {{layers}}, "inputShape": [4]}"""));
+        var created = await ProblemAssertions.ExpectProblemAsync(await PostAsync("/api/models", $$"""{"name": "huge", "layers": {{layers}}, "inputShape": [4]}"""));
 
         const string limit = "parameters, more than the limit of 1,000,000,000 (setting Experiments:MaxModelParameters)";
         Assert.Contains(limit, Assert.Single(validated.Errors["layers"]), StringComparison.Ordinal);
@@ -52,7 +52,7 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
         // Saved without a shape, it is counted when a run would train it, and the run is refused.
         var dataset = await Workflow.ImportIrisAsync(_client);
         var unshaped = await (await PostAsync("/api/models", $$"""{"name": "huge", "layers": {{layers}}}""")).ReadAsAsync<ModelView>();
-        var run = await ModelsApiTests.ExpectProblemAsync(await PostRunAsync(dataset.Id, unshaped.Id, batchSize: 16));
+        var run = await ProblemAssertions.ExpectProblemAsync(await PostRunAsync(dataset.Id, unshaped.Id, batchSize: 16));
         Assert.Contains("has 17,179,869,179 parameters, more than the limit of 1,000,000,000 (setting Experiments:MaxModelParameters)", run.Errors["modelId"][0], StringComparison.Ordinal);
     }
 
@@ -65,7 +65,7 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
         var runsBefore = await CountRunsAsync();
 
         // 800 million parameters; a batch of 1000 keeps 100 million activations per sample and their gradients: about 760 GiB.
-        var problem = await ModelsApiTests.ExpectProblemAsync(await PostRunAsync(dataset.Id, wide.Id, batchSize: 1000));
+        var problem = await ProblemAssertions.ExpectProblemAsync(await PostRunAsync(dataset.Id, wide.Id, batchSize: 1000));
 
         var message = Assert.Single(problem.Errors.SelectMany(error => error.Value));
         Assert.Contains("training model 'wide' v1 at batch size 1000 needs an estimated", message, StringComparison.Ordinal);
@@ -85,7 +85,7 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
         var (datasetId, modelId) = await ValidInputsAsync();
         var runsBefore = await CountRunsAsync();
 
-        var problem = await ModelsApiTests.ExpectProblemAsync(await PostAsync("/api/runs",
+        var problem = await ProblemAssertions.ExpectProblemAsync(await PostAsync("/api/runs",
             $$"""{"datasetId": "{{datasetId}}", "modelId": "{{modelId}}", "optimizer": {"type": "sgd"}, "loss": {"type": "crossEntropy"}, "epochs": 1, "gradientClipNorm": {{clip}}}"""));
 
         Assert.Contains("gradientClipNorm", problem.Errors.Keys);
@@ -100,7 +100,7 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
     {
         var (datasetId, modelId) = await ValidInputsAsync();
 
-        var problem = await ModelsApiTests.ExpectProblemAsync(await PostAsync("/api/runs",
+        var problem = await ProblemAssertions.ExpectProblemAsync(await PostAsync("/api/runs",
             $$"""{"datasetId": "{{datasetId}}", "modelId": "{{modelId}}", "optimizer": {"type": "adam", "lr": {{lr}}}, "loss": {"type": "crossEntropy"}, "epochs": 1, "targetAccuracy": "Infinity"}"""));
 
         Assert.Contains("optimizer.lr", problem.Errors.Keys);
