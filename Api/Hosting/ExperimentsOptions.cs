@@ -1,4 +1,5 @@
 using Experiments.Domain.Datasets;
+using Experiments.Training.Data.Import;
 
 namespace Experiments.Api.Hosting;
 
@@ -27,7 +28,27 @@ public sealed class ExperimentsOptions
     /// The largest dataset upload accepted, in bytes: the whole multipart request, and everything an import may
     /// decompress (.npz entries, gzipped files). Larger uploads are refused with 413.
     /// </summary>
-    public long MaxUploadBytes { get; set; } = 1L << 30;
+    public long MaxUploadBytes { get; set; } = ImportLimits.DefaultMaxBytes;
+
+    /// <summary>The longest line of a CSV upload, in characters; a longer one is refused with 400 before it is read further.</summary>
+    public int MaxCsvLineLength { get; set; } = ImportLimits.DefaultMaxCsvLineLength;
+
+    /// <summary>The most columns of a CSV upload; more are refused with 400 before the line is cut into cells.</summary>
+    public int MaxCsvColumns { get; set; } = ImportLimits.DefaultMaxCsvColumns;
+
+    /// <summary>
+    /// The most values a pickle upload may hold: the entries of its lists, tuples, dicts and sets, and the numbers its
+    /// lists expand to (a list referred to many times counts each time). More are refused with 413 before they are built.
+    /// </summary>
+    public long MaxPickleElements { get; set; } = ImportLimits.DefaultMaxPickleElements;
+
+    /// <summary>The limits the dataset converter applies to one import.</summary>
+    public ImportLimits Limits() => new(MaxUploadBytes)
+    {
+        MaxCsvLineLength = MaxCsvLineLength,
+        MaxCsvColumns = MaxCsvColumns,
+        MaxPickleElements = MaxPickleElements,
+    };
 
     public string DataFolderPath => Path.GetFullPath(DataFolder);
 
