@@ -1,3 +1,4 @@
+using System.Text;
 using Experiments.Tests.Support;
 using Experiments.Training.Data.Import;
 
@@ -128,7 +129,47 @@ public sealed class HostileUploadTests : IDisposable
         Assert.Contains("the pickle's calls would build more than 9.8 KiB (10000 bytes, the limit set by Experiments:MaxUploadBytes)", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_single_csv_line_longer_than_the_limit_is_refused_before_it_is_read_further()
+    {
+        var line = string.Concat(Enumerable.Repeat("1,", ImportLimits.DefaultMaxCsvLineLength / 2 + 1));
+
+        var refused = Refuse(Csv(line));
+
+        Assert.Contains($"line 1 is longer than {ImportLimits.DefaultMaxCsvLineLength} characters, the limit set by Experiments:MaxCsvLineLength", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_label_cell_longer_than_the_line_limit_is_refused_with_its_line()
+    {
+        var refused = Refuse(Csv("a,label\n1,0\r\n2," + new string('x', 200) + "\n"), ImportLimits.Default with { MaxCsvLineLength = 100 });
+
+        Assert.Contains("line 3 is longer than 100 characters", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("a,b,c,d,e,f,g,h,i,j,label\n1,2,3,4,5,6,7,8,9,10,0\n")]
+    [InlineData("\"a\",b,c,d,e,f,g,h,i,j,label\n1,2,3,4,5,6,7,8,9,10,0\n")]
+    public void A_csv_with_more_columns_than_the_limit_is_refused_before_it_is_cut_into_cells(string csv)
+    {
+        var refused = Refuse(Csv(csv), ImportLimits.Default with { MaxCsvColumns = 10 });
+
+        Assert.Contains("line 1 has 11 columns, more than the limit of 10 (set by Experiments:MaxCsvColumns)", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Csv_lines_end_at_lf_crlf_or_cr_and_a_line_at_the_limit_is_read()
+    {
+        var request = Csv("a,label\r\n1,0\r\n2,1\r3,0\n\n4,1\r\n5,0\r6,1\n7,0\n8,1\r\n9,0\n10,1");
+
+        var dataset = DatasetConverter.Convert(Guid.NewGuid(), request, "hash", _folder.Path, ImportLimits.Default with { MaxCsvLineLength = 7 }, TimeProvider.System);
+
+        Assert.Equal(10, dataset.TrainCount + dataset.TestCount);
+    }
+
     private static DatasetImportRequest Pickle(byte[] pickle) => DatasetFiles.Request(("file", "data.pkl", pickle));
+
+    private static DatasetImportRequest Csv(string text) => DatasetFiles.Request(("file", "data.csv", Encoding.UTF8.GetBytes(text)));
 
     /// <summary>The converter refuses <paramref name="request"/>, and its folder is left as empty as it was.</summary>
     private DatasetImportException Refuse(DatasetImportRequest request, ImportLimits? limits = null)
