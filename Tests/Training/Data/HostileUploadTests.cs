@@ -167,6 +167,39 @@ public sealed class HostileUploadTests : IDisposable
         Assert.Equal(10, dataset.TrainCount + dataset.TestCount);
     }
 
+    [Theory]
+    [InlineData(new long[] { 10, 0 }, "(10, 0)")]
+    [InlineData(new long[] { 10, 3, 0 }, "(10, 3, 0)")]
+    public void An_npy_whose_samples_have_no_values_is_refused(long[] shape, string shown)
+    {
+        var request = DatasetFiles.Request(("file", "x.npy", DatasetFiles.Npy("<f4", shape, [])), ("labelsFile", "y.npy", DatasetFiles.Npy(new long[10], 10)));
+
+        var refused = Refuse(request);
+
+        Assert.Equal("file", refused.Field);
+        Assert.Contains($"'x.npy' has shape {shown}: its samples have no values", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_pickled_list_of_empty_lists_is_refused_as_samples_without_values()
+    {
+        var pickle = PickleOpcodes.Dataset(data => data.EmptyList().Mark().EmptyList().EmptyList().Appends(), labels => labels.List(2));
+
+        var refused = Refuse(Pickle(pickle));
+
+        Assert.Contains("'training_data' has shape (2, 0): its samples have no values", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_npy_of_more_than_32_dimensions_is_refused()
+    {
+        var request = DatasetFiles.Request(("file", "x.npy", DatasetFiles.Npy("<f4", Enumerable.Repeat(1L, 33).ToArray(), new byte[4])), ("labelsFile", "y.npy", DatasetFiles.Npy(new long[1], 1)));
+
+        var refused = Refuse(request);
+
+        Assert.Contains("'x.npy' has 33 dimensions; at most 32 are read", refused.Message, StringComparison.Ordinal);
+    }
+
     private static DatasetImportRequest Pickle(byte[] pickle) => DatasetFiles.Request(("file", "data.pkl", pickle));
 
     private static DatasetImportRequest Csv(string text) => DatasetFiles.Request(("file", "data.csv", Encoding.UTF8.GetBytes(text)));
