@@ -43,7 +43,7 @@ public sealed class ExperimentsOptions
     public long MaxPickleElements { get; set; } = ImportLimits.DefaultMaxPickleElements;
 
     /// <summary>The limits the dataset converter applies to one import.</summary>
-    public ImportLimits Limits() => new(MaxUploadBytes)
+    public ImportLimits DatasetImportLimits() => new(MaxUploadBytes)
     {
         MaxCsvLineLength = MaxCsvLineLength,
         MaxCsvColumns = MaxCsvColumns,
