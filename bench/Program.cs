@@ -5,6 +5,7 @@ using Experiments.Bench;
 var benchmarks = new Dictionary<string, Func<string[], Task>>(StringComparer.OrdinalIgnoreCase)
 {
     [ImportBenchmark.Name] = ImportBenchmark.RunAsync,
+    [HostileImportBenchmark.Name] = HostileImportBenchmark.RunAsync,
     [LoaderBenchmark.Name] = LoaderBenchmark.RunAsync,
     [OverheadBenchmark.Name] = OverheadBenchmark.RunAsync,
     ["latency"] = ServiceBenchmarks.LatencyAsync,

@@ -26,7 +26,7 @@ public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<Experiment
         }
 
         Directory.CreateDirectory(_options.DatasetsFolderPath);
-        var dataset = DatasetConverter.Convert(Guid.NewGuid(), request, hash, _options.DatasetsFolderPath, _options.MaxUploadBytes, time);
+        var dataset = DatasetConverter.Convert(Guid.NewGuid(), request, hash, _options.DatasetsFolderPath, _options.DatasetImportLimits(), time);
         var tensorPath = _options.TensorFilePath(dataset);
         try
         {

@@ -34,6 +34,7 @@ public static class DatasetsApi
             .DisableAntiforgery()
             .Accepts<DatasetImportForm>("multipart/form-data")
             .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesValidationProblem(StatusCodes.Status431RequestHeaderFieldsTooLarge)
             .ProducesValidationProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Import a dataset from CSV/TSV, NumPy .npy/.npz, a Python pickle or IDX files")
             .WithDescription("The format is detected from the content (gzipped files are unpacked) unless `format` says it. "
@@ -75,16 +76,16 @@ public static class DatasetsApi
         {
             bodySize.MaxRequestBodySize = limit;
         }
-        request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions { MultipartBodyLengthLimit = limit }));
+        var formOptions = new FormOptions { MultipartBodyLengthLimit = limit };
+        request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, formOptions));
         IFormCollection form;
         try
         {
             form = await request.ReadFormAsync(cancellationToken);
         }
-        catch (Exception tooLarge) when (tooLarge is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
-            || tooLarge is InvalidDataException && tooLarge.Message.Contains("length limit", StringComparison.Ordinal))
+        catch (Exception overLimit) when (FormLimitExceeded(overLimit, formOptions, limit) is { } answer)
         {
-            return Problem(StatusCodes.Status413PayloadTooLarge, "file", DatasetImportException.TooLarge("file", "the upload", limit).Message);
+            return answer;
         }
         catch (Exception unreadable) when (unreadable is InvalidDataException or IOException or BadHttpRequestException)
         {
@@ -111,6 +112,62 @@ public static class DatasetsApi
                 _ => TypedResults.ValidationProblem(new Dictionary<string, string[]> { [refused.Field] = [refused.Message] }, title: Refused),
             };
         }
+    }
+
+    /// <summary>
+    /// The form reader's refusals, each answered with the limit it hit: the upload limit (<c>Experiments:MaxUploadBytes</c>),
+    /// or one of ASP.NET Core's <see cref="FormOptions"/> limits, which it names only in its exception's message.
+    /// </summary>
+    private static ProblemHttpResult? FormLimitExceeded(Exception error, FormOptions limits, long uploadLimit)
+    {
+        var uploadTooLarge = Problem(StatusCodes.Status413PayloadTooLarge, "file", DatasetImportException.TooLarge("file", "the upload", uploadLimit).Message);
+        if (error is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+        {
+            return uploadTooLarge;
+        }
+        if (error is not InvalidDataException)
+        {
+            return null;
+        }
+        bool Says(string prefix) => error.Message.StartsWith(prefix, StringComparison.Ordinal);
+        string Bytes(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{DatasetImportException.Format(bytes)} ({bytes} bytes");
+        if (Says("Multipart body length limit"))
+        {
+            return uploadTooLarge;
+        }
+        // A part's header lines are read with what is left of the headers' length limit: "Line length limit" is that limit too.
+        if (Says("Line length limit") || Says("Multipart headers length limit"))
+        {
+            return Problem(StatusCodes.Status431RequestHeaderFieldsTooLarge, "body",
+                $"the headers of a part of the form are longer than the multipart header length limit of {Bytes(limits.MultipartHeadersLengthLimit)}, "
+                + "FormOptions.MultipartHeadersLengthLimit): send shorter file and field names.");
+        }
+        if (Says("Multipart headers count limit"))
+        {
+            return Problem(StatusCodes.Status431RequestHeaderFieldsTooLarge, "body", string.Create(CultureInfo.InvariantCulture,
+                $"a part of the form has more than {limits.MultipartHeadersCountLimit} headers, the multipart header count limit (FormOptions.MultipartHeadersCountLimit)."));
+        }
+        if (Says("Multipart boundary length limit"))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Content-Type", string.Create(CultureInfo.InvariantCulture,
+                $"the multipart boundary is longer than {limits.MultipartBoundaryLengthLimit} characters, the multipart boundary length limit (FormOptions.MultipartBoundaryLengthLimit)."));
+        }
+        if (Says("Form value count limit"))
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "body", string.Create(CultureInfo.InvariantCulture,
+                $"the form has more than {limits.ValueCountLimit} fields, the form value count limit (FormOptions.ValueCountLimit); a dataset upload has at most {FileFields.Length + ValueFields.Length}."));
+        }
+        if (Says("Form value length limit"))
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "body",
+                $"a field of the form is longer than the form value length limit of {Bytes(limits.ValueLengthLimit)}, FormOptions.ValueLengthLimit); send data as files.");
+        }
+        if (Says("Form key length limit"))
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "body",
+                $"a field name of the form is longer than the form key length limit of {Bytes(limits.KeyLengthLimit)}, FormOptions.KeyLengthLimit).");
+        }
+        return null;
     }
 
     /// <summary>Reads and checks every field; unknown fields are refused so that a typo is not silently ignored.</summary>
@@ -383,6 +440,7 @@ public static class DatasetsApi
         Title = status switch
         {
             StatusCodes.Status413PayloadTooLarge => "The upload is too large.",
+            StatusCodes.Status431RequestHeaderFieldsTooLarge => "The upload's form headers are too large.",
             StatusCodes.Status415UnsupportedMediaType => "The upload is not in a format Experiments reads.",
             StatusCodes.Status409Conflict => "The dataset is in use.",
             _ => Refused,

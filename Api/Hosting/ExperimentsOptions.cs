@@ -1,5 +1,6 @@
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
+using Experiments.Training.Data.Import;
 
 namespace Experiments.Api.Hosting;
 
@@ -28,7 +29,27 @@ public sealed class ExperimentsOptions
     /// The largest dataset upload accepted, in bytes: the whole multipart request, and everything an import may
     /// decompress (.npz entries, gzipped files). Larger uploads are refused with 413.
     /// </summary>
-    public long MaxUploadBytes { get; set; } = 1L << 30;
+    public long MaxUploadBytes { get; set; } = ImportLimits.DefaultMaxBytes;
+
+    /// <summary>The longest line of a CSV upload, in characters; a longer one is refused with 400 before it is read further.</summary>
+    public int MaxCsvLineLength { get; set; } = ImportLimits.DefaultMaxCsvLineLength;
+
+    /// <summary>The most columns of a CSV upload; more are refused with 400 before the line is cut into cells.</summary>
+    public int MaxCsvColumns { get; set; } = ImportLimits.DefaultMaxCsvColumns;
+
+    /// <summary>
+    /// The most values a pickle upload may hold: the entries of its lists, tuples, dicts and sets, and the numbers its
+    /// lists expand to (a list referred to many times counts each time). More are refused with 413 before they are built.
+    /// </summary>
+    public long MaxPickleElements { get; set; } = ImportLimits.DefaultMaxPickleElements;
+
+    /// <summary>The limits the dataset converter applies to one import.</summary>
+    public ImportLimits DatasetImportLimits() => new(MaxUploadBytes)
+    {
+        MaxCsvLineLength = MaxCsvLineLength,
+        MaxCsvColumns = MaxCsvColumns,
+        MaxPickleElements = MaxPickleElements,
+    };
 
     /// <summary>
     /// How long a file in the data folder that no row points to (an import's scratch file, a partly written tensor

@@ -16,6 +16,17 @@ public sealed class TrainedModelTests(ApiFactory factory) : IClassFixture<ApiFac
     private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
+    public async Task Predict_samples_nested_deeper_than_the_json_depth_limit_are_refused_with_400_before_any_recursion()
+    {
+        // 100,000 nested arrays: System.Text.Json's MaxDepth (64) refuses the body, so Flatten never walks more than 64 levels.
+        var body = "{\"samples\":" + new string('[', 100_000) + new string(']', 100_000) + "}";
+
+        var response = await _client.PostAsync($"/api/runs/{Guid.NewGuid()}/predict", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
     public async Task A_finished_run_has_a_confusion_matrix_and_per_class_metrics()
     {
         var run = await TrainedIrisAsync();

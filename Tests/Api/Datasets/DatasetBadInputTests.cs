@@ -14,7 +14,8 @@ namespace Experiments.Tests.Api.Datasets;
 
 /// <summary>
 /// Every broken upload is refused with a problem-details answer naming the field and saying what is wrong,
-/// and leaves nothing behind. The host here accepts uploads of at most 64 KiB, so limits are cheap to reach.
+/// and leaves nothing behind. The host here accepts uploads of at most 64 KiB, CSV lines of 1,000 characters and
+/// 50 columns, and pickles of 100,000 values, so limits are cheap to reach.
 /// </summary>
 [Collection(OneAtATime.Name)]
 public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost host) : IClassFixture<DatasetBadInputTests.SmallUploadHost>
@@ -24,11 +25,14 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
     private readonly WebApplicationFactory<Program> _host = host.Host;
     private readonly HttpClient _client = host.Host.CreateClient();
 
-    /// <summary>The real host with Experiments:MaxUploadBytes at 64 KiB, started once for the class.</summary>
+    /// <summary>The real host with Experiments:MaxUploadBytes at 64 KiB and small reader limits, started once for the class.</summary>
     public sealed class SmallUploadHost : IDisposable
     {
-        public SmallUploadHost() => Host = Factory.WithWebHostBuilder(builder =>
-            builder.UseSetting("Experiments:MaxUploadBytes", Limit.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        public SmallUploadHost() => Host = Factory.WithWebHostBuilder(builder => builder
+            .UseSetting("Experiments:MaxUploadBytes", Limit.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .UseSetting("Experiments:MaxCsvLineLength", "1000")
+            .UseSetting("Experiments:MaxCsvColumns", "50")
+            .UseSetting("Experiments:MaxPickleElements", "100000"));
 
         public ApiFactory Factory { get; } = new();
 
@@ -45,6 +49,8 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
         { "ragged", "file", "line 4 has 2 values but the header has 3" },
         { "non-numeric", "file", "line 3, column 'b': 'x' is not a number" },
         { "infinite", "file", "line 2, column 'a': inf is not a finite 32-bit number" },
+        { "csv-long-label", "file", "line 3 is longer than 1000 characters, the limit set by Experiments:MaxCsvLineLength" },
+        { "csv-many-columns", "file", "line 1 has 51 columns, more than the limit of 50 (set by Experiments:MaxCsvColumns)" },
         // NumPy
         { "npy-nan", "file", "'x.npy' sample 2, value [1] is NaN" },
         { "npy-lengths", "labelsFile", "'x.npy' has 4 samples but 'y.npy' has 3 labels" },
@@ -52,6 +58,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
         { "npy-corrupt-header", "file", "has a corrupt .npy header" },
         { "npy-truncated-data", "file", "is truncated: shape (4, 2) of float32 needs 32 bytes of data, the file has 16" },
         { "npy-structured", "file", "is a structured array" },
+        { "npy-zero-size", "file", "'x.npy' has shape (10, 0): its samples have no values" },
         { "npy-labels-missing", "labelsFile", "is required with a Npy file" },
         { "label-negative", "labelsFile", "y.npy[2] of 'y.npy' is -1, out of range" },
         { "label-too-large", "labelsFile", "y.npy[0] of 'y.npy' is 20000, out of range" },
@@ -70,6 +77,8 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
         { "pickle-class", "file", "the pickle refers to 'mymodule.Custom'" },
         { "pickle-truncated", "file", "the file is truncated" },
         { "pickle-ragged", "file", "training_data[1] has 1 entries where the first entry at this depth has 2" },
+        { "pickle-self-reference", "file", "training_data[0] is the list training_data itself" },
+        { "pickle-deep", "file", "'training_data' is nested more than 32 levels deep" },
         // Requests
         { "path-separator", "file", "file name '../evil.csv' contains a path" },
         { "empty", "file", "the file is empty" },
@@ -98,6 +107,36 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
         var problem = await ExpectProblemAsync(status: HttpStatusCode.RequestEntityTooLarge, response: await _client.PostAsync("/api/datasets", DatasetFiles.Form("big.csv", Encoding.ASCII.GetBytes(csv))));
 
         Assert.Contains("larger than the limit of 64 KiB (65536 bytes, set by Experiments:MaxUploadBytes)", Assert.Single(problem.Errors["file"]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_pickle_whose_shared_lists_expand_past_the_limit_is_refused_with_413_stating_it()
+    {
+        var problem = await ExpectProblemAsync(status: HttpStatusCode.RequestEntityTooLarge, response: await _client.PostAsync("/api/datasets", DatasetFiles.Form("shared.pkl", SharedListsPickle())));
+
+        Assert.Contains("expands to 1000000 values (shape (1000, 1000)): more than the limit of 100000 values a pickle may hold (set by Experiments:MaxPickleElements)",
+            Assert.Single(problem.Errors["file"]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_multipart_header_over_its_limit_is_refused_with_431_naming_that_limit_not_the_upload_limit()
+    {
+        var problem = await ExpectProblemAsync(status: HttpStatusCode.RequestHeaderFieldsTooLarge, response: await _client.PostAsync("/api/datasets", LongPartHeader()));
+
+        var message = Assert.Single(problem.Errors["body"]);
+        Assert.Contains("the headers of a part of the form are longer than the multipart header length limit of 16 KiB (16384 bytes", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("MaxUploadBytes", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_form_of_more_fields_than_its_limit_is_refused_with_413_naming_that_limit()
+    {
+        // 1,025 parts are over 64 KiB: this one goes to the host with the default upload limit.
+        var fields = Enumerable.Range(0, 1025).Select(i => ($"f{i}", "x")).ToArray();
+
+        var problem = await ExpectProblemAsync(status: HttpStatusCode.RequestEntityTooLarge, response: await _factory.CreateClient().PostAsync("/api/datasets", DatasetFiles.Form("a.csv", Encoding.ASCII.GetBytes("a,label\n1,0\n"), fields)));
+
+        Assert.Contains("the form has more than 1024 fields, the form value count limit (FormOptions.ValueCountLimit)", Assert.Single(problem.Errors["body"]), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -144,10 +183,20 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
         }
         var bomb = DatasetFiles.Npz(compressed: true, ("x", DatasetFiles.Npy(new float[Limit], Limit, 1)), ("y", DatasetFiles.Npy(new long[Limit], Limit)));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await _client.PostAsync("/api/datasets", DatasetFiles.Form("bomb.npz", bomb))).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await _client.PostAsync("/api/datasets", DatasetFiles.Form("shared.pkl", SharedListsPickle()))).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, (await _client.PostAsync("/api/datasets", LongPartHeader())).StatusCode);
 
         Assert.Equal(rowsBefore, await db.Datasets.CountAsync());
         Assert.Equal(filesBefore, Directory.GetFiles(folder));
     }
+
+    /// <summary>row = [0] * 1000; {'training_data': [row] * 1000, …}: 10 KB that expand to a million values.</summary>
+    private static byte[] SharedListsPickle() => PickleOpcodes.Dataset(data => data
+        .List(1000).Put(0).Op(0x30)
+        .EmptyList().Mark().Repeat(1000, rows => rows.Get(0)).Appends());
+
+    /// <summary>A CSV upload whose file name makes its part's Content-Disposition header 17 KB long.</summary>
+    private static MultipartFormDataContent LongPartHeader() => DatasetFiles.Form(new string('a', 17_000) + ".csv", Encoding.ASCII.GetBytes("a,label\n1,0\n"));
 
     private static MultipartFormDataContent Upload(string name)
     {
@@ -162,6 +211,8 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
             "ragged" => Csv("a,b,label\n1,2,0\n3,4,1\n5,6\n"),
             "non-numeric" => Csv("a,b,label\n1,2,0\n1,x,1\n"),
             "infinite" => Csv("a,b,label\ninf,2,0\n1,3,1\n"),
+            "csv-long-label" => Csv("a,label\n1,0\n2," + new string('x', 1001) + "\n"),
+            "csv-many-columns" => Csv(string.Join(",", Enumerable.Range(0, 51).Select(i => $"c{i}")) + "\n" + string.Join(",", Enumerable.Repeat("1", 51)) + "\n"),
             "npy-nan" => Pair(DatasetFiles.Npy(new float[] { 1, 2, 3, 4, 5, float.NaN, 7, 8 }, 4, 2), y, ("testFraction", "0.5")),
             "npy-lengths" => Pair(x, DatasetFiles.Npy(new long[] { 0, 1, 0 }, 3)),
             "npy-truncated-header" => Pair(x[..30], y),
@@ -169,6 +220,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
             "npy-truncated-data" => Pair(x[..^16], y),
             "npy-structured" => Pair(DatasetFiles.NpyWithHeader("{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (4,), }", new byte[32]), y),
             "npy-labels-missing" => DatasetFiles.Form("x.npy", x),
+            "npy-zero-size" => Pair(DatasetFiles.Npy("<f4", [10, 0], []), DatasetFiles.Npy(new long[10], 10)),
             "label-negative" => Pair(x, DatasetFiles.Npy(new long[] { 0, 1, -1, 1 }, 4)),
             "label-too-large" => Pair(x, DatasetFiles.Npy(new long[] { 20000, 1, 0, 1 }, 4)),
             "label-non-integer" => Pair(x, Labels(0, 0.5, 1, 0), ("task", "classification")),
@@ -185,6 +237,8 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
             "pickle-truncated" => DatasetFiles.Form("t.pkl", File.ReadAllBytes(DatasetFiles.FixturePath("numpy2-protocol4.pkl"))[..200]),
             // {'training_data': [[1.0, 2.0], [3.0]], 'training_labels': [0, 1]} at protocol 2
             "pickle-ragged" => DatasetFiles.Form("r.pkl", Convert.FromBase64String("gAJ9cQAoWA0AAAB0cmFpbmluZ19kYXRhcQFdcQIoXXEDKEc/8AAAAAAAAEdAAAAAAAAAAGVdcQRHQAgAAAAAAABhZVgPAAAAdHJhaW5pbmdfbGFiZWxzcQVdcQYoSwBLAWV1Lg==")),
+            "pickle-self-reference" => DatasetFiles.Form("self.pkl", PickleOpcodes.Dataset(data => data.EmptyList().Put(0).Get(0).Append(), protocol: 2)),
+            "pickle-deep" => DatasetFiles.Form("deep.pkl", PickleOpcodes.Dataset(data => data.Repeat(10_000, list => list.EmptyList()).Repeat(9_999, list => list.Append()))),
             "path-separator" => DatasetFiles.Form("../evil.csv", Encoding.UTF8.GetBytes("a,label\n1,0\n")),
             "empty" => DatasetFiles.Form("empty.csv", []),
             "unknown-field" => Csv("a,label\n1,0\n2,1\n", ("labelColum", "label")),

@@ -268,21 +268,14 @@ public sealed class DatasetConverterTests : IDisposable
         return Enumerable.Range(0, 4).Select(j => (float)(label * 2.0 + (test ? (i * 5 + j) % 4 : (i * 7 + j * 3) % 5) * 0.25));
     }
 
-    /// <summary>One upload of <paramref name="files"/> (field, file name, bytes) with the options left at the form's defaults.</summary>
-    private static DatasetImportRequest Upload(params (string Field, string FileName, byte[] Content)[] files)
-    {
-        UploadedFile? File(string field) => files.Where(file => file.Field == field)
-            .Select(file => new UploadedFile(field, file.FileName, new MemoryStream(file.Content))).FirstOrDefault();
-        return new DatasetImportRequest(Path.GetFileNameWithoutExtension(files[0].FileName), File("file")!, File("labelsFile"), File("testFile"), File("testLabelsFile"),
-            null, null, new CsvImportOptions(null, null, null), ArrayKeys.None, new SplitOptions(0.2, 0), Preprocessing.None);
-    }
+    private static DatasetImportRequest Upload(params (string Field, string FileName, byte[] Content)[] files) => DatasetFiles.Request(files);
 
     private static DatasetImportRequest Upload(string fileName, byte[] content) => Upload(("file", fileName, content));
 
     private async Task<Dataset> ImportAsync(DatasetImportRequest request)
     {
         var hash = await request.ContentHashAsync(CancellationToken.None);
-        return DatasetConverter.Convert(Guid.NewGuid(), request, hash, _folder.Path, MaxBytes, TimeProvider.System);
+        return DatasetConverter.Convert(Guid.NewGuid(), request, hash, _folder.Path, new ImportLimits(MaxBytes), TimeProvider.System);
     }
 
     /// <summary>The tensor file holds the training images' bytes as floats and the test labels as class indices.</summary>

@@ -4,6 +4,8 @@ using System.IO.Compression;
 using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text;
+using Experiments.Domain.Datasets;
+using Experiments.Training.Data.Import;
 
 namespace Experiments.Tests.Training.Data;
 
@@ -110,6 +112,15 @@ public static class DatasetFiles
             gzip.Write(data);
         }
         return stream.ToArray();
+    }
+
+    /// <summary>One upload of <paramref name="files"/> (field, file name, bytes) with the options left at the form's defaults, as the converter receives it.</summary>
+    public static DatasetImportRequest Request(params (string Field, string FileName, byte[] Content)[] files)
+    {
+        UploadedFile? File(string field) => files.Where(file => file.Field == field)
+            .Select(file => new UploadedFile(field, file.FileName, new MemoryStream(file.Content))).FirstOrDefault();
+        return new DatasetImportRequest(Path.GetFileNameWithoutExtension(files[0].FileName), File("file")!, File("labelsFile"), File("testFile"), File("testLabelsFile"),
+            null, null, new CsvImportOptions(null, null, null), ArrayKeys.None, new SplitOptions(0.2, 0), Preprocessing.None);
     }
 
     /// <summary>A multipart form with files (field, name, bytes) and text fields.</summary>

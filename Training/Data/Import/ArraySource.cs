@@ -25,6 +25,10 @@ public sealed class ArraySource
         {
             throw new DatasetImportException(field, $"'{name}' is a single number (shape ()); it needs one entry per sample.");
         }
+        if (shape.Length > ImportLimits.MaxDimensions)
+        {
+            throw new DatasetImportException(field, $"'{name}' has {shape.Length} dimensions; at most {ImportLimits.MaxDimensions} are read.");
+        }
         if (shape.Any(dimension => dimension < 0))
         {
             throw new DatasetImportException(field, $"'{name}' has a negative dimension in shape {FormatShape(shape)}.");
@@ -40,6 +44,10 @@ public sealed class ArraySource
         catch (OverflowException)
         {
             throw new DatasetImportException(field, $"'{name}' declares shape {FormatShape(shape)}, whose size overflows; the header is corrupt.");
+        }
+        if (RowLength == 0)
+        {
+            throw new DatasetImportException(field, $"'{name}' has shape {FormatShape(shape)}: its samples have no values. Each sample needs at least one value.");
         }
         var available = stream.Length - offset;
         if (ByteLength > available)

@@ -8,17 +8,20 @@ public sealed record CsvImportOptions(string? LabelColumn, bool? HasHeader, char
 /// <summary>
 /// Reads a CSV or TSV file one line at a time: the numeric feature columns go straight to a float32 staging
 /// file (row-major), the label column is kept as text. Memory holds one line and the labels, whatever the
-/// file's size.
+/// file's size: a line is never read past <see cref="ImportLimits.MaxCsvLineLength"/> characters, nor cut
+/// into more than <see cref="ImportLimits.MaxCsvColumns"/> cells.
 /// </summary>
 public static class CsvTable
 {
-    public static (ArraySource Features, LabelSource Labels) Read(TextReader reader, CsvImportOptions options, ImportWorkspace workspace, string field)
+    public static (ArraySource Features, LabelSource Labels) Read(TextReader text, CsvImportOptions options, ImportWorkspace workspace, string field)
     {
+        var limits = workspace.Limits;
+        var reader = new LineReader(text, limits.MaxCsvLineLength, field);
         var lineNumber = 0;
         var first = ReadNonEmptyLine(reader, ref lineNumber)
             ?? throw new DatasetImportException(field, "the file is empty: expected a header or a first row of comma-separated values.");
         var delimiter = options.Delimiter ?? DetectDelimiter(first);
-        var firstCells = Split(first, delimiter);
+        var firstCells = Split(first, delimiter, limits.MaxCsvColumns, lineNumber, field);
         if (firstCells.Length < 2)
         {
             throw new DatasetImportException(field, $"line {lineNumber} has a single column; a dataset needs at least one feature column and a label column "
@@ -28,7 +31,7 @@ public static class CsvTable
         var firstLineNumber = lineNumber;
         var secondLine = ReadNonEmptyLine(reader, ref lineNumber);
         var secondLineNumber = lineNumber;
-        var secondCells = secondLine is null ? null : Split(secondLine, delimiter);
+        var secondCells = secondLine is null ? null : Split(secondLine, delimiter, limits.MaxCsvColumns, secondLineNumber, field);
         var labelIsName = options.LabelColumn is { } given && !int.TryParse(given, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
         var hasHeader = options.HasHeader ?? (labelIsName || LooksLikeHeader(firstCells, secondCells));
         var names = hasHeader
@@ -40,6 +43,9 @@ public static class CsvTable
         var staging = workspace.CreateFile();
         var row = new float[featureCount];
         var labels = new List<string>();
+        // Class labels repeat: each distinct text is kept once (up to as many as there may be classes).
+        var distinctLabels = new HashSet<string>(StringComparer.Ordinal);
+        var labelTexts = distinctLabels.GetAlternateLookup<ReadOnlySpan<char>>();
         var lines = new List<int>();
         var fitsInBytes = true;
         if (!hasHeader)
@@ -91,7 +97,7 @@ public static class CsvTable
         {
             if (line.Contains('"'))
             {
-                AddRow(Split(line, delimiter), number);
+                AddRow(Split(line, delimiter, limits.MaxCsvColumns, number, field), number);
                 return;
             }
             var rest = line.AsSpan();
@@ -130,7 +136,15 @@ public static class CsvTable
                 {
                     throw new DatasetImportException(field, $"line {number}, column '{names[column]}': the label is empty.");
                 }
-                labels.Add(text.ToString());
+                if (!labelTexts.TryGetValue(text, out var label))
+                {
+                    label = text.ToString();
+                    if (distinctLabels.Count < Targets.MaxClasses)
+                    {
+                        distinctLabels.Add(label);
+                    }
+                }
+                labels.Add(label);
                 return;
             }
             if (!TryParseWhole(text, out var value)
@@ -188,7 +202,7 @@ public static class CsvTable
         return !double.IsFinite(value);
     }
 
-    private static string? ReadNonEmptyLine(TextReader reader, ref int lineNumber)
+    private static string? ReadNonEmptyLine(LineReader reader, ref int lineNumber)
     {
         string? line;
         while ((line = reader.ReadLine()) is not null)
@@ -247,12 +261,13 @@ public static class CsvTable
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
-    /// <summary>Splits one line, honouring double-quoted fields ("a,b" and "" for a quote).</summary>
-    private static string[] Split(string line, char delimiter)
+    /// <summary>Splits one line, honouring double-quoted fields ("a,b" and "" for a quote), into at most <paramref name="maxColumns"/> cells.</summary>
+    private static string[] Split(string line, char delimiter, int maxColumns, int lineNumber, string field)
     {
         if (!line.Contains('"'))
         {
-            return line.Split(delimiter);
+            var count = line.AsSpan().Count(delimiter) + 1;
+            return count <= maxColumns ? line.Split(delimiter) : throw TooManyColumns(lineNumber, count, maxColumns, field);
         }
         var cells = new List<string>();
         var cell = new System.Text.StringBuilder();
@@ -282,6 +297,10 @@ public static class CsvTable
             }
             else if (c == delimiter)
             {
+                if (cells.Count + 1 == maxColumns)
+                {
+                    throw TooManyColumns(lineNumber, cells.Count + 2 + line.AsSpan(i + 1).Count(delimiter), maxColumns, field);
+                }
                 cells.Add(cell.ToString());
                 cell.Clear();
             }
@@ -292,5 +311,82 @@ public static class CsvTable
         }
         cells.Add(cell.ToString());
         return [.. cells];
+    }
+
+    /// <summary>
+    /// More cells than the limit (for a line with quotes, counted as if every delimiter separated cells).
+    /// </summary>
+    private static DatasetImportException TooManyColumns(int lineNumber, int count, int maxColumns, string field) => new(field, string.Create(CultureInfo.InvariantCulture,
+        $"line {lineNumber} has {count} columns, more than the limit of {maxColumns} (set by Experiments:MaxCsvColumns); for that many features, save the data as NumPy arrays (.npy or .npz)."));
+
+    /// <summary>
+    /// Lines of text as <see cref="TextReader.ReadLine"/> cuts them (at \n, \r\n or \r), except that a line longer than
+    /// the limit is refused as soon as the limit is passed, before more of it is read into memory.
+    /// </summary>
+    private sealed class LineReader(TextReader reader, int maxLength, string field)
+    {
+        private readonly char[] _buffer = new char[1 << 16];
+        private readonly System.Text.StringBuilder _line = new();
+        private int _start;
+        private int _end;
+        private bool _skipLineFeed;
+        private int _lines;
+
+        public string? ReadLine()
+        {
+            _line.Clear();
+            var any = false;
+            while (true)
+            {
+                if (_start == _end)
+                {
+                    _start = 0;
+                    _end = reader.Read(_buffer, 0, _buffer.Length);
+                    if (_end == 0)
+                    {
+                        return any ? Finish() : null;
+                    }
+                }
+                if (_skipLineFeed)
+                {
+                    _skipLineFeed = false;
+                    if (_buffer[_start] == '\n')
+                    {
+                        _start++;
+                        continue;
+                    }
+                }
+                any = true;
+                var rest = _buffer.AsSpan(_start, _end - _start);
+                var end = rest.IndexOfAny('\r', '\n');
+                var taken = end < 0 ? rest.Length : end;
+                if (_line.Length + taken > maxLength)
+                {
+                    throw new DatasetImportException(field, string.Create(CultureInfo.InvariantCulture,
+                        $"line {_lines + 1} is longer than {maxLength} characters, the limit set by Experiments:MaxCsvLineLength; rows of a CSV file end with a line break (\\n or \\r\\n)."));
+                }
+                if (end < 0)
+                {
+                    _line.Append(rest);
+                    _start = _end;
+                    continue;
+                }
+                _skipLineFeed = rest[end] == '\r';
+                _start += end + 1;
+                if (_line.Length == 0)
+                {
+                    _lines++;
+                    return new string(rest[..end]);
+                }
+                _line.Append(rest[..end]);
+                return Finish();
+            }
+        }
+
+        private string Finish()
+        {
+            _lines++;
+            return _line.ToString();
+        }
     }
 }

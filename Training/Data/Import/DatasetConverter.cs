@@ -16,13 +16,13 @@ public static class DatasetConverter
 
     /// <summary>
     /// Converts <paramref name="request"/> into <c>{id:N}.bin</c> in <paramref name="folder"/>, which also holds the
-    /// import's temporary files; everything it decompresses is limited to <paramref name="maxBytes"/>.
+    /// import's temporary files; what it reads, decompresses and builds is bounded by <paramref name="limits"/>.
     /// </summary>
     /// <returns>The dataset described, not yet stored anywhere but in its tensor file.</returns>
-    public static Dataset Convert(Guid id, DatasetImportRequest request, string contentHash, string folder, long maxBytes, TimeProvider time)
+    public static Dataset Convert(Guid id, DatasetImportRequest request, string contentHash, string folder, ImportLimits limits, TimeProvider time)
     {
         var tensorPath = Path.Combine(folder, $"{id:N}.bin");
-        using var workspace = new ImportWorkspace(folder, maxBytes);
+        using var workspace = new ImportWorkspace(folder, limits);
         var source = Read(request, workspace);
         return Convert(id, request, source, contentHash, tensorPath, time);
     }

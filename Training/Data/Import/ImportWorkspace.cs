@@ -2,15 +2,17 @@ namespace Experiments.Training.Data.Import;
 
 /// <summary>
 /// The scratch space of one import: temporary files in the datasets folder (decompressed entries, staged
-/// CSV values, transposed arrays), all deleted when the import ends, and the budget of bytes that
-/// decompression may produce.
+/// CSV values, transposed arrays), all deleted when the import ends, the limits of the import, and the budget
+/// of bytes that decompression may produce.
 /// </summary>
-public sealed class ImportWorkspace(string folder, long maxBytes) : IDisposable
+public sealed class ImportWorkspace(string folder, ImportLimits limits) : IDisposable
 {
     private readonly List<(string Path, FileStream Stream)> _files = [];
     private long _produced;
 
-    public long MaxBytes { get; } = maxBytes;
+    public ImportLimits Limits { get; } = limits;
+
+    public long MaxBytes => Limits.MaxBytes;
 
     /// <summary>A new read-write temporary file, deleted with the workspace.</summary>
     public FileStream CreateFile()

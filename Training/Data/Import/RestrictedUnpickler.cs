@@ -44,17 +44,29 @@ public sealed class RestrictedUnpickler
     };
 
     private readonly Stream _input;
+    private readonly ImportLimits _limits;
     private readonly List<object?> _stack = [];
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<long, object?> _memo = [];
+    private long _elements;
+    private long _built;
 
-    private RestrictedUnpickler(Stream input) => _input = input;
+    private RestrictedUnpickler(Stream input, ImportLimits limits)
+    {
+        _input = input;
+        _limits = limits;
+    }
 
     /// <summary>The Python names a pickle may refer to.</summary>
     public static IEnumerable<string> AllowedGlobals => Allowed.Keys;
 
-    /// <summary>Reads one pickled object; <see cref="PickleFormatException"/> for a corrupt or refused pickle.</summary>
-    public static object? Load(Stream input) => new RestrictedUnpickler(input).Run();
+    /// <summary>
+    /// Reads one pickled object; <see cref="PickleFormatException"/> for a corrupt or refused pickle, <see cref="PickleLimitException"/>
+    /// (before allocating) when its containers hold more than <see cref="ImportLimits.MaxPickleElements"/> entries in all, or its calls
+    /// would build more than <see cref="ImportLimits.MaxBytes"/> bytes. The machine is a loop over opcodes: no nesting in the file
+    /// makes it recurse.
+    /// </summary>
+    public static object? Load(Stream input, ImportLimits? limits = null) => new RestrictedUnpickler(input, limits ?? ImportLimits.Default).Run();
 
     private object? Run()
     {
@@ -102,18 +114,18 @@ public sealed class RestrictedUnpickler
                 case 0x29: Push(Array.Empty<object?>()); break; // EMPTY_TUPLE
                 case 0x7d: Push(new Dictionary<object, object?>()); break; // EMPTY_DICT
                 case 0x8f: Push(new HashSet<object?>()); break; // EMPTY_SET
-                case 0x6c: Push(new List<object?>(PopMark())); break; // LIST
-                case 0x74: Push(PopMark().ToArray()); break; // TUPLE
+                case 0x6c: Push(new List<object?>(Counted(PopMark()))); break; // LIST
+                case 0x74: Push(Counted(PopMark()).ToArray()); break; // TUPLE
                 case 0x85: Push(new[] { Pop() }); break; // TUPLE1
                 case 0x86: { var b = Pop(); var a = Pop(); Push(new[] { a, b }); break; } // TUPLE2
                 case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); Push(new[] { a, b, c }); break; } // TUPLE3
-                case 0x91: Push(new HashSet<object?>(PopMark())); break; // FROZENSET
-                case 0x61: { var item = Pop(); As<List<object?>>(Peek(), "APPEND").Add(item); break; } // APPEND
-                case 0x65: { var items = PopMark(); As<List<object?>>(Peek(), "APPENDS").AddRange(items); break; } // APPENDS
-                case 0x90: { var items = PopMark(); As<HashSet<object?>>(Peek(), "ADDITEMS").UnionWith(items); break; } // ADDITEMS
-                case 0x64: { var dict = new Dictionary<object, object?>(); SetItems(dict, PopMark()); Push(dict); break; } // DICT
-                case 0x73: { var value = Pop(); var key = Pop(); SetItems(As<Dictionary<object, object?>>(Peek(), "SETITEM"), [key, value]); break; } // SETITEM
-                case 0x75: { var items = PopMark(); SetItems(As<Dictionary<object, object?>>(Peek(), "SETITEMS"), items); break; } // SETITEMS
+                case 0x91: Push(new HashSet<object?>(Counted(PopMark()))); break; // FROZENSET
+                case 0x61: { var item = Pop(); Count(1); As<List<object?>>(Peek(), "APPEND").Add(item); break; } // APPEND
+                case 0x65: { var items = Counted(PopMark()); As<List<object?>>(Peek(), "APPENDS").AddRange(items); break; } // APPENDS
+                case 0x90: { var items = Counted(PopMark()); As<HashSet<object?>>(Peek(), "ADDITEMS").UnionWith(items); break; } // ADDITEMS
+                case 0x64: { var dict = new Dictionary<object, object?>(); SetItems(dict, Counted(PopMark())); Push(dict); break; } // DICT
+                case 0x73: { var value = Pop(); var key = Pop(); Count(1); SetItems(As<Dictionary<object, object?>>(Peek(), "SETITEM"), [key, value]); break; } // SETITEM
+                case 0x75: { var items = Counted(PopMark()); SetItems(As<Dictionary<object, object?>>(Peek(), "SETITEMS"), items); break; } // SETITEMS
                 case 0x67: Push(Get(long.Parse(ReadLine(), CultureInfo.InvariantCulture))); break; // GET
                 case 0x68: Push(Get(ReadByte())); break; // BINGET
                 case 0x6a: Push(Get(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break; // LONG_BINGET
@@ -141,7 +153,7 @@ public sealed class RestrictedUnpickler
                         Push(Call(Pop(), arguments));
                         break;
                     }
-                case 0x62: { var state = Pop(); Build(Peek(), state); break; } // BUILD
+                case 0x62: { var state = Pop(); ChargeArguments(state); Build(Peek(), state); break; } // BUILD
                 case 0x69: { var callable = Global(ReadLine(), ReadLine()); Push(Call(callable, PopMark().ToArray())); break; } // INST
                 case 0x6f: { var items = PopMark(); Push(Call(items.FirstOrDefault(), items.Skip(1).ToArray())); break; } // OBJ
                 case 0x50 or 0x51: // PERSID, BINPERSID
@@ -169,13 +181,66 @@ public sealed class RestrictedUnpickler
         return new PickleGlobal(fullName, function);
     }
 
-    private static object? Call(object? callable, object?[] arguments)
+    private object? Call(object? callable, object?[] arguments)
     {
         if (callable is not PickleGlobal global)
         {
             throw new PickleFormatException($"the pickle calls a {Describe(callable)}, which is not callable: the file is corrupt.");
         }
+        ChargeArguments(arguments);
         return global.Function(arguments);
+    }
+
+    /// <summary>
+    /// An allowed call (or a NumPy array's state) may copy what it is given: list(x), bytes(x), a latin-1 string
+    /// into an array's data. Charged before the call, so that a pickle calling them many times on one memoized
+    /// value cannot build more than the limits.
+    /// </summary>
+    private void ChargeArguments(object? arguments)
+    {
+        foreach (var argument in arguments as object?[] ?? [arguments])
+        {
+            switch (argument)
+            {
+                case string text:
+                    Charge(text.Length);
+                    break;
+                case byte[] bytes:
+                    Charge(bytes.LongLength);
+                    break;
+                case ICollection<object?> items:
+                    Count(items.Count);
+                    break;
+            }
+        }
+    }
+
+    private List<object?> Counted(List<object?> items)
+    {
+        Count(items.Count);
+        return items;
+    }
+
+    private void Count(long entries)
+    {
+        _elements += entries;
+        if (_elements > _limits.MaxPickleElements)
+        {
+            throw new PickleLimitException(string.Create(CultureInfo.InvariantCulture,
+                $"the pickle's lists, tuples, dicts and sets hold more than {_limits.MaxPickleElements} entries, the limit set by Experiments:MaxPickleElements "
+                + $"(reached at offset {_input.Position}); save large data as NumPy arrays (.npz)."));
+        }
+    }
+
+    private void Charge(long bytes)
+    {
+        _built += bytes;
+        if (_built > _limits.MaxBytes)
+        {
+            throw new PickleLimitException(string.Create(CultureInfo.InvariantCulture,
+                $"the pickle's calls would build more than {DatasetImportException.Format(_limits.MaxBytes)} ({_limits.MaxBytes} bytes, the limit set by Experiments:MaxUploadBytes), "
+                + $"reached at offset {_input.Position}: it copies the same data many times."));
+        }
     }
 
     private static void Build(object? target, object? state)
@@ -345,6 +410,9 @@ public sealed class PickleNone
 
 /// <summary>A pickle that is corrupt, truncated, or uses a feature a dataset pickle does not need.</summary>
 public class PickleFormatException(string message) : Exception(message);
+
+/// <summary>A pickle that would build more than the import's limits allow.</summary>
+public sealed class PickleLimitException(string message) : PickleFormatException(message);
 
 /// <summary>A pickle that names a global outside the allow-list.</summary>
 public sealed class PickleRefusedException(string global) : PickleFormatException(

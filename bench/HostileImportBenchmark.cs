@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text;
+using Experiments.Api.Datasets;
+using Experiments.Api.Hosting;
+using Experiments.Api.Persistence;
+using Experiments.Domain.Datasets;
+using Experiments.Training.Data.Import;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Experiments.Bench;
+
+/// <summary>
+/// The process's peak memory while the real importer reads one hostile CSV: a single line of <c>--mb</c> MB
+/// (<c>--case single-line</c>) or a label cell of that size (<c>--case label-cell</c>). One case per process, since
+/// the peak only grows; the readers' limits should refuse either within a few MiB of the baseline.
+/// </summary>
+public static class HostileImportBenchmark
+{
+    public const string Name = "hostile";
+
+    public static async Task RunAsync(string[] args)
+    {
+        var megabytes = Machine.Option(args, "--mb", 50);
+        var index = Array.IndexOf(args, "--case");
+        var which = index >= 0 && index + 1 < args.Length ? args[index + 1] : "single-line";
+        var folder = Machine.TemporaryFolder();
+        try
+        {
+            var path = Path.Combine(folder, "hostile.csv");
+            Write(path, which, megabytes);
+            var before = Machine.PeakResidentMiB();
+            var options = new DbContextOptionsBuilder<ExperimentsDbContext>().UseSqlite($"Data Source={Path.Combine(folder, "bench.db")}").Options;
+            await using var db = new ExperimentsDbContext(options);
+            await db.Database.MigrateAsync();
+            var importer = new DatasetImporter(db, Options.Create(new ExperimentsOptions { DataFolder = folder, MaxUploadBytes = 4L << 30 }), TimeProvider.System);
+            await using var content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            var request = new DatasetImportRequest("hostile", new UploadedFile("file", "hostile.csv", content), null, null, null, DatasetFormat.Csv, null,
+                new CsvImportOptions(null, null, null), ArrayKeys.None, new SplitOptions(0.2, 0), Preprocessing.None);
+            string outcome;
+            try
+            {
+                await importer.ImportAsync(request, CancellationToken.None);
+                outcome = "imported";
+            }
+            catch (DatasetImportException refused)
+            {
+                outcome = $"refused: {refused.Message[..Math.Min(120, refused.Message.Length)]}";
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{which} CSV of {megabytes} MB: peak resident memory {before:F0} MiB before the import, {Machine.PeakResidentMiB():F0} MiB after; {outcome}"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Written a block at a time, so that making the file does not raise the peak being measured.</summary>
+    private static void Write(string path, string which, int megabytes)
+    {
+        using var writer = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 16);
+        var block = which == "label-cell" ? new string('x', 1_000_000) : string.Concat(Enumerable.Repeat("1,", 500_000));
+        writer.Write(which == "label-cell" ? "a,label\n1," : "");
+        for (var i = 0; i < megabytes; i++)
+        {
+            writer.Write(block);
+        }
+        writer.Write(which == "label-cell" ? "\n" : "0\n");
+    }
+}
