@@ -35,7 +35,7 @@ public sealed class FieldBadInputTests(ApiFactory factory) : IClassFixture<ApiFa
     [InlineData("/api/models/validate", """{"layers": [{"type": "relu"}], "inputShape": [4], "batchsize": 8}""", "batchsize", "is not a field of a model to validate; did you mean 'batchSize'?")]
     [InlineData("/api/runs/3fa85f64-5717-4562-b3fc-2c963f66afa6/evaluate", """{"datasetId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "splt": "all"}""", "splt", "is not a field of an evaluation; did you mean 'split'? The fields are datasetId, split.")]
     [InlineData("/api/runs/3fa85f64-5717-4562-b3fc-2c963f66afa6/predict", """{"sample": [[1, 2, 3, 4]]}""", "sample", "is not a field of a prediction; did you mean 'samples'?")]
-    public async Task A_member_a_body_does_not_define_is_refused_naming_the_valid_ones_and_the_nearest(string path, string body, string field, string expected)
+    public async Task Regression_a_member_a_body_does_not_define_is_refused_naming_the_valid_ones_and_the_nearest(string path, string body, string field, string expected)
     {
         var problem = await ExpectProblemAsync(await PostAsync(path, body));
 
@@ -61,7 +61,7 @@ public sealed class FieldBadInputTests(ApiFactory factory) : IClassFixture<ApiFa
     [InlineData("/api/runs", """{"device": "1"}""", "device", "must be one of auto, cpu, cuda.")]
     [InlineData("/api/runs", """{"device": "gpu"}""", "device", "must be one of auto, cpu, cuda.")]
     [InlineData("/api/runs/3fa85f64-5717-4562-b3fc-2c963f66afa6/evaluate", """{"datasetId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "split": 5}""", "split", "must be one of test, train, all.")]
-    public async Task An_enum_is_one_of_its_names_never_a_number(string path, string body, string field, string expected)
+    public async Task Regression_an_enum_is_one_of_its_names_never_a_number(string path, string body, string field, string expected)
     {
         var problem = await ExpectProblemAsync(await PostAsync(path, body));
 
@@ -87,7 +87,7 @@ public sealed class FieldBadInputTests(ApiFactory factory) : IClassFixture<ApiFa
     [InlineData("/api/datasets/3fa85f64-5717-4562-b3fc-2c963f66afa6/preview?cout=3", "cout", "is not a query parameter of GET /api/datasets/{id}/preview; did you mean 'count'? The query parameters are split, count.")]
     [InlineData("/api/runs/3fa85f64-5717-4562-b3fc-2c963f66afa6?verbose=true", "verbose", "is not a query parameter of GET /api/runs/{id}; it takes no query parameters.")]
     [InlineData("/api/runs/3fa85f64-5717-4562-b3fc-2c963f66afa6/weights?formats=pytorch", "formats", "did you mean 'format'?")]
-    public async Task A_query_parameter_an_endpoint_does_not_take_is_refused_with_the_nearest(string url, string field, string expected)
+    public async Task Regression_a_query_parameter_an_endpoint_does_not_take_is_refused_with_the_nearest(string url, string field, string expected)
     {
         var problem = await ExpectProblemAsync(await _client.GetAsync(url));
 
@@ -119,7 +119,7 @@ public sealed class FieldBadInputTests(ApiFactory factory) : IClassFixture<ApiFa
     [InlineData("/api/datasets")]
     [InlineData("/api/models")]
     [InlineData("/api/runs")]
-    public async Task A_page_whose_offset_overflows_32_bits_is_empty_not_the_first_page(string path)
+    public async Task Regression_a_page_whose_offset_overflows_32_bits_is_empty_not_the_first_page(string path)
     {
         var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);
         await Workflow.CreateRunAsync(_client, datasetId, modelId, epochs: 1);
@@ -138,7 +138,7 @@ public sealed class FieldBadInputTests(ApiFactory factory) : IClassFixture<ApiFa
     [InlineData("iso\u2067late")]
     [InlineData("zero\u200Bwidth")]
     [InlineData("two\u2028lines")]
-    public async Task A_name_with_characters_that_disguise_it_is_refused(string name)
+    public async Task Regression_a_name_with_characters_that_disguise_it_is_refused(string name)
     {
         var model = await ExpectProblemAsync(await _client.PostAsJsonAsync("/api/models", new { name, layers = new object[] { new { type = "relu" } } }));
         var dataset = await ExpectProblemAsync(await _client.PostAsync("/api/datasets",

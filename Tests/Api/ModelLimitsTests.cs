@@ -23,7 +23,7 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
     [InlineData("""[{"type": "linear", "outFeatures": 2147483647}, {"type": "linear", "outFeatures": 2147483647}]""", "[4]", "layers[1]", "(linear) is too large")]
     [InlineData("""[{"type": "conv2d", "outChannels": 8, "kernelSize": 5, "padding": 2147483647}]""", "[1, 28, 28]", "layers[0]", "(conv2d) is too large")]
     [InlineData("""[{"type": "lstm", "hiddenSize": 1073741825, "bidirectional": true}]""", "[10, 4]", "layers[0]", "(lstm) is too large")]
-    public async Task A_model_too_large_to_count_is_refused_by_its_layer_and_nothing_is_saved(string layers, string inputShape, string field, string expected)
+    public async Task Regression_a_model_too_large_to_count_is_refused_by_its_layer_and_nothing_is_saved(string layers, string inputShape, string field, string expected)
     {
         var modelsBefore = await CountModelsAsync();
 
@@ -80,7 +80,7 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
     [InlineData("-1")]
     [InlineData("0")]
     [InlineData("1e400")]
-    public async Task A_gradient_clip_norm_that_is_not_a_finite_positive_number_is_refused(string clip)
+    public async Task Regression_a_gradient_clip_norm_that_is_not_a_finite_positive_number_is_refused(string clip)
     {
         var (datasetId, modelId) = await ValidInputsAsync();
         var runsBefore = await CountRunsAsync();
@@ -108,7 +108,7 @@ public sealed class ModelLimitsTests(ApiFactory factory) : IClassFixture<ApiFact
     }
 
     [Fact]
-    public async Task Ten_concurrent_saves_under_one_name_get_versions_one_to_ten()
+    public async Task Regression_ten_concurrent_saves_under_one_name_get_versions_one_to_ten()
     {
         var responses = await Task.WhenAll(Enumerable.Range(1, 10).Select(width => _client.PostAsJsonAsync("/api/models", new
         {

@@ -79,7 +79,7 @@ public sealed class TrainedModelTests(ApiFactory factory) : IClassFixture<ApiFac
     }
 
     [Fact]
-    public async Task Predict_refuses_values_beyond_float32_and_outputs_that_overflow_instead_of_answering_NaN()
+    public async Task Regression_predict_refuses_values_beyond_float32_and_outputs_that_overflow_instead_of_answering_NaN()
     {
         var run = await TrainedIrisAsync();
 

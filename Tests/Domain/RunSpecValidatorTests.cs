@@ -142,7 +142,7 @@ public sealed class RunSpecValidatorTests
     [InlineData(double.NaN)]
     [InlineData(-1.0)]
     [InlineData(0.0)]
-    public void A_gradient_clip_norm_that_is_not_a_finite_positive_number_is_refused(double clip)
+    public void Regression_a_gradient_clip_norm_that_is_not_a_finite_positive_number_is_refused(double clip)
     {
         var errors = new ValidationErrors();
 

@@ -119,7 +119,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
     }
 
     [Fact]
-    public async Task A_multipart_header_over_its_limit_is_refused_with_431_naming_that_limit_not_the_upload_limit()
+    public async Task Regression_a_multipart_header_over_its_limit_is_refused_with_431_naming_that_limit_not_the_upload_limit()
     {
         var problem = await ExpectProblemAsync(status: HttpStatusCode.RequestHeaderFieldsTooLarge, response: await _client.PostAsync("/api/datasets", LongPartHeader()));
 

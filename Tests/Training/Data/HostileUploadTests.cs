@@ -18,7 +18,7 @@ public sealed class HostileUploadTests : IDisposable
     [InlineData(3)]
     [InlineData(4)]
     [InlineData(5)]
-    public void A_pickled_list_that_contains_itself_is_refused_naming_the_key(int protocol)
+    public void Regression_a_pickled_list_that_contains_itself_is_refused_naming_the_key(int protocol)
     {
         // L = []; L.append(L)
         var pickle = PickleOpcodes.Dataset(data => data.EmptyList().Put(0).Get(0).Append(), protocol: protocol);
@@ -63,7 +63,7 @@ public sealed class HostileUploadTests : IDisposable
     }
 
     [Fact]
-    public void A_million_nested_lists_are_refused_at_32_levels_without_recursing()
+    public void Regression_a_million_nested_lists_are_refused_at_32_levels_without_recursing()
     {
         // 2 MB: a million EMPTY_LIST, then APPENDs that put each inside the one before.
         var pickle = PickleOpcodes.Dataset(data => data.Repeat(1_000_000, list => list.EmptyList()).Repeat(999_999, list => list.Append()));
@@ -74,7 +74,7 @@ public sealed class HostileUploadTests : IDisposable
     }
 
     [Fact]
-    public void One_list_referred_to_a_million_times_is_refused_before_its_values_are_allocated()
+    public void Regression_one_list_referred_to_a_million_times_is_refused_before_its_values_are_allocated()
     {
         // 15 KB: row = [0] * 1000; block = [row] * 1000; data = [block] * 1000, by memo references.
         var pickle = PickleOpcodes.Dataset(data => data
@@ -130,7 +130,7 @@ public sealed class HostileUploadTests : IDisposable
     }
 
     [Fact]
-    public void A_single_csv_line_longer_than_the_limit_is_refused_before_it_is_read_further()
+    public void Regression_a_single_csv_line_longer_than_the_limit_is_refused_before_it_is_read_further()
     {
         var line = string.Concat(Enumerable.Repeat("1,", ImportLimits.DefaultMaxCsvLineLength / 2 + 1));
 
@@ -140,7 +140,7 @@ public sealed class HostileUploadTests : IDisposable
     }
 
     [Fact]
-    public void A_label_cell_longer_than_the_line_limit_is_refused_with_its_line()
+    public void Regression_a_label_cell_longer_than_the_line_limit_is_refused_with_its_line()
     {
         var refused = Refuse(Csv("a,label\n1,0\r\n2," + new string('x', 200) + "\n"), ImportLimits.Default with { MaxCsvLineLength = 100 });
 
@@ -170,7 +170,7 @@ public sealed class HostileUploadTests : IDisposable
     [Theory]
     [InlineData(new long[] { 10, 0 }, "(10, 0)")]
     [InlineData(new long[] { 10, 3, 0 }, "(10, 3, 0)")]
-    public void An_npy_whose_samples_have_no_values_is_refused(long[] shape, string shown)
+    public void Regression_an_npy_whose_samples_have_no_values_is_refused(long[] shape, string shown)
     {
         var request = DatasetFiles.Request(("file", "x.npy", DatasetFiles.Npy("<f4", shape, [])), ("labelsFile", "y.npy", DatasetFiles.Npy(new long[10], 10)));
 
