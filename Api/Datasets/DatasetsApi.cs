@@ -36,6 +36,7 @@ public static class DatasetsApi
             .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesValidationProblem(StatusCodes.Status431RequestHeaderFieldsTooLarge)
             .ProducesValidationProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesValidationProblem(StatusCodes.Status507InsufficientStorage)
             .WithSummary("Import a dataset from CSV/TSV, NumPy .npy/.npz, a Python pickle or IDX files")
             .WithDescription("The format is detected from the content (gzipped files are unpacked) unless `format` says it. "
                 + "CSV: one file, header and delimiter detected, `labelColumn` by name or index (default: the last). "
@@ -112,7 +113,17 @@ public static class DatasetsApi
                 _ => TypedResults.ValidationProblem(new Dictionary<string, string[]> { [refused.Field] = [refused.Message] }, title: Refused),
             };
         }
+        catch (IOException full) when (IsDiskFull(full))
+        {
+            // The converter and the importer have removed what they wrote; nothing is left of this upload.
+            return Problem(StatusCodes.Status507InsufficientStorage, "file",
+                $"the data folder ({options.Value.DataFolderPath}) has no space left for this dataset; free some space or move Experiments:DataFolder, then upload again.");
+        }
     }
+
+    /// <summary>ENOSPC on Linux and macOS (the errno is the HResult), ERROR_DISK_FULL and ERROR_HANDLE_DISK_FULL on Windows.</summary>
+    private static bool IsDiskFull(IOException exception) =>
+        exception.HResult is 28 or unchecked((int)0x80070070) or unchecked((int)0x80070027);
 
     /// <summary>
     /// The form reader's refusals, each answered with the limit it hit: the upload limit (<c>Experiments:MaxUploadBytes</c>),
@@ -443,6 +454,7 @@ public static class DatasetsApi
             StatusCodes.Status431RequestHeaderFieldsTooLarge => "The upload's form headers are too large.",
             StatusCodes.Status415UnsupportedMediaType => "The upload is not in a format Experiments reads.",
             StatusCodes.Status409Conflict => "The dataset is in use.",
+            StatusCodes.Status507InsufficientStorage => "There is no space left to store the dataset.",
             _ => Refused,
         },
     });
