@@ -22,28 +22,10 @@ public sealed class DataFolderSweep(
 {
     private readonly ExperimentsOptions _options = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var period = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, _options.OrphanGracePeriod.Ticks));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await SweepAsync(stoppingToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                logger.LogError(exception, "Sweeping the data folder failed; trying again in {Period}.", period);
-            }
-            try
-            {
-                await Task.Delay(period, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        return Periodically.RunAsync(SweepAsync, period, "Sweeping the data folder", time, logger, stoppingToken);
     }
 
     public async Task<SweepResult> SweepAsync(CancellationToken cancellationToken)

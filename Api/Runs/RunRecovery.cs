@@ -26,29 +26,12 @@ public sealed class RunRecovery(
 {
     private readonly Dictionary<Guid, DateTimeOffset> _requeued = [];
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var lease = options.Value.RunLeaseDuration;
         var period = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(500).Ticks, lease.Ticks / 2));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RecoverAsync(lease, stoppingToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                logger.LogError(exception, "Looking for runs whose worker died failed; trying again in {Period}.", period);
-            }
-            try
-            {
-                await Task.Delay(period, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        return Periodically.RunAsync(stopping => RecoverAsync(lease, stopping), period, "Looking for runs whose worker died or whose job is gone",
+            time, logger, stoppingToken);
     }
 
     public async Task RecoverAsync(TimeSpan lease, CancellationToken cancellationToken)

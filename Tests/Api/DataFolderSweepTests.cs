@@ -1,7 +1,5 @@
 using Experiments.Api.Hosting;
 using Experiments.Tests.Support;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Experiments.Tests.Api;
@@ -10,11 +8,7 @@ namespace Experiments.Tests.Api;
 [Collection(OneAtATime.Name)]
 public sealed class DataFolderSweepTests : IDisposable
 {
-    private readonly ApiFactory _factory = new();
-    private readonly WebApplicationFactory<Program> _host;
-
-    public DataFolderSweepTests() =>
-        _host = _factory.WithWebHostBuilder(builder => builder.UseSetting("Experiments:OrphanGracePeriod", "00:00:02"));
+    private readonly ApiFactory _factory = new() { Settings = { ["Experiments:OrphanGracePeriod"] = "00:00:02" } };
 
     [Fact]
     public async Task Regression_debris_of_a_killed_import_and_of_deleted_runs_is_removed_at_start_up_and_files_with_rows_stay()
@@ -36,7 +30,7 @@ public sealed class DataFolderSweepTests : IDisposable
             Age(path);
         }
 
-        using var client = _host.CreateClient();
+        using var client = _factory.CreateClient();
         // The deleted run's folder goes as a whole, not only its file.
         await WaitUntilAsync(() => debris.All(path => !File.Exists(path)) && !Directory.Exists(Path.GetDirectoryName(debris[3])));
 
@@ -51,7 +45,7 @@ public sealed class DataFolderSweepTests : IDisposable
             Age(file);
         }
 
-        var swept = await _host.Services.GetRequiredService<DataFolderSweep>().SweepAsync(CancellationToken.None);
+        var swept = await _factory.Services.GetRequiredService<DataFolderSweep>().SweepAsync(CancellationToken.None);
 
         Assert.Equal(new SweepResult(0, 0, 0), swept);
         Assert.True(File.Exists(tensorFile));

@@ -4,8 +4,6 @@ using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
 using Experiments.Tests.Support;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Experiments.Tests.Api;
@@ -14,20 +12,16 @@ namespace Experiments.Tests.Api;
 [Collection(OneAtATime.Name)]
 public sealed class RunRecoveryTests : IDisposable
 {
-    private readonly ApiFactory _factory = new();
-    private readonly WebApplicationFactory<Program> _host;
-
-    public RunRecoveryTests() =>
-        _host = _factory.WithWebHostBuilder(builder => builder.UseSetting("Experiments:RunLeaseDuration", "00:00:02"));
+    private readonly ApiFactory _factory = new() { Settings = { ["Experiments:RunLeaseDuration"] = "00:00:02" } };
 
     [Fact]
     public async Task Regression_a_queued_run_whose_job_is_gone_is_queued_again_and_trains()
     {
-        using var client = _host.CreateClient();
+        using var client = _factory.CreateClient();
         var dataset = await Workflow.ImportIrisAsync(client);
         var model = await Workflow.CreateMlpAsync(client);
         Guid runId;
-        await using (var scope = _host.Services.CreateAsyncScope())
+        await using (var scope = _factory.Services.CreateAsyncScope())
         {
             // A queued run as it is once its job was deleted in the job dashboard or lost with the job storage: a row, no job.
             var db = scope.ServiceProvider.GetRequiredService<ExperimentsDbContext>();

@@ -28,11 +28,18 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     /// </summary>
     public bool Trains { get; init; } = true;
 
+    /// <summary>Settings of this host over the test defaults (a short queue poll, the temporary data folder); set before its first use.</summary>
+    public Dictionary<string, string> Settings { get; } = [];
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
         builder.UseSetting("Experiments:DataFolder", DataFolder);
         builder.UseSetting("Experiments:QueuePollInterval", "00:00:00.100");
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
         if (!Trains)
         {
             builder.ConfigureTestServices(services =>

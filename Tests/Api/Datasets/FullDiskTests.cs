@@ -5,8 +5,6 @@ using System.Text;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Tests.Support;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Xunit.Abstractions;
 
 namespace Experiments.Tests.Api.Datasets;
@@ -31,8 +29,8 @@ public sealed class FullDiskTests(ITestOutputHelper output) : IDisposable
             output.WriteLine("This machine does not let the tests mount a tmpfs; the full-disk case was not exercised.");
             return;
         }
-        using var host = _factory.WithWebHostBuilder(builder => builder.UseSetting("Experiments:DataFolder", _mount.Path));
-        using var client = host.CreateClient();
+        _factory.Settings["Experiments:DataFolder"] = _mount.Path;
+        using var client = _factory.CreateClient();
         // 60,000 rows of 20 non-integer features: about 4.8 MB as float32, more than the folder has left.
         var csv = new StringBuilder("label," + string.Join(",", Enumerable.Range(0, 20).Select(i => $"x{i}")) + "\n");
         for (var row = 0; row < 60_000; row++)
