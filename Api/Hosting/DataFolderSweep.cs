@@ -8,9 +8,9 @@ namespace Experiments.Api.Hosting;
 public sealed record SweepResult(int Files, int Folders, long Bytes);
 
 /// <summary>
-/// Removes what a killed process leaves in the data folder and no row points to: import scratch files and partly
-/// written tensor files (<c>datasets/*.partial</c>), tensor files whose dataset row was never saved
-/// (<c>datasets/*.bin</c>), and the folders of runs that no longer exist (<c>runs/{id}/</c>). It runs at start-up and
+/// Removes what a killed process leaves behind and no row points to: import scratch files and partly written tensor
+/// files (<c>datasets/*.partial</c>), tensor files whose dataset row was never saved (<c>datasets/*.bin</c>), the
+/// folders of runs that no longer exist (<c>runs/{id}/</c>), and ASP.NET Core's buffered uploads (<c>ASPNETCORE_*.tmp</c>). It runs at start-up and
 /// then every <see cref="ExperimentsOptions.OrphanGracePeriod"/>, and removes only what has not been written for that
 /// long, so nothing an import or a run is still writing is touched.
 /// </summary>
@@ -42,6 +42,18 @@ public sealed class DataFolderSweep(
             var orphan = file.Extension == ".partial" || (file.Extension == ".bin" && !tensorFiles.Contains(file.Name));
             var size = file.Length;
             if (orphan && file.LastWriteTimeUtc < untouchedSince && Remove(file))
+            {
+                (files, bytes) = (files + 1, bytes + size);
+            }
+        }
+        // ASP.NET Core buffers large form files as ASPNETCORE_*.tmp in its temporary folder and deletes them when the
+        // request ends; a killed process leaves them. Removing an old one is harmless even if a live request still reads
+        // it (on Linux its open handle keeps the data; elsewhere the delete fails and is logged).
+        var uploads = new DirectoryInfo(Environment.GetEnvironmentVariable("ASPNETCORE_TEMP") is { Length: > 0 } temp ? temp : Path.GetTempPath());
+        foreach (var file in uploads.Exists ? uploads.EnumerateFiles("ASPNETCORE_*.tmp") : [])
+        {
+            var size = file.Length;
+            if (file.LastWriteTimeUtc < untouchedSince && Remove(file))
             {
                 (files, bytes) = (files + 1, bytes + size);
             }
