@@ -34,7 +34,7 @@ public sealed class ChaosTests : IDisposable
     [Fact]
     public async Task Killed_during_an_upload_a_run_and_a_forced_delete_the_service_restarts_with_no_orphan_and_the_run_resumes()
     {
-        const int Epochs = 8;
+        const int Epochs = 6;
         var upload = WriteGzippedCsv(_scratch.File("big.csv.gz"), rows: 3_000_000);
         Guid runId, doomedDatasetId, doomedRunId;
 
@@ -48,7 +48,7 @@ public sealed class ChaosTests : IDisposable
             doomedRunId = (await Workflow.CreateRunAsync(client, doomed.Id, doomedModel.Id, epochs: 1)).Id;
             await Workflow.WaitUntilFinishedAsync(client, doomedRunId);
 
-            var dataset = await Workflow.ImportCsvAsync(client, SyntheticData.BlobsCsv(rows: 2400, features: 12, seed: 9), "blobs");
+            var dataset = await Workflow.ImportCsvAsync(client, SyntheticData.BlobsCsv(rows: 1200, features: 12, seed: 9), "blobs");
             var model = await Workflow.CreateMlpAsync(client, name: "blobs-mlp");
             runId = (await Workflow.CreateRunAsync(client, dataset.Id, model.Id, epochs: Epochs, batchSize: 4, seed: 5)).Id;
             await Workflow.WaitUntilAsync(client, runId, run => run.EpochsCompleted >= 2);
