@@ -9,7 +9,7 @@ public sealed record SweepResult(int Files, int Folders, long Bytes);
 
 /// <summary>
 /// Removes what a killed process leaves in the data folder and no row points to: import scratch files and partly
-/// written tensor files (<c>datasets/*.partial</c>), tensor files whose dataset row was never saved
+/// written tensor files (<c>datasets/*.partial</c>), half-written checkpoints and weights (<c>runs/{id}/*.partial</c>), tensor files whose dataset row was never saved
 /// (<c>datasets/*.bin</c>), and the folders of runs that no longer exist (<c>runs/{id}/</c>). It runs at start-up and
 /// then every <see cref="ExperimentsOptions.OrphanGracePeriod"/>, and removes only what has not been written for that
 /// long, so nothing an import or a run is still writing is touched.
@@ -69,6 +69,15 @@ public sealed class DataFolderSweep(
         {
             if (runs.Contains(folder.Name))
             {
+                // A run's own folder may still hold a checkpoint or weights file a killed process left half written.
+                foreach (var partial in folder.EnumerateFiles("*.partial", SearchOption.AllDirectories))
+                {
+                    var partialSize = partial.Length;
+                    if (partial.LastWriteTimeUtc < untouchedSince && Remove(partial))
+                    {
+                        (files, bytes) = (files + 1, bytes + partialSize);
+                    }
+                }
                 continue;
             }
             var contents = folder.EnumerateFiles("*", SearchOption.AllDirectories).ToList();
