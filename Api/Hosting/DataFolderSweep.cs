@@ -9,8 +9,9 @@ public sealed record SweepResult(int Files, int Folders, long Bytes);
 
 /// <summary>
 /// Removes what a killed process leaves behind and no row points to: import scratch files and partly written tensor
-/// files (<c>datasets/*.partial</c>), tensor files whose dataset row was never saved (<c>datasets/*.bin</c>), the
-/// folders of runs that no longer exist (<c>runs/{id}/</c>), and ASP.NET Core's buffered uploads (<c>ASPNETCORE_*.tmp</c>). It runs at start-up and
+/// files (<c>datasets/*.partial</c>), half-written checkpoints and weights (<c>runs/{id}/*.partial</c>), tensor files whose
+/// dataset row was never saved (<c>datasets/*.bin</c>), the folders of runs that no longer exist (<c>runs/{id}/</c>), and
+/// ASP.NET Core's buffered uploads (<c>ASPNETCORE_*.tmp</c>). It runs at start-up and
 /// then every <see cref="ExperimentsOptions.OrphanGracePeriod"/>, and removes only what has not been written for that
 /// long, so nothing an import or a run is still writing is touched.
 /// </summary>
@@ -40,10 +41,9 @@ public sealed class DataFolderSweep(
         foreach (var file in datasets.Exists ? datasets.EnumerateFiles() : [])
         {
             var orphan = file.Extension == ".partial" || (file.Extension == ".bin" && !tensorFiles.Contains(file.Name));
-            var size = file.Length;
-            if (orphan && file.LastWriteTimeUtc < untouchedSince && Remove(file))
+            if (orphan)
             {
-                (files, bytes) = (files + 1, bytes + size);
+                RemoveIfOld(file);
             }
         }
         // ASP.NET Core buffers large form files as ASPNETCORE_*.tmp in its temporary folder and deletes them when the
@@ -52,17 +52,18 @@ public sealed class DataFolderSweep(
         var uploads = new DirectoryInfo(Environment.GetEnvironmentVariable("ASPNETCORE_TEMP") is { Length: > 0 } temp ? temp : Path.GetTempPath());
         foreach (var file in uploads.Exists ? uploads.EnumerateFiles("ASPNETCORE_*.tmp") : [])
         {
-            var size = file.Length;
-            if (file.LastWriteTimeUtc < untouchedSince && Remove(file))
-            {
-                (files, bytes) = (files + 1, bytes + size);
-            }
+            RemoveIfOld(file);
         }
         var runFolders = new DirectoryInfo(_options.RunsFolderPath);
         foreach (var folder in runFolders.Exists ? runFolders.EnumerateDirectories() : [])
         {
             if (runs.Contains(folder.Name))
             {
+                // A run's own folder may still hold a checkpoint or weights file a killed process left half written.
+                foreach (var partial in folder.EnumerateFiles("*.partial", SearchOption.AllDirectories))
+                {
+                    RemoveIfOld(partial);
+                }
                 continue;
             }
             var contents = folder.EnumerateFiles("*", SearchOption.AllDirectories).ToList();
@@ -82,6 +83,15 @@ public sealed class DataFolderSweep(
                 + "left by an import or a run that was killed.", files, folders, bytes);
         }
         return new SweepResult(files, folders, bytes);
+
+        void RemoveIfOld(FileInfo file)
+        {
+            var size = file.Length;
+            if (file.LastWriteTimeUtc < untouchedSince && Remove(file))
+            {
+                (files, bytes) = (files + 1, bytes + size);
+            }
+        }
     }
 
     private bool Remove(FileSystemInfo entry)
