@@ -85,6 +85,21 @@ public sealed class FuzzTests(ApiFactory factory, ITestOutputHelper output) : IC
         output.WriteLine($"FuzzTests: {variants.Count} requests over {perOperation.Count} operations in {clock.Elapsed.TotalSeconds:F1} s");
     }
 
+    [Theory]
+    [InlineData("/api/models")]
+    [InlineData("/api/models/validate")]
+    [InlineData("/api/runs")]
+    public async Task Regression_a_json_body_in_an_unknown_charset_is_a_415_naming_the_content_type(string path)
+    {
+        var before = await SnapshotAsync();
+        using var body = new StringContent("{}") { Headers = { ContentType = MediaTypeHeaderValue.Parse("application/json; charset=klingon") } };
+
+        var problem = await ProblemAssertions.ExpectProblemAsync(await _client.PostAsync(path, body), HttpStatusCode.UnsupportedMediaType);
+
+        Assert.Contains("'klingon' is not a known encoding", Assert.Single(problem.Errors["Content-Type"]), StringComparison.Ordinal);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
     private static HttpClient CreateClient(ApiFactory factory)
     {
         var client = factory.CreateClient();
