@@ -303,6 +303,11 @@ public sealed class FuzzTests(ApiFactory factory, ITestOutputHelper output) : IC
         {
             run["epochs"] = 1;
         }
+        if (body is JsonObject predict && predict.ContainsKey("samples"))
+        {
+            // The schema says only "a list of JSON values": one Iris sample, so that mutations reach the model.
+            predict["samples"] = new JsonArray(new JsonArray(5.1, 3.5, 1.4, 0.2));
+        }
         return body;
     }
 
