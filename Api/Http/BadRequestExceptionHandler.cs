@@ -32,6 +32,13 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
 
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
+        // A JSON body in a charset .NET does not know is not a BadHttpRequestException: the body reader throws an
+        // InvalidOperationException that would otherwise be a 500.
+        if (exception is InvalidOperationException && UnknownCharset(context.Request) is { } charset)
+        {
+            return await WriteAsync(context, exception, StatusCodes.Status415UnsupportedMediaType, "Content-Type",
+                $"charset '{charset}' is not a known encoding: send the body as UTF-8 (Content-Type: application/json; charset=utf-8).");
+        }
         if (exception is not BadHttpRequestException bad)
         {
             return false;
@@ -39,13 +46,37 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
         // The exception handler middleware clears the endpoint before handlers run; its feature keeps the one that failed.
         var endpoint = context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint();
         var (field, message) = Describe(bad, endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType);
-        context.Response.StatusCode = bad.StatusCode;
+        return await WriteAsync(context, exception, bad.StatusCode, field, message);
+    }
+
+    private async ValueTask<bool> WriteAsync(HttpContext context, Exception exception, int status, string field, string message)
+    {
+        context.Response.StatusCode = status;
         var details = new ValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
         {
-            Status = bad.StatusCode,
-            Title = bad.StatusCode == StatusCodes.Status415UnsupportedMediaType ? "Unsupported content type." : "The request could not be read.",
+            Status = status,
+            Title = status == StatusCodes.Status415UnsupportedMediaType ? "Unsupported content type." : "The request could not be read.",
         };
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = details, Exception = exception });
+    }
+
+    /// <summary>The request's Content-Type charset when it names no encoding this process has, else null.</summary>
+    private static string? UnknownCharset(HttpRequest request)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+            || mediaType.Charset.Value is not { Length: > 0 } charset)
+        {
+            return null;
+        }
+        try
+        {
+            _ = System.Text.Encoding.GetEncoding(charset.Trim('"'));
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            return charset;
+        }
     }
 
     private (string Field, string Message) Describe(BadHttpRequestException bad, Type? body)
