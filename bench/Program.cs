@@ -12,6 +12,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task>>(StringComparer.Ord
     ["memory"] = ServiceBenchmarks.MemoryAsync,
     ["events"] = ServiceBenchmarks.EventsAsync,
     [ApiBenchmark.Name] = ApiBenchmark.RunAsync,
+    [HeldLoadBenchmark.Name] = HeldLoadBenchmark.RunAsync,
 };
 
 if (args is ["all", ..])

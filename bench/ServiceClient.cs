@@ -17,6 +17,9 @@ namespace Experiments.Bench;
 public sealed class ServiceClient : IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Json = CreateJson();
+
+    /// <summary>The service's JSON conventions, for a benchmark's own requests.</summary>
+    public static JsonSerializerOptions JsonOptions => Json;
     private readonly HttpClient _http;
 
     private ServiceClient(ServiceProcess service, HubConnection hub)
@@ -84,12 +87,19 @@ public sealed class ServiceClient : IAsyncDisposable
 
     public async Task<RunView> WaitUntilFinishedAsync(Guid runId)
     {
+        var run = await WaitUntilAsync(runId);
+        return run.Status == RunStatus.Succeeded ? run : throw new InvalidOperationException($"run {runId} {run.Status}: {run.Error}");
+    }
+
+    /// <summary>The run once it finished, however it finished.</summary>
+    public async Task<RunView> WaitUntilAsync(Guid runId)
+    {
         while (true)
         {
             var run = await ReadAsync<RunView>(await _http.GetAsync($"/api/runs/{runId}"));
             if (run.Status.IsFinished())
             {
-                return run.Status == RunStatus.Succeeded ? run : throw new InvalidOperationException($"run {runId} {run.Status}: {run.Error}");
+                return run;
             }
             await Task.Delay(50);
         }
