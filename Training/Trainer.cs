@@ -148,9 +148,7 @@ public static class Trainer
     {
         if (plan.WeightsPath is { } weightsPath)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(weightsPath)!);
-            model.save(weightsPath + ".partial");
-            File.Move(weightsPath + ".partial", weightsPath, overwrite: true);
+            Checkpoint.WriteWhole(weightsPath, temporary => model.save(temporary));
         }
         var evaluation = Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind, classCount > 0 ? classCount : null);
         return new TrainingOutcome(reason, epochs, evaluation);

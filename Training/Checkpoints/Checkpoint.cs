@@ -35,8 +35,32 @@ public static class Checkpoint
 
     public static void Save(string path, CheckpointState state, nn.Module model, optim.Optimizer optimizer, Generator shuffle)
     {
+        WriteWhole(path, temporary => Write(temporary, state, model, optimizer, shuffle));
+    }
+
+    /// <summary>
+    /// Writes a run's file through <c>{path}.partial</c>, which replaces <paramref name="path"/> only once complete. A file
+    /// that could not be written whole (a full disk) is deleted at once: it must not keep the space in which the run's
+    /// failure is about to be recorded.
+    /// </summary>
+    public static void WriteWhole(string path, Action<string> write)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temporary = path + ".partial";
+        try
+        {
+            write(temporary);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static void Write(string temporary, CheckpointState state, nn.Module model, optim.Optimizer optimizer, Generator shuffle)
+    {
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
         using (var writer = new BinaryWriter(file))
         {
@@ -60,7 +84,6 @@ public static class Checkpoint
             }));
             file.Flush(flushToDisk: true);
         }
-        File.Move(temporary, path, overwrite: true);
     }
 
     /// <summary>The state alone, without loading tensors; null when there is no checkpoint.</summary>

@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
+using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
 using Experiments.Tests.Support;
 using Xunit.Abstractions;
 
@@ -23,13 +26,10 @@ public sealed class FullDiskTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Regression_an_import_that_does_not_fit_in_the_data_folder_answers_507_and_leaves_nothing_behind()
     {
-        _mounted = Run("mount", $"-t tmpfs -o size=3m tmpfs {_mount.Path}");
-        if (!_mounted)
+        if (!Mount("3m"))
         {
-            output.WriteLine("This machine does not let the tests mount a tmpfs; the full-disk case was not exercised.");
             return;
         }
-        _factory.Settings["Experiments:DataFolder"] = _mount.Path;
         using var client = _factory.CreateClient();
         // 60,000 rows of 20 non-integer features: about 4.8 MB as float32, more than the folder has left.
         var csv = new StringBuilder("label," + string.Join(",", Enumerable.Range(0, 20).Select(i => $"x{i}")) + "\n");
@@ -46,6 +46,43 @@ public sealed class FullDiskTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, (await (await client.GetAsync("/api/datasets")).ReadAsAsync<Page<DatasetView>>()).TotalCount);
         // The space is free again: a dataset that fits imports.
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/api/datasets", Workflow.CsvForm(await File.ReadAllBytesAsync(Workflow.IrisPath), "iris.csv"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Regression_a_run_whose_checkpoint_does_not_fit_fails_with_that_reason_and_leaves_no_partial_file()
+    {
+        if (!Mount("24m"))
+        {
+            return;
+        }
+        using var client = _factory.CreateClient();
+        var dataset = await Workflow.ImportIrisAsync(client);
+        // 4.2 million weights: a checkpoint with Adam's two moments is about 50 MB, twice what the folder holds.
+        var created = await client.PostAsJsonAsync("/api/models", new
+        {
+            name = "wide", layers = new object[] { new { type = "linear", outFeatures = 2048 }, new { type = "relu" }, new { type = "linear", outFeatures = 2048 },
+                new { type = "relu" }, new { type = "linear", outFeatures = 3 } },
+        });
+        var model = await created.ReadAsAsync<ModelView>();
+
+        var run = await Workflow.WaitUntilFinishedAsync(client, (await Workflow.CreateRunAsync(client, dataset.Id, model.Id, epochs: 3)).Id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("No space left on device", run.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(_mount.Path, "*.partial", SearchOption.AllDirectories));
+    }
+
+    /// <summary>Puts the data folder on a tmpfs of <paramref name="size"/>; false (and says so) where the machine does not allow it.</summary>
+    private bool Mount(string size)
+    {
+        _mounted = Run("mount", $"-t tmpfs -o size={size} tmpfs {_mount.Path}");
+        if (!_mounted)
+        {
+            output.WriteLine("This machine does not let the tests mount a tmpfs; the full-disk case was not exercised.");
+            return false;
+        }
+        _factory.Settings["Experiments:DataFolder"] = _mount.Path;
+        return true;
     }
 
     public void Dispose()
