@@ -1,12 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Experiments.Api.Datasets;
-using Experiments.Api.Hosting;
-using Experiments.Api.Persistence;
 using Experiments.Domain.Datasets;
 using Experiments.Training.Data.Import;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Experiments.Bench;
 
@@ -30,13 +25,10 @@ public static class HostileImportBenchmark
             var path = Path.Combine(folder, "hostile.csv");
             Write(path, which, megabytes);
             var before = Machine.PeakResidentMiB();
-            var options = new DbContextOptionsBuilder<ExperimentsDbContext>().UseSqlite($"Data Source={Path.Combine(folder, "bench.db")}").Options;
-            await using var db = new ExperimentsDbContext(options);
-            await db.Database.MigrateAsync();
-            var importer = new DatasetImporter(db, Options.Create(new ExperimentsOptions { DataFolder = folder, MaxUploadBytes = 4L << 30 }), TimeProvider.System);
+            await using var db = await ImportBenchmark.DatabaseAsync(folder);
+            var importer = ImportBenchmark.Importer(db, folder);
             await using var content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            var request = new DatasetImportRequest("hostile", new UploadedFile("file", "hostile.csv", content), null, null, null, DatasetFormat.Csv, null,
-                new CsvImportOptions(null, null, null), ArrayKeys.None, new SplitOptions(0.2, 0), Preprocessing.None);
+            var request = ImportBenchmark.Request("hostile", path, content, DatasetFormat.Csv);
             string outcome;
             try
             {
