@@ -1,10 +1,12 @@
 using Experiments.Api;
+using Experiments.Api.Access;
 using Experiments.Api.Datasets;
 using Experiments.Api.Health;
 using Experiments.Api.Hosting;
 using Experiments.Api.Models;
 using Experiments.Api.Persistence;
 using Experiments.Api.Runs;
+using Experiments.Domain.Access;
 using Experiments.Web;
 using Hangfire;
 
@@ -17,12 +19,17 @@ builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.J
     Optional = true,
     FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
 });
+if (KeysCommand.IsInvoked(args))
+{
+    return await KeysCommand.RunAsync(builder, args, Console.Out, Console.Error);
+}
 // Blazor's scripts are static web assets of the referenced projects: serve them from the build output in
 // every environment, not only in Development (a published app has them in wwwroot and ignores this).
 builder.UseStaticWebAssetsOfTheBuild();
 
 builder.AddApi();
 builder.AddPersistence();
+builder.AddAccessControl();
 builder.AddJobs();
 builder.AddHealth();
 builder.AddDashboard();
@@ -36,17 +43,28 @@ app.UseHeadAsGet();
 app.UseRouting();
 app.UseSwagger();
 app.UseSwaggerUI();
+app.UseAccessControl();
 app.UseAntiforgery();
 
 app.MapHealth();
+app.MapAccess();
+app.MapSignIn();
 app.MapDatasets();
 app.MapModels();
 app.MapRuns();
-app.MapHub<RunsHub>(RunsHub.Path);
-app.MapHangfireDashboard("/hangfire");
+app.MapHub<RunsHub>(RunsHub.Path).RequireAuthorization(Policies.Viewer);
+// Admins only, decided by the endpoint's policy: Hangfire's own filter (local requests only) is replaced by it.
+app.MapHangfireDashboard("/hangfire", new DashboardOptions { Authorization = [], AsyncAuthorization = [] }).RequireAuthorization(Policies.Admin);
 app.MapDashboard();
 
-app.Run();
+await app.StartAsync();
+if (!await app.MayServeAsync())
+{
+    await app.StopAsync();
+    return 3;
+}
+await app.WaitForShutdownAsync();
+return 0;
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

@@ -1,5 +1,7 @@
+using Experiments.Api.Access;
 using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
+using Experiments.Domain.Access;
 using Experiments.Domain.Datasets;
 using Experiments.Training.Data.Import;
 using Microsoft.EntityFrameworkCore;
@@ -16,7 +18,7 @@ public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<Experiment
 {
     private readonly ExperimentsOptions _options = options.Value;
 
-    public async Task<(Dataset Dataset, bool Created)> ImportAsync(DatasetImportRequest request, CancellationToken cancellationToken)
+    public async Task<(Dataset Dataset, bool Created)> ImportAsync(DatasetImportRequest request, Caller caller, CancellationToken cancellationToken)
     {
         var hash = await request.ContentHashAsync(cancellationToken);
         var existing = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(dataset => dataset.ContentHash == hash, cancellationToken);
@@ -30,7 +32,9 @@ public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<Experiment
         var tensorPath = _options.TensorFilePath(dataset);
         try
         {
+            dataset.AttributeTo(caller.Name);
             db.Datasets.Add(dataset);
+            db.Audit(caller, AuditActions.DatasetCreate, $"datasets/{dataset.Id}", dataset.Name, dataset.CreatedAt);
             await db.SaveChangesAsync(cancellationToken);
         }
         catch (DbUpdateException)

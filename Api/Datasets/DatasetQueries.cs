@@ -10,10 +10,11 @@ namespace Experiments.Api.Datasets;
 
 public sealed class DatasetQueries(ExperimentsDbContext db, IOptions<ExperimentsOptions> options) : IDatasetQueries
 {
-    public async Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken)
+    public async Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken, string? createdBy = null)
     {
-        var total = await db.Datasets.CountAsync(cancellationToken);
-        var datasets = await db.Datasets.AsNoTracking()
+        var listed = createdBy is null ? db.Datasets : db.Datasets.Where(dataset => dataset.CreatedBy == createdBy);
+        var total = await listed.CountAsync(cancellationToken);
+        var datasets = await listed.AsNoTracking()
             .OrderByDescending(dataset => dataset.CreatedAt)
             .PageOf(page, pageSize)
             .ToListAsync(cancellationToken);

@@ -1,7 +1,10 @@
 using System.Globalization;
+using System.Security.Claims;
+using Experiments.Api.Access;
 using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
+using Experiments.Domain.Access;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
@@ -29,8 +32,9 @@ public static class DatasetsApi
 
     public static IEndpointRouteBuilder MapDatasets(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/datasets").WithTags("Datasets").RefuseUnknownQueryParameters();
+        var group = app.MapGroup("/api/datasets").WithTags("Datasets").RefuseUnknownQueryParameters().RequireAuthorization(Policies.Viewer);
         group.MapPost("/", Import)
+            .RequireAuthorization(Policies.Editor)
             .DisableAntiforgery()
             .Accepts<DatasetImportForm>("multipart/form-data")
             .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
@@ -51,6 +55,7 @@ public static class DatasetsApi
         group.MapGet("/{id:guid}", Get).WithSummary("Describe one dataset: shape, dtype, task, classes, splits, statistics, preprocessing");
         group.MapGet("/{id:guid}/preview", Preview).WithSummary("The first samples of a split: values and labels, or images rendered as PNG");
         group.MapDelete("/{id:guid}", Delete)
+            .RequireAuthorization(Policies.Editor)
             .WithSummary("Delete a dataset and its tensor file")
             .WithDescription("Refused with 409 while runs use it. With `force=true` the dataset's finished runs (and their metrics and logs) "
                 + "are deleted with it; a queued or running run still refuses it.");
@@ -59,6 +64,7 @@ public static class DatasetsApi
 
     public static async Task<Results<Created<DatasetView>, Ok<DatasetView>, ValidationProblem, ProblemHttpResult>> Import(
         HttpRequest request,
+        ClaimsPrincipal user,
         DatasetImporter importer,
         IOptions<ExperimentsOptions> options,
         CancellationToken cancellationToken)
@@ -100,7 +106,7 @@ public static class DatasetsApi
         }
         try
         {
-            var (dataset, created) = await importer.ImportAsync(importRequest!, cancellationToken);
+            var (dataset, created) = await importer.ImportAsync(importRequest!, Caller.Of(user), cancellationToken);
             var view = DatasetView.From(dataset);
             return created ? TypedResults.Created($"/api/datasets/{dataset.Id}", view) : TypedResults.Ok(view);
         }
@@ -369,10 +375,10 @@ public static class DatasetsApi
         return shape.Length > 0 ? shape : null;
     }
 
-    public static async Task<Ok<Page<DatasetView>>> List(IDatasetQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
+    public static async Task<Ok<Page<DatasetView>>> List(IDatasetQueries queries, int? page, int? pageSize, string? createdBy, CancellationToken cancellationToken)
     {
         var (number, size) = Paging.Normalize(page, pageSize);
-        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken));
+        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken, QueryParameters.NullIfEmpty(createdBy)));
     }
 
     public static async Task<Results<Ok<DatasetView>, NotFound<ProblemDetails>>> Get(Guid id, IDatasetQueries queries, CancellationToken cancellationToken) =>
@@ -402,12 +408,18 @@ public static class DatasetsApi
     }
 
     public static async Task<Results<NoContent, NotFound<ProblemDetails>, ProblemHttpResult>> Delete(
-        Guid id, bool? force, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+        Guid id, bool? force, ClaimsPrincipal user, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         if (dataset is null)
         {
             return Problems.NotFound("dataset", id);
+        }
+        var caller = Caller.Of(user);
+        if (!caller.MayChange(dataset.CreatedBy))
+        {
+            return Problems.NotYours(caller, "dataset", id, dataset.CreatedBy);
         }
         List<Guid> deletedRuns;
         // One write transaction (SQLite's BEGIN IMMEDIATE) checks and deletes: a run created at the same moment either
@@ -427,9 +439,17 @@ public static class DatasetsApi
                 return Problem(StatusCodes.Status409Conflict, "force",
                     $"dataset '{dataset.Name}' is used by runs that are queued or running ({used}); wait until they finish, then delete it.");
             }
-            deletedRuns = await db.Runs.Where(run => run.DatasetId == id).Select(run => run.Id).ToListAsync(cancellationToken);
+            var owned = await db.Runs.Where(run => run.DatasetId == id).Select(run => new { run.Id, run.CreatedBy }).ToListAsync(cancellationToken);
+            if (owned.FirstOrDefault(run => !caller.MayChange(run.CreatedBy)) is { } othersRun)
+            {
+                return Problems.NotYours(caller, "run", othersRun.Id, othersRun.CreatedBy);
+            }
+            deletedRuns = [.. owned.Select(run => run.Id)];
             await db.Runs.Where(run => run.DatasetId == id).ExecuteDeleteAsync(cancellationToken);
             await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken);
+            db.Audit(caller, AuditActions.DatasetDelete, $"datasets/{id}",
+                deletedRuns.Count > 0 ? $"{dataset.Name}, with {deletedRuns.Count} finished runs" : dataset.Name, time.GetUtcNow());
+            await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         File.Delete(options.Value.TensorFilePath(dataset));

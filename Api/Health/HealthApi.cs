@@ -24,6 +24,7 @@ public static class HealthApi
     {
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteAsync })
             .WithTags("Health")
+            .AllowAnonymous()
             .WithSummary("Liveness and readiness: database, Hangfire and TorchSharp native load");
         return app;
     }

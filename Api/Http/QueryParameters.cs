@@ -13,6 +13,9 @@ namespace Experiments.Api;
 /// </summary>
 public static partial class QueryParameters
 {
+    /// <summary>An optional text filter: absent and empty both mean no filter.</summary>
+    public static string? NullIfEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
+
     public static RouteGroupBuilder RefuseUnknownQueryParameters(this RouteGroupBuilder group)
     {
         group.WithMetadata(new QueryParametersChecked());

@@ -7,10 +7,11 @@ namespace Experiments.Api.Models;
 
 public sealed class ModelQueries(ExperimentsDbContext db) : IModelQueries
 {
-    public async Task<Page<ModelView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken)
+    public async Task<Page<ModelView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken, string? createdBy = null)
     {
-        var total = await db.Models.CountAsync(cancellationToken);
-        var models = await db.Models.AsNoTracking()
+        var listed = createdBy is null ? db.Models : db.Models.Where(model => model.CreatedBy == createdBy);
+        var total = await listed.CountAsync(cancellationToken);
+        var models = await listed.AsNoTracking()
             .OrderByDescending(model => model.CreatedAt)
             .PageOf(page, pageSize)
             .ToListAsync(cancellationToken);

@@ -1,7 +1,10 @@
+using System.Security.Claims;
 using System.Text.Json;
+using Experiments.Api.Access;
 using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
+using Experiments.Domain.Access;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
@@ -23,8 +26,9 @@ public static class ModelsApi
 
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/models").WithTags("Models").RefuseUnknownQueryParameters();
+        var group = app.MapGroup("/api/models").WithTags("Models").RefuseUnknownQueryParameters().RequireAuthorization(Policies.Viewer);
         group.MapPost("/", Create)
+            .RequireAuthorization(Policies.Editor)
             .WithSummary("Save a layer stack as a model version")
             .WithDescription("Layers are named as in torch.nn (camelCase hyperparameters); input sizes are inferred. Saving a different stack "
                 + "under an existing name creates the next version; saving the same stack again returns that version with 200. With an "
@@ -43,7 +47,8 @@ public static class ModelsApi
     }
 
     public static async Task<Results<Created<ModelView>, Ok<ModelView>, ValidationProblem, Conflict<ProblemDetails>>> Create(
-        CreateModelRequest? request, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        CreateModelRequest? request, ClaimsPrincipal user, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var name = request?.Name?.Trim();
@@ -79,7 +84,10 @@ public static class ModelsApi
                 return TypedResults.Ok(ModelView.From(latest, summary));
             }
             var created = new ModelDefinition(Guid.NewGuid(), name!, (latest?.Version ?? 0) + 1, layers!, time.GetUtcNow());
+            var caller = Caller.Of(user);
+            created.AttributeTo(caller.Name);
             db.Models.Add(created);
+            db.Audit(caller, AuditActions.ModelCreate, $"models/{created.Id}", $"{created.Name} v{created.Version}", created.CreatedAt);
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
@@ -126,10 +134,10 @@ public static class ModelsApi
 
     public static Ok<IReadOnlyList<ModelTemplate>> Templates() => TypedResults.Ok(ModelTemplates.All);
 
-    public static async Task<Ok<Page<ModelView>>> List(IModelQueries queries, int? page, int? pageSize, CancellationToken cancellationToken)
+    public static async Task<Ok<Page<ModelView>>> List(IModelQueries queries, int? page, int? pageSize, string? createdBy, CancellationToken cancellationToken)
     {
         var (number, size) = Paging.Normalize(page, pageSize);
-        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken));
+        return TypedResults.Ok(await queries.ListAsync(number, size, cancellationToken, QueryParameters.NullIfEmpty(createdBy)));
     }
 
     public static async Task<Results<Ok<ModelView>, NotFound<ProblemDetails>>> Get(Guid id, IModelQueries queries, CancellationToken cancellationToken) =>

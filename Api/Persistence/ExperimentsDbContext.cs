@@ -1,3 +1,5 @@
+using Experiments.Api.Access;
+using Experiments.Domain.Access;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
@@ -20,6 +22,14 @@ public sealed class ExperimentsDbContext(DbContextOptions<ExperimentsDbContext> 
     public DbSet<BatchMetric> BatchMetrics => Set<BatchMetric>();
 
     public DbSet<RunLogEntry> RunLogs => Set<RunLogEntry>();
+
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+
+    /// <summary>Adds an audit entry, to be written by the next save, in the same transaction as the change it records.</summary>
+    public void Audit(Caller caller, string action, string target, string? detail, DateTimeOffset at) =>
+        AuditLog.Add(new AuditEntry(at, caller.Name, action, target, detail));
 
     /// <summary>Adds an epoch of <paramref name="runId"/>, to be inserted by the next save.</summary>
     public EntityEntry<EpochMetric> AddEpoch(Guid runId, EpochMetric metric)

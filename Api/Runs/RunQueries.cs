@@ -25,6 +25,10 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         {
             runs = runs.Where(run => run.ModelId == modelId);
         }
+        if (filter.CreatedBy is { } createdBy)
+        {
+            runs = runs.Where(run => run.CreatedBy == createdBy);
+        }
         if (!string.IsNullOrWhiteSpace(filter.Text))
         {
             var pattern = $"%{EscapeLike(filter.Text.Trim())}%";
@@ -73,7 +77,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
                     run.Id, run.Status, run.StopReason, run.DatasetId, DatasetName = dataset.Name, run.ModelId, ModelName = model.Name, model.Version,
                     OptimizerType = EF.Property<string?>(run, RunConfiguration.OptimizerType),
                     Epochs = EF.Property<int?>(run, RunConfiguration.SpecEpochs),
-                    run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.CreatedAt, run.StartedAt, run.FinishedAt,
+                    run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.CreatedAt, run.CreatedBy, run.StartedAt, run.FinishedAt,
                 })
             .ToDictionaryAsync(row => row.Id, cancellationToken);
         var queuePositions = await QueuePositionsAsync(
@@ -81,7 +85,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         var items = ids.Where(rows.ContainsKey).Select(id => rows[id]).Select(row => new RunListItem(
             row.Id, row.Status, row.StopReason, row.DatasetId, row.DatasetName, row.ModelId, row.ModelName, row.Version,
             row.OptimizerType ?? "", row.EpochsCompleted, row.Epochs ?? 0, row.LastTestAccuracy, row.BestTestAccuracy,
-            queuePositions.GetValueOrDefault(row.Id), row.CreatedAt, row.StartedAt, row.FinishedAt)).ToList();
+            queuePositions.GetValueOrDefault(row.Id), row.CreatedAt, row.CreatedBy, row.StartedAt, row.FinishedAt)).ToList();
         return new Page<RunListItem>(items, page, pageSize, total);
     }
 
@@ -106,7 +110,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
             : null;
         return new RunView(found.Id, found.Status, found.StopReason, found.Error, found.DatasetId, row.DatasetName, found.ModelId, row.ModelName, row.Version,
             found.Spec, queuePosition, found.CancelRequested, found.EpochsCompleted, found.LastTestAccuracy, found.BestTestAccuracy, found.BestEpoch,
-            metrics.LastOrDefault(), found.CreatedAt, found.StartedAt, found.FinishedAt,
+            metrics.LastOrDefault(), found.CreatedAt, found.CreatedBy, found.StartedAt, found.FinishedAt,
             found.StartedAt is { } started ? (started - found.CreatedAt).TotalSeconds : null,
             found.StartedAt is { } start && found.FinishedAt is { } end ? (end - start).TotalSeconds : null,
             found.Resumes, found.Environment, found.Evaluation, metrics);

@@ -1,7 +1,10 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
+using Experiments.Api.Access;
 using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
 using Experiments.Domain;
+using Experiments.Domain.Access;
 using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
 using Experiments.Training.Runtime;
@@ -17,8 +20,9 @@ public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/runs").WithTags("Runs").RefuseUnknownQueryParameters();
+        var group = app.MapGroup("/api/runs").WithTags("Runs").RefuseUnknownQueryParameters().RequireAuthorization(Policies.Viewer);
         group.MapPost("/", Create)
+            .RequireAuthorization(Policies.Editor)
             .WithSummary("Train a model on a dataset")
             .WithDescription("Checks the whole spec against the dataset and the model before anything is queued, stores the resolved "
                 + "spec (defaults filled in, a seed chosen when none was sent) and queues the run; it starts within about a second "
@@ -26,12 +30,13 @@ public static class RunsApi
                 + "estimated training memory at the batch size exceeds Experiments:MaxTrainingMemoryBytes or this machine's memory, is refused.");
         group.MapGet("/", List)
             .WithSummary("List runs, newest first unless sorted otherwise")
-            .WithDescription("Filters: `status`, `datasetId`, `modelId`, `q` (part of the dataset or model name). `sort` is createdAt (default), "
+            .WithDescription("Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key's name), `q` (part of the dataset or model name). `sort` is createdAt (default), "
                 + "status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.");
         group.MapGet("/{id:guid}", Get).WithSummary("A run: status, why it stopped, resolved spec, environment, evaluation and every epoch's metrics");
         group.MapGet("/{id:guid}/metrics", Metrics).WithSummary("Every finished epoch's metrics (and logged batch losses) as arrays ready to plot");
         group.MapGet("/{id:guid}/logs", Logs).WithSummary("The run's own log, oldest line first");
         group.MapPost("/{id:guid}/cancel", Cancel)
+            .RequireAuthorization(Policies.Editor)
             .WithSummary("Cancel a run")
             .WithDescription("A queued run is cancelled at once. A running run stops within one batch; its metrics and last checkpoint are kept. "
                 + "Answers 202 with the run; 409 when it already finished.");
@@ -41,6 +46,7 @@ public static class RunsApi
 
     public static async Task<Results<Accepted<RunView>, ValidationProblem, Conflict<ProblemDetails>>> Create(
         RunSpec? spec,
+        ClaimsPrincipal user,
         ExperimentsDbContext db,
         IBackgroundJobClient jobs,
         IRunQueries queries,
@@ -78,7 +84,10 @@ public static class RunsApi
         }
 
         var run = new Run(Guid.NewGuid(), resolved, time.GetUtcNow());
+        var caller = Caller.Of(user);
+        run.AttributeTo(caller.Name);
         db.Runs.Add(run);
+        db.Audit(caller, AuditActions.RunCreate, $"runs/{run.Id}", $"{dataset!.Name} × {model!.Name} v{model.Version}", run.CreatedAt);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -124,6 +133,7 @@ public static class RunsApi
         string? q,
         string? sort,
         bool? descending,
+        string? createdBy,
         CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
@@ -134,7 +144,7 @@ public static class RunsApi
             return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The runs cannot be listed so.");
         }
         var (number, size) = Paging.Normalize(page, pageSize);
-        var filter = new RunFilter(statusFilter, datasetId, modelId, q, sortBy ?? RunSort.CreatedAt, descending ?? true);
+        var filter = new RunFilter(statusFilter, datasetId, modelId, q, sortBy ?? RunSort.CreatedAt, descending ?? true, QueryParameters.NullIfEmpty(createdBy));
         return TypedResults.Ok(await queries.ListAsync(filter, number, size, cancellationToken));
     }
 
@@ -166,8 +176,9 @@ public static class RunsApi
         return await queries.LogsAsync(id, number, size, cancellationToken) is { } logs ? TypedResults.Ok(logs) : Problems.NotFound("run", id);
     }
 
-    public static async Task<Results<Accepted<RunView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Cancel(
+    public static async Task<Results<Accepted<RunView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ProblemHttpResult>> Cancel(
         Guid id,
+        ClaimsPrincipal user,
         ExperimentsDbContext db,
         RunCancellations cancellations,
         IRunQueries queries,
@@ -182,6 +193,11 @@ public static class RunsApi
             {
                 return Problems.NotFound("run", id);
             }
+            var caller = Caller.Of(user);
+            if (!caller.MayChange(run.CreatedBy))
+            {
+                return Problems.NotYours(caller, "run", id, run.CreatedBy);
+            }
             if (!run.Cancel(time.GetUtcNow()))
             {
                 return TypedResults.Conflict(new ProblemDetails
@@ -191,6 +207,7 @@ public static class RunsApi
                     Detail = $"Run {id} is {run.Status.ToString().ToLowerInvariant()}; only queued and running runs can be cancelled.",
                 });
             }
+            db.Audit(caller, AuditActions.RunCancel, $"runs/{id}", run.Status == RunStatus.Cancelled ? "was queued" : "was running", time.GetUtcNow());
             try
             {
                 await db.SaveChangesAsync(cancellationToken);

@@ -172,5 +172,11 @@ public sealed class Dataset
 
     public DateTimeOffset CreatedAt { get; private set; }
 
+    /// <summary>The name of the key that created it; null on a service without keys.</summary>
+    public string? CreatedBy { get; private set; }
+
+    /// <summary>Records who created it (at creation, before it is first saved).</summary>
+    public void AttributeTo(string? createdBy) => CreatedBy = createdBy;
+
     private static long Product(int[] shape) => shape.Aggregate(1L, (product, dimension) => product * dimension);
 }

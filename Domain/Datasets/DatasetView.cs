@@ -24,7 +24,8 @@ public sealed record DatasetView(
     PreprocessingView Preprocessing,
     long StoredBytes,
     string ContentHash,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    string? CreatedBy)
 {
     public static DatasetView From(Dataset dataset) => new(
         dataset.Id,
@@ -49,5 +50,6 @@ public sealed record DatasetView(
         PreprocessingView.From(dataset.Preprocessing),
         dataset.StoredBytes,
         dataset.ContentHash,
-        dataset.CreatedAt);
+        dataset.CreatedAt,
+        dataset.CreatedBy);
 }

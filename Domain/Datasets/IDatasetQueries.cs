@@ -4,7 +4,7 @@ namespace Experiments.Domain.Datasets;
 public interface IDatasetQueries
 {
     /// <summary>Newest first.</summary>
-    Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken);
+    Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken, string? createdBy = null);
 
     Task<DatasetView?> GetAsync(Guid id, CancellationToken cancellationToken);
 

@@ -4,7 +4,7 @@ namespace Experiments.Domain.Models;
 public interface IModelQueries
 {
     /// <summary>Newest first.</summary>
-    Task<Page<ModelView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken);
+    Task<Page<ModelView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken, string? createdBy = null);
 
     Task<ModelView?> GetAsync(Guid id, CancellationToken cancellationToken);
 }

@@ -29,4 +29,10 @@ public sealed class ModelDefinition
     public List<LayerSpec> Layers { get; private set; } = [];
 
     public DateTimeOffset CreatedAt { get; private set; }
+
+    /// <summary>The name of the key that created it; null on a service without keys.</summary>
+    public string? CreatedBy { get; private set; }
+
+    /// <summary>Records who created it (at creation, before it is first saved).</summary>
+    public void AttributeTo(string? createdBy) => CreatedBy = createdBy;
 }

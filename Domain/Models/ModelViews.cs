@@ -6,10 +6,10 @@ public sealed record CreateModelRequest(string? Name, IReadOnlyList<LayerSpec?>?
 /// <summary>Body of <c>POST /api/models/validate</c>: the shape of one sample, and the batch size the estimate is for (default 32).</summary>
 public sealed record ValidateModelRequest(IReadOnlyList<LayerSpec?>? Layers, int[]? InputShape, int? BatchSize = null);
 
-public sealed record ModelView(Guid Id, string Name, int Version, IReadOnlyList<LayerSpec> Layers, DateTimeOffset CreatedAt, ModelSummary? Summary)
+public sealed record ModelView(Guid Id, string Name, int Version, IReadOnlyList<LayerSpec> Layers, DateTimeOffset CreatedAt, string? CreatedBy, ModelSummary? Summary)
 {
     public static ModelView From(ModelDefinition model, ModelSummary? summary = null) =>
-        new(model.Id, model.Name, model.Version, model.Layers, model.CreatedAt, summary);
+        new(model.Id, model.Name, model.Version, model.Layers, model.CreatedAt, model.CreatedBy, summary);
 }
 
 /// <summary>

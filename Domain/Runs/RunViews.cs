@@ -39,6 +39,7 @@ public sealed record RunListItem(
     double? BestTestAccuracy,
     int? QueuePosition,
     DateTimeOffset CreatedAt,
+    string? CreatedBy,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt);
 
@@ -62,6 +63,7 @@ public sealed record RunView(
     int? BestEpoch,
     EpochMetric? Final,
     DateTimeOffset CreatedAt,
+    string? CreatedBy,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     double? QueueWaitSeconds,
@@ -85,7 +87,7 @@ public enum RunSort
 }
 
 /// <summary>
-/// Which runs to list and in what order. <see cref="Text"/> matches part of the dataset or model name.
+/// Which runs to list and in what order. <see cref="Text"/> matches part of the dataset or model name; <see cref="CreatedBy"/> is a key's name.
 /// Ties are broken newest first, so a page never shuffles.
 /// </summary>
 public sealed record RunFilter(
@@ -94,7 +96,8 @@ public sealed record RunFilter(
     Guid? ModelId = null,
     string? Text = null,
     RunSort Sort = RunSort.CreatedAt,
-    bool Descending = true)
+    bool Descending = true,
+    string? CreatedBy = null)
 {
     public static RunFilter Newest { get; } = new();
 }

@@ -76,7 +76,7 @@ public sealed class FakeDatasetQueries : IDatasetQueries
 {
     public List<DatasetView> Items { get; } = [];
 
-    public Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken) =>
+    public Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken, string? createdBy = null) =>
         Task.FromResult(new Page<DatasetView>(Items, page, pageSize, Items.Count));
 
     public Task<DatasetView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Items.FirstOrDefault(d => d.Id == id));
@@ -100,7 +100,7 @@ public sealed class FakeModelQueries : IModelQueries
 {
     public List<ModelView> Items { get; } = [];
 
-    public Task<Page<ModelView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken) =>
+    public Task<Page<ModelView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken, string? createdBy = null) =>
         Task.FromResult(new Page<ModelView>(Items, page, pageSize, Items.Count));
 
     public Task<ModelView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Items.FirstOrDefault(m => m.Id == id));
@@ -113,13 +113,13 @@ public static class Samples
 
     public static RunListItem ListItem(RunStatus status = RunStatus.Running, int epochsCompleted = 0) =>
         new(Guid.NewGuid(), status, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1, "adam", epochsCompleted, 10, null, null,
-            null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null);
+            null, DateTimeOffset.UtcNow, null, DateTimeOffset.UtcNow, null);
 
     /// <summary>A classification dataset of samples of <paramref name="shape"/> with one class per name.</summary>
     public static DatasetView Dataset(string name, int[] shape, string[] classNames, int train = 120, int test = 30) =>
         new(Guid.NewGuid(), name, DatasetFormat.Csv, $"{name}.csv", DatasetTask.Classification, shape, shape, "float32", classNames.Length, classNames,
             [.. classNames.Select(_ => (train + test) / classNames.Length)], 1, train, test, SplitSource.HeldOut, 0.2, 0,
-            new FeatureStatistics(0, 1, 0.5, 0.25), null, new PreprocessingView(null, false, null), 1024, "hash", DateTimeOffset.UtcNow);
+            new FeatureStatistics(0, 1, 0.5, 0.25), null, new PreprocessingView(null, false, null), 1024, "hash", DateTimeOffset.UtcNow, null);
 
     /// <summary>The first samples of a split: the values of <paramref name="samples"/> as rows, or images when <paramref name="images"/>.</summary>
     public static DatasetPreview Preview(DatasetView dataset, bool test, bool images, params (float[] Values, string Label)[] samples) =>
@@ -131,7 +131,7 @@ public static class Samples
         new(id, status, null, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1,
             new RunSpec { Epochs = 5, BatchSize = 16, Seed = 7, Optimizer = new Experiments.Domain.Optimizers.OptimizerSpec("adam"), Loss = new Experiments.Domain.Losses.LossSpec("crossEntropy") },
             null, false, metrics.Length, metrics.LastOrDefault()?.TestAccuracy, metrics.Max(m => m.TestAccuracy), null, metrics.LastOrDefault(),
-            DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null, 0, null, 0, null, null, metrics);
+            DateTimeOffset.UtcNow, null, DateTimeOffset.UtcNow, null, 0, null, 0, null, null, metrics);
 }
 
 /// <summary>

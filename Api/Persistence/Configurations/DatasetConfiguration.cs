@@ -25,5 +25,6 @@ internal sealed class DatasetConfiguration : IEntityTypeConfiguration<Dataset>
         builder.Property(dataset => dataset.Preprocessing).HasJsonConversion().IsRequired();
         builder.Ignore(dataset => dataset.ClassCount);
         builder.HasIndex(dataset => dataset.CreatedAt);
+        builder.Property(dataset => dataset.CreatedBy).HasMaxLength(100);
     }
 }

@@ -14,5 +14,6 @@ internal sealed class ModelDefinitionConfiguration : IEntityTypeConfiguration<Mo
         builder.HasIndex(model => new { model.Name, model.Version }).IsUnique();
         builder.Property(model => model.Layers).HasJsonConversion().IsRequired();
         builder.HasIndex(model => model.CreatedAt);
+        builder.Property(model => model.CreatedBy).HasMaxLength(100);
     }
 }

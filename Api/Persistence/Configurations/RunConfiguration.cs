@@ -35,6 +35,7 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         builder.HasOne<ModelDefinition>().WithMany().HasForeignKey(run => run.ModelId).OnDelete(DeleteBehavior.Restrict);
         // With the Id, these indexes cover choosing a page of runs (and counting a queue) without reading the rows.
         builder.HasIndex(run => new { run.CreatedAt, run.Id });
+        builder.Property(run => run.CreatedBy).HasMaxLength(100);
         builder.HasIndex(run => new { run.Status, run.CreatedAt, run.Id });
     }
 }

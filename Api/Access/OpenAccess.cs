@@ -1,0 +1,40 @@
+using System.Net;
+using Experiments.Api.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Experiments.Api.Access;
+
+/// <summary>
+/// Whether a request without a key is answered, as an admin: only while no key exists, keys are not required by
+/// configuration, no proxy forwards requests (a proxy makes remote callers look local) and the caller connects from
+/// this machine. Once a key exists it is remembered for the life of the process (keys are revoked, never removed).
+/// </summary>
+public sealed class OpenAccess(IDbContextFactory<ExperimentsDbContext> databases, IOptions<AuthOptions> options, IConfiguration configuration)
+{
+    private readonly bool _behindProxy = configuration.GetSection("Experiments:ForwardedHeaders:KnownProxies").GetChildren().Any()
+        || configuration.GetSection("Experiments:ForwardedHeaders:KnownNetworks").GetChildren().Any();
+
+    private volatile bool _keysExist;
+
+    public bool Required => options.Value.Required;
+
+    public bool BehindProxy => _behindProxy;
+
+    public async ValueTask<bool> KeysExistAsync(CancellationToken cancellationToken)
+    {
+        if (_keysExist)
+        {
+            return true;
+        }
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        _keysExist = await db.ApiKeys.AnyAsync(cancellationToken);
+        return _keysExist;
+    }
+
+    public async ValueTask<bool> AppliesToAsync(HttpContext context) =>
+        !Required && !_behindProxy && IsThisMachine(context.Connection.RemoteIpAddress) && !await KeysExistAsync(context.RequestAborted);
+
+    /// <summary>A loopback address; no address at all is an in-process or Unix-socket connection, also from this machine.</summary>
+    public static bool IsThisMachine(IPAddress? remote) => remote is null || IPAddress.IsLoopback(remote);
+}
