@@ -1,6 +1,8 @@
+using Experiments.Domain.Access;
 using Experiments.Web.Components;
 using Experiments.Web.Live;
 using Experiments.Web.Services;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,14 +29,18 @@ public static class DashboardExtensions
             client.Timeout = Timeout.InfiniteTimeSpan;
         });
         builder.Services.AddScoped<IRunEvents, RunsHubClient>();
+        builder.Services.AddScoped<DashboardCaller>();
+        builder.Services.AddCascadingAuthenticationState();
         return builder;
     }
 
     /// <summary>The dashboard at <c>/</c> with its static assets (Blazor's script, styles, plotly.js).</summary>
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
-        app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // The sign-in page needs the styles and scripts before anyone has signed in; the pages need a reader (the sign-in page
+        // itself allows anyone, by its [AllowAnonymous]).
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization(Policies.Viewer);
         return app;
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Access;
@@ -49,6 +50,7 @@ public static class AccessControl
                 cookie.Events.OnRedirectToLogin = context => ChallengeAsync(context.HttpContext, context.RedirectUri);
                 cookie.Events.OnRedirectToAccessDenied = context => ForbidAsync(context.HttpContext);
             });
+        builder.Services.Configure<HubOptions>(hub => hub.AddFilter<RevokedKeyHubFilter>());
         builder.Services.AddSingleton<IAuthorizationHandler, RoleRequirementHandler>();
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessDeniedAnswers>();
         builder.Services.AddAuthorizationBuilder()

@@ -114,6 +114,15 @@ public static class KeysCommand
         for (var index = 0; index < args.Length; index++)
         {
             var argument = args[index];
+            if (argument.StartsWith("--", StringComparison.Ordinal) && argument.Contains(':', StringComparison.Ordinal))
+            {
+                // A setting for the configuration, e.g. --Experiments:DataFolder=/srv/experiments; read by the host, not here.
+                if (!argument.Contains('=', StringComparison.Ordinal))
+                {
+                    index++;
+                }
+                continue;
+            }
             if (!argument.StartsWith("--", StringComparison.Ordinal) || argument.Length == 2)
             {
                 problem = $"'{argument}' is not an option (options are --name, --role, --expires).";

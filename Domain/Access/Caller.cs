@@ -11,6 +11,9 @@ public sealed record Caller(string? Name, Role Role, bool OpenAccess = false)
     /// <summary>A loopback caller of a service that has no keys.</summary>
     public static Caller Open { get; } = new(null, Role.Admin, OpenAccess: true);
 
+    /// <summary>Before the caller is known (a page's first render): may read, nothing more.</summary>
+    public static Caller Unknown { get; } = new(null, Role.Viewer);
+
     /// <summary>Someone at this machine using the <c>keys</c> command (as the operating system's user).</summary>
     public static Caller CommandLine { get; } = new($"cli:{Environment.UserName}", Role.Admin);
 

@@ -13,6 +13,7 @@ namespace Experiments.Tests.Support;
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Text.StringBuilder _output = new();
 
     private ServiceProcess(Process process, Uri address)
     {
@@ -21,6 +22,18 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     public Uri Address { get; }
+
+    /// <summary>What the service wrote to standard output and standard error so far, interleaved as it arrived.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
 
     public int ProcessId => _process.Id;
 
@@ -33,8 +46,15 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public static Task<ServiceProcess> StartAsync(string dataFolder, params string[] settings) => StartFromAsync(ApiOutputFolder(), dataFolder, settings);
 
+    /// <summary>Starts the service listening on <paramref name="listenHost"/> (e.g. 0.0.0.0); it is reached at loopback.</summary>
+    public static Task<ServiceProcess> StartListeningOnAsync(string listenHost, string dataFolder, params string[] settings) =>
+        StartFromAsync(ApiOutputFolder(), dataFolder, listenHost, settings);
+
     /// <summary>Starts the service from a build output folder of the Api project (its own, or a copy of it).</summary>
-    public static async Task<ServiceProcess> StartFromAsync(string apiFolder, string dataFolder, params string[] settings)
+    public static Task<ServiceProcess> StartFromAsync(string apiFolder, string dataFolder, params string[] settings) =>
+        StartFromAsync(apiFolder, dataFolder, "127.0.0.1", settings);
+
+    private static async Task<ServiceProcess> StartFromAsync(string apiFolder, string dataFolder, string listenHost, string[] settings)
     {
         var port = FreePort();
         var address = new Uri($"http://127.0.0.1:{port}/");
@@ -46,7 +66,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(Path.Combine(apiFolder, "Experiments.Api.dll"));
-        start.ArgumentList.Add($"--urls={address}");
+        start.ArgumentList.Add($"--urls=http://{listenHost}:{port}/");
         start.ArgumentList.Add($"--Experiments:DataFolder={dataFolder}");
         foreach (var setting in settings)
         {
@@ -54,13 +74,96 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var service = new ServiceProcess(process, address);
+        process.OutputDataReceived += (_, line) => service.Append(line.Data);
+        process.ErrorDataReceived += (_, line) => service.Append(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var service = new ServiceProcess(process, address);
-        await service.WaitUntilHealthyAsync();
+        try
+        {
+            await service.WaitUntilHealthyAsync();
+        }
+        catch
+        {
+            await service.DisposeAsync();
+            throw;
+        }
         return service;
+    }
+
+    /// <summary>
+    /// Runs the service's binary as a command (e.g. <c>keys create --name alice --role editor</c>) on <paramref name="dataFolder"/>
+    /// and waits for it to exit.
+    /// </summary>
+    public static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunCommandAsync(string dataFolder, params string[] args)
+    {
+        var apiFolder = ApiOutputFolder();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = apiFolder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(apiFolder, "Experiments.Api.dll"));
+        foreach (var argument in args)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Experiments__DataFolder"] = dataFolder;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await errors);
+    }
+
+    /// <summary>Starts the service with <paramref name="settings"/> expecting it to refuse: its exit code and everything it wrote.</summary>
+    public static async Task<(int ExitCode, string Output)> StartExpectingExitAsync(string dataFolder, params string[] settings)
+    {
+        var apiFolder = ApiOutputFolder();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = apiFolder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(apiFolder, "Experiments.Api.dll"));
+        start.ArgumentList.Add($"--Experiments:DataFolder={dataFolder}");
+        foreach (var setting in settings)
+        {
+            start.ArgumentList.Add(setting);
+        }
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("The service kept running for 60 s instead of refusing to start.");
+        }
+        return (process.ExitCode, await output + await errors);
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = Address };
@@ -89,7 +192,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The service exited with code {_process.ExitCode} while starting.");
+                throw new InvalidOperationException($"The service exited with code {_process.ExitCode} while starting:\n{Output}");
             }
             try
             {

@@ -15,6 +15,7 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     private static readonly TimeSpan[] RetryDelays = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)];
 
     private readonly SelfAddress _self;
+    private readonly DashboardCaller? _caller;
     private readonly ILogger<RunsHubClient> _logger;
     private readonly List<Subscription> _subscriptions = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -22,9 +23,10 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     private HubConnection? _hub;
     private Task? _starting;
 
-    public RunsHubClient(SelfAddress self, ILogger<RunsHubClient> logger)
+    public RunsHubClient(SelfAddress self, ILogger<RunsHubClient> logger, DashboardCaller? caller = null)
     {
         _self = self;
+        _caller = caller;
         _logger = logger;
     }
 
@@ -73,7 +75,8 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     private HubConnection Connect()
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(_self.Uri, IRunsHub.Path.TrimStart('/')))
+            // As the signed-in person: the hub checks their key as the REST API does.
+            .WithUrl(new Uri(_self.Uri, IRunsHub.Path.TrimStart('/')), options => options.AccessTokenProvider = () => _caller?.KeyAsync() ?? Task.FromResult<string?>(null))
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .Build();
         connection.On<RunStatusChanged>(nameof(IRunsClient.RunStatusChanged), change => DispatchAsync(change.RunId, handlers => handlers.StatusChanged?.Invoke(change)));

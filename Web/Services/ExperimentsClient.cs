@@ -16,7 +16,7 @@ public sealed record DatasetUpload(string FileName, long Size, string? Name, str
 /// The dashboard's writes, sent to this service's own REST API so that a page does exactly what a curl call does:
 /// same validation, same messages, same side effects (docs/decisions/007).
 /// </summary>
-public sealed class ExperimentsClient(HttpClient http)
+public sealed class ExperimentsClient(HttpClient http, DashboardCaller? caller = null)
 {
     public async Task<ApiResult<DatasetView>> ImportDatasetAsync(DatasetUpload upload, Stream content, IProgress<long>? progress, CancellationToken cancellationToken)
     {
@@ -30,32 +30,43 @@ public sealed class ExperimentsClient(HttpClient http)
         AddField(form, "delimiter", upload.Delimiter);
         AddField(form, "testFraction", upload.TestFraction?.ToString(System.Globalization.CultureInfo.InvariantCulture));
         AddField(form, "seed", upload.Seed?.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var response = await http.PostAsync("api/datasets", form, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, "api/datasets", form, cancellationToken);
         return await ReadAsync<DatasetView>(response, cancellationToken);
     }
 
     public async Task<ApiResult<ModelSummary>> ValidateModelAsync(ValidateModelRequest request, CancellationToken cancellationToken)
     {
-        using var response = await http.PostAsJsonAsync("api/models/validate", request, JsonConventions.Web, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, "api/models/validate", JsonContent.Create(request, options: JsonConventions.Web), cancellationToken);
         return await ReadAsync<ModelSummary>(response, cancellationToken);
     }
 
     public async Task<ApiResult<ModelView>> CreateModelAsync(CreateModelRequest request, CancellationToken cancellationToken)
     {
-        using var response = await http.PostAsJsonAsync("api/models", request, JsonConventions.Web, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, "api/models", JsonContent.Create(request, options: JsonConventions.Web), cancellationToken);
         return await ReadAsync<ModelView>(response, cancellationToken);
     }
 
     public async Task<ApiResult<RunView>> CreateRunAsync(RunSpec spec, CancellationToken cancellationToken)
     {
-        using var response = await http.PostAsJsonAsync("api/runs", spec, JsonConventions.Web, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, "api/runs", JsonContent.Create(spec, options: JsonConventions.Web), cancellationToken);
         return await ReadAsync<RunView>(response, cancellationToken);
     }
 
     public async Task<ApiResult<RunView>> CancelRunAsync(Guid runId, CancellationToken cancellationToken)
     {
-        using var response = await http.PostAsync($"api/runs/{runId}/cancel", content: null, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, $"api/runs/{runId}/cancel", null, cancellationToken);
         return await ReadAsync<RunView>(response, cancellationToken);
+    }
+
+    /// <summary>Sends as the signed-in person: with their key, never with any other.</summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        if (caller is not null && await caller.KeyAsync() is { } key)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        return await http.SendAsync(request, cancellationToken);
     }
 
     private static void AddField(MultipartFormDataContent form, string name, string? value)
