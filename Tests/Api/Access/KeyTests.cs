@@ -4,6 +4,9 @@ using System.Net.Http.Json;
 using Experiments.Api.Access;
 using Experiments.Domain.Access;
 using Experiments.Domain.Runs;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Experiments.Tests.Api.Access;
 
@@ -180,5 +183,37 @@ public sealed class KeyTests
         {
             Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync("/api/models")).StatusCode);
         }
+    }
+
+    [Fact]
+    public async Task The_hub_needs_a_key_and_closes_a_connection_whose_key_was_revoked()
+    {
+        using var factory = new ApiFactory { Trains = false };
+        var key = await Keys.CreateAsync(factory, "vera", Role.Viewer);
+        HubConnection Connect(string? token) => new HubConnectionBuilder()
+            .WithUrl(new Uri(factory.Server.BaseAddress, "hubs/runs"), options =>
+            {
+                options.Transports = HttpTransportType.LongPolling;
+                options.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
+                options.AccessTokenProvider = () => Task.FromResult(token);
+            })
+            .Build();
+
+        await using (var anonymous = Connect(null))
+        {
+            var refused = await Assert.ThrowsAsync<HttpRequestException>(() => anonymous.StartAsync());
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+        await using var viewer = Connect(key);
+        await viewer.StartAsync();
+        await viewer.InvokeAsync("JoinAll");
+
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<ApiKeys>().RevokeAsync("vera", Caller.CommandLine, CancellationToken.None);
+        }
+        // Its next request is refused (over long polling, the transport's own request answers 401; over WebSockets the hub
+        // filter closes the connection with "revoked").
+        await Assert.ThrowsAnyAsync<Exception>(() => viewer.InvokeAsync("JoinAll"));
     }
 }
