@@ -16,10 +16,11 @@ public interface IRunObserver
     Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Called after every batch, on the training thread: keep it cheap (throttle, buffer).
-    /// <paramref name="loss"/> is set on the batches chosen by <c>logEveryBatches</c>.
+    /// Called after every batch, on the training thread: keep it cheap (throttle, buffer). <paramref name="loss"/> is
+    /// set on the batches whose loss was read back from the device: an epoch's first and last batch, every 250 ms in
+    /// between, and the batches chosen by <c>logEveryBatches</c>, which are the ones <paramref name="logged"/> marks.
     /// </summary>
-    void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss);
+    void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged);
 
     Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken);
 }

@@ -207,15 +207,14 @@ public static class Trainer
             metrics.Add(outputs, targets, batchLoss);
 
             var logged = plan.LogEveryBatches is { } every && batch % every == 0;
-            float? loggedLoss = null;
-            if (logged || batch == batches || Stopwatch.GetElapsedTime(lastCheck) >= CheckInterval)
+            float? readLoss = null;
+            if (logged || batch == 1 || batch == batches || Stopwatch.GetElapsedTime(lastCheck) >= CheckInterval)
             {
-                var lastLoss = CheckFinite(losses, gradientNorms, learningRates, checkedBatches, batch, epoch);
-                loggedLoss = logged ? lastLoss : null;
+                readLoss = CheckFinite(losses, gradientNorms, learningRates, checkedBatches, batch, epoch);
                 checkedBatches = batch;
                 lastCheck = Stopwatch.GetTimestamp();
             }
-            observer.BatchCompleted(epoch, batch, batches, stepBefore + batch, loggedLoss);
+            observer.BatchCompleted(epoch, batch, batches, stepBefore + batch, readLoss, logged);
         }
         using var norms = gradientNorms.to(ScalarType.Float64);
         using var meanNorm = norms.mean();

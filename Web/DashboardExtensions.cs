@@ -1,3 +1,4 @@
+using Experiments.Domain;
 using Experiments.Domain.Access;
 using Experiments.Web.Components;
 using Experiments.Web.Live;
@@ -19,7 +20,8 @@ public static class DashboardExtensions
     public static IHostApplicationBuilder AddDashboard(this IHostApplicationBuilder builder)
     {
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddSignalR();
+        // Hub payloads in the REST API's JSON: enums as their camelCase names ("running"), not as numbers.
+        builder.Services.AddSignalR().AddJsonProtocol(json => JsonConventions.Apply(json.PayloadSerializerOptions));
         builder.Services.AddSingleton<Reads>();
         builder.Services.AddSingleton<SelfAddress>();
         builder.Services.AddHttpClient<ExperimentsClient>((services, client) =>

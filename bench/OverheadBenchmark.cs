@@ -187,7 +187,7 @@ public static class OverheadBenchmark
             return Task.CompletedTask;
         }
 
-        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss)
+        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged)
         {
         }
 

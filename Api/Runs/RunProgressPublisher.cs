@@ -18,6 +18,7 @@ public sealed class RunProgressPublisher(ExperimentsDbContext db, IHubContext<Ru
     private readonly List<BatchMetric> _pendingBatches = [];
     // Zero: the first batch of a run is always published, so watchers see it start at once.
     private long _lastProgress;
+    private float? _latestLoss;
 
     public async Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
     {
@@ -28,18 +29,22 @@ public sealed class RunProgressPublisher(ExperimentsDbContext db, IHubContext<Ru
         await hub.RunAndAll(run.Id).EpochCompleted(new EpochCompleted(run.Id, result) { PublishedAt = time.GetUtcNow() });
     }
 
-    public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss)
+    public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged)
     {
         if (loss is { } value)
         {
-            _pendingBatches.Add(new BatchMetric(run.Id, epoch, batch, step, value));
+            _latestLoss = value;
+            if (logged)
+            {
+                _pendingBatches.Add(new BatchMetric(run.Id, epoch, batch, step, value));
+            }
         }
         if (Stopwatch.GetElapsedTime(_lastProgress) < ProgressInterval && batch != batchesPerEpoch)
         {
             return;
         }
         _lastProgress = Stopwatch.GetTimestamp();
-        hub.RunAndAll(run.Id).BatchProgress(new BatchProgress(run.Id, epoch, batch, batchesPerEpoch, loss))
+        hub.RunAndAll(run.Id).BatchProgress(new BatchProgress(run.Id, epoch, batch, batchesPerEpoch, _latestLoss))
             .ContinueWith(task => logger.LogDebug(task.Exception, "Batch progress of run {RunId} was not delivered.", run.Id),
                 CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }

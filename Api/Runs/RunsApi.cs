@@ -50,6 +50,7 @@ public static class RunsApi
         ExperimentsDbContext db,
         IBackgroundJobClient jobs,
         IRunQueries queries,
+        Microsoft.AspNetCore.SignalR.IHubContext<RunsHub, IRunsClient> hub,
         IOptions<ExperimentsOptions> options,
         TimeProvider time,
         CancellationToken cancellationToken)
@@ -119,6 +120,7 @@ public static class RunsApi
             await db.SaveChangesAsync(CancellationToken.None);
             throw;
         }
+        await hub.RunAndAll(run.Id).RunStatusChanged(new RunStatusChanged(run.Id, RunStatus.Queued, null, null, run.CreatedAt));
         var view = await queries.GetAsync(run.Id, cancellationToken);
         return TypedResults.Accepted($"/api/runs/{run.Id}", view!);
     }

@@ -1,6 +1,6 @@
 namespace Experiments.Domain.Runs;
 
-/// <summary>Pushed on the runs hub when a run changes state.</summary>
+/// <summary>Pushed on the runs hub when a run is queued and whenever it changes state; enums as in REST ("running").</summary>
 public sealed record RunStatusChanged(Guid RunId, RunStatus Status, StopReason? StopReason, string? Error, DateTimeOffset Timestamp);
 
 /// <summary>Pushed on the runs hub after every epoch, stamped with when the server published it.</summary>
@@ -9,7 +9,10 @@ public sealed record EpochCompleted(Guid RunId, EpochMetric Metric)
     public DateTimeOffset PublishedAt { get; init; }
 }
 
-/// <summary>Pushed on the runs hub while an epoch trains, at most a few times a second.</summary>
+/// <summary>
+/// Pushed on the runs hub while an epoch trains, at most four times a second. <see cref="Loss"/> is the training loss
+/// of the most recent batch whose loss was read from the device (at most 250 ms before this batch).
+/// </summary>
 public sealed record BatchProgress(Guid RunId, int Epoch, int Batch, int BatchesPerEpoch, double? Loss);
 
 /// <summary>Pushed on the runs hub for every line of a run's log.</summary>

@@ -2,6 +2,7 @@ using Experiments.Domain.Runs;
 using Experiments.Tests.Support;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Experiments.Tests.Api;
 
@@ -82,6 +83,7 @@ public sealed class RunWorkflowTests(ApiFactory factory) : IClassFixture<ApiFact
                 options.Transports = HttpTransportType.LongPolling;
                 options.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
             })
+            .AddJsonProtocol(json => Experiments.Domain.JsonConventions.Apply(json.PayloadSerializerOptions))
             .Build();
         connection.On<EpochCompleted>("EpochCompleted", epoch =>
         {
@@ -90,8 +92,21 @@ public sealed class RunWorkflowTests(ApiFactory factory) : IClassFixture<ApiFact
                 epochs.Add(epoch);
             }
         });
+        var statuses = new List<RunStatus>();
+        var progress = new List<BatchProgress>();
+        connection.On<BatchProgress>("BatchProgress", batch =>
+        {
+            lock (progress)
+            {
+                progress.Add(batch);
+            }
+        });
         connection.On<RunStatusChanged>("RunStatusChanged", change =>
         {
+            lock (statuses)
+            {
+                statuses.Add(change.Status);
+            }
             if (change.Status is RunStatus.Succeeded or RunStatus.Failed)
             {
                 finished.TrySetResult(change);
@@ -105,6 +120,15 @@ public sealed class RunWorkflowTests(ApiFactory factory) : IClassFixture<ApiFact
 
         Assert.Equal(run.Id, final.RunId);
         Assert.Equal(RunStatus.Succeeded, final.Status);
+        lock (statuses)
+        {
+            Assert.Equal([RunStatus.Queued, RunStatus.Running, RunStatus.Succeeded], statuses);
+        }
+        lock (progress)
+        {
+            Assert.NotEmpty(progress);
+            Assert.All(progress, batch => Assert.True(batch.Loss is > 0 and < 100, $"batch {batch.Epoch}.{batch.Batch} loss {batch.Loss}"));
+        }
         lock (epochs)
         {
             Assert.Equal(Enumerable.Range(1, 12), epochs.Where(e => e.RunId == run.Id).Select(e => e.Metric.Epoch).Order());

@@ -257,7 +257,7 @@ public sealed class TrainerTests
 
         public List<(int Epoch, int Batch, float? Loss)> Batches { get; } = [];
 
-        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss) => Batches.Add((epoch, batch, loss));
+        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged) => Batches.Add((epoch, batch, logged ? loss : null));
 
         public Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken)
         {

@@ -1,6 +1,7 @@
 using Experiments.Domain.Runs;
 using Experiments.Web.Services;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Experiments.Web.Live;
@@ -77,6 +78,7 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
         var connection = new HubConnectionBuilder()
             // As the signed-in person: the hub checks their key as the REST API does.
             .WithUrl(new Uri(_self.Uri, IRunsHub.Path.TrimStart('/')), options => options.AccessTokenProvider = () => _caller?.KeyAsync() ?? Task.FromResult<string?>(null))
+            .AddJsonProtocol(json => Experiments.Domain.JsonConventions.Apply(json.PayloadSerializerOptions))
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .Build();
         connection.On<RunStatusChanged>(nameof(IRunsClient.RunStatusChanged), change => DispatchAsync(change.RunId, handlers => handlers.StatusChanged?.Invoke(change)));
