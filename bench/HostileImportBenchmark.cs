@@ -32,7 +32,7 @@ public static class HostileImportBenchmark
             string outcome;
             try
             {
-                await importer.ImportAsync(request, CancellationToken.None);
+                await importer.ImportAsync(request, Experiments.Domain.Access.Caller.CommandLine, CancellationToken.None);
                 outcome = "imported";
             }
             catch (DatasetImportException refused)

@@ -53,7 +53,7 @@ public static class ImportBenchmark
         await using var content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var request = Request(label, path, content, format);
         var clock = Clock.Start();
-        var (dataset, _) = await importer.ImportAsync(request, CancellationToken.None);
+        var (dataset, _) = await importer.ImportAsync(request, Experiments.Domain.Access.Caller.CommandLine, CancellationToken.None);
         var lap = clock.Elapsed;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{label}: {lap}; {Mb(path) / lap.WallSeconds:F1} MB/s of file by wall time, {Mb(path) / lap.CpuSeconds:F1} MB/s per CPU-second; "

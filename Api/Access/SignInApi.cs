@@ -57,7 +57,8 @@ public static class SignInApi
     private static IResult Again(string error, string returnUrl) =>
         Results.LocalRedirect($"/signin?error={Uri.EscapeDataString(error)}&returnUrl={Uri.EscapeDataString(returnUrl)}");
 
-    /// <summary>Only a path on this site: "/runs/…", never "//evil.example" or "https://…".</summary>
+    /// <summary>Only a path on this site: "/runs/…", never "//evil.example", "/\\evil.example", "https://…" or control characters.</summary>
     private static string LocalOrHome(string? returnUrl) =>
-        returnUrl is { Length: > 0 } url && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) ? url : "/";
+        returnUrl is { Length: > 0 and <= 2048 } url && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\'))
+            && !url.Any(char.IsControl) ? url : "/";
 }

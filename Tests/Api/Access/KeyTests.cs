@@ -216,4 +216,45 @@ public sealed class KeyTests
         // filter closes the connection with "revoked").
         await Assert.ThrowsAnyAsync<Exception>(() => viewer.InvokeAsync("JoinAll"));
     }
+
+    [Fact]
+    public async Task Sign_in_sets_a_strict_http_only_cookie_that_acts_as_the_key_and_never_redirects_off_the_site()
+    {
+        using var factory = new ApiFactory { Trains = false };
+        var key = await Keys.CreateAsync(factory, "alice", Role.Editor);
+        using var browser = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+        async Task<HttpResponseMessage> SignInAsync(string presented, string returnUrl)
+        {
+            var page = await (await browser.GetAsync("/signin")).Content.ReadAsStringAsync();
+            var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+            Assert.NotEmpty(token);
+            return await browser.PostAsync("/account/signin", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["__RequestVerificationToken"] = token, ["key"] = presented, ["returnUrl"] = returnUrl,
+            }));
+        }
+
+        var wrong = await SignInAsync("exp_wrong", "/datasets");
+        Assert.Equal(HttpStatusCode.Redirect, wrong.StatusCode);
+        Assert.StartsWith("/signin?error=", wrong.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/datasets")).StatusCode);
+
+        foreach (var offSite in new[] { "//evil.example/", "/\\evil.example", "https://evil.example/", "/\t/evil.example" })
+        {
+            var signedIn = await SignInAsync(key, offSite);
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            Assert.Equal("/", signedIn.Headers.Location!.OriginalString);
+            var cookie = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"), value => value.StartsWith("experiments_session=", StringComparison.Ordinal));
+            Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(key, cookie, StringComparison.Ordinal);
+        }
+
+        // The session acts as Alice on the API as well (the dashboard's download links), until she signs out.
+        var mine = await Workflow.CreateMlpAsync(browser);
+        Assert.Equal("alice", mine.CreatedBy);
+        await browser.PostAsync("/account/signout", new FormUrlEncodedContent([]));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/api/models")).StatusCode);
+    }
 }
