@@ -6,6 +6,7 @@ using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
 using Experiments.Training;
 using Experiments.Training.Data;
+using Experiments.Training.Export;
 using Experiments.Training.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -30,8 +31,10 @@ public static class TrainedModelApi
                 + "Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values.");
         group.MapGet("/{id:guid}/weights", Weights)
             .WithSummary("Download the trained weights")
-            .WithDescription("`format` is torchsharp (default, for module.load in .NET), pytorch (a .pt state dict: "
-                + "model.load_state_dict(torch.load(path)) on the equivalent nn.Sequential) or safetensors. A run that did not finish "
+            .WithDescription("`format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: "
+                + "model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); or safetensors (its "
+                + "`__metadata__` holds the class names, the layer spec and the dataset's preprocessing). The weights do not include the "
+                + "preprocessing: apply it first (GET /api/datasets/{id} shows it with its fitted mean and std). A run that did not finish "
                 + "serves its last checkpoint's weights.");
         return group;
     }
@@ -160,13 +163,14 @@ public static class TrainedModelApi
         {
             return Problems.NotFound("run", id);
         }
-        using var model = LoadModel(context, options.Value);
+        var (layers, summary) = context.ResolveModel();
+        using var model = TrainedModel.Load(layers, summary, options.Value.WeightsPath(id), options.Value.CheckpointPath(id));
         if (model is null)
         {
             return NoWeights(id);
         }
         using var buffer = new MemoryStream();
-        model.Export(buffer, chosen.Value);
+        model.Export(buffer, chosen.Value, ModelDescription.Of(context, layers, summary));
         var extension = chosen switch { WeightsFormat.PyTorch => "pt", WeightsFormat.Safetensors => "safetensors", _ => "bin" };
         return TypedResults.File(buffer.ToArray(), "application/octet-stream", $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}.{extension}");
     }

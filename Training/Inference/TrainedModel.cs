@@ -3,11 +3,11 @@ using Experiments.Domain.Models;
 using Experiments.Training.Checkpoints;
 using Experiments.Training.Data;
 using Experiments.Training.Evaluation;
+using Experiments.Training.Export;
 using Experiments.Training.Layers;
 using Experiments.Training.Losses;
 using Experiments.Training.Metrics;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Experiments.Training.Inference;
@@ -20,7 +20,7 @@ public enum WeightsFormat
     /// <summary>A PyTorch state dict as written by <c>torch.save(model.state_dict())</c>.</summary>
     PyTorch,
 
-    /// <summary>A safetensors file.</summary>
+    /// <summary>A safetensors file whose <c>__metadata__</c> holds the classes, the layers and the preprocessing.</summary>
     Safetensors,
 }
 
@@ -79,7 +79,8 @@ public sealed class TrainedModel : IDisposable
         return Enumerable.Range(0, count).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
     }
 
-    public void Export(Stream destination, WeightsFormat format)
+    /// <summary>Writes the weights in <paramref name="format"/>; the safetensors metadata comes from <paramref name="description"/>.</summary>
+    public void Export(Stream destination, WeightsFormat format, ModelDescription description)
     {
         switch (format)
         {
@@ -87,10 +88,10 @@ public sealed class TrainedModel : IDisposable
                 _module.save(destination);
                 break;
             case WeightsFormat.PyTorch:
-                _module.save_py(destination, leaveOpen: true);
+                TorchSave.Write(destination, StateDict.From(_module));
                 break;
             case WeightsFormat.Safetensors:
-                _module.save_safetensors(destination, leaveOpen: true);
+                SafetensorsWriter.Write(destination, StateDict.From(_module), new Dictionary<string, string>(description.Metadata()) { ["format"] = "pt" });
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(format), format, null);
