@@ -7,6 +7,7 @@ using Experiments.Domain.Runs;
 using Experiments.Training;
 using Experiments.Training.Data;
 using Experiments.Training.Export;
+using Experiments.Training.Export.Onnx;
 using Experiments.Training.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -30,12 +31,14 @@ public static class TrainedModelApi
             .WithDescription("Each sample is a list of numbers (nested or flat) with as many values as one sample of the run's dataset. "
                 + "Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values.");
         group.MapGet("/{id:guid}/weights", Weights)
-            .WithSummary("Download the trained weights")
+            .WithSummary("Download the trained weights or an ONNX graph")
             .WithDescription("`format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: "
-                + "model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); or safetensors (its "
-                + "`__metadata__` holds the class names, the layer spec and the dataset's preprocessing). The weights do not include the "
-                + "preprocessing: apply it first (GET /api/datasets/{id} shows it with its fitted mean and std). A run that did not finish "
-                + "serves its last checkpoint's weights.");
+                + "model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its "
+                + "`__metadata__` holds the class names, the layer spec and the dataset's preprocessing); or onnx (opset "
+                + $"{OnnxExport.Opset}, the preprocessing folded in: input `{OnnxExport.InputName}` takes raw float32 samples as the dataset stores them, "
+                + $"output `{OnnxExport.ProbabilitiesName}` (classification) or `{OnnxExport.PredictionsName}` (regression)). The weights files do not "
+                + "include the preprocessing: apply it first (GET /api/datasets/{id} shows it with its fitted mean and std). A run that did not "
+                + "finish serves its last checkpoint's weights.");
         return group;
     }
 
@@ -152,11 +155,12 @@ public static class TrainedModelApi
             "torchsharp" => WeightsFormat.TorchSharp,
             "pytorch" or "pt" => WeightsFormat.PyTorch,
             "safetensors" => WeightsFormat.Safetensors,
+            "onnx" => WeightsFormat.Onnx,
             _ => null,
         };
         if (chosen is null)
         {
-            return Invalid("format", $"'{format}' is not a weights format; use torchsharp, pytorch or safetensors.");
+            return Invalid("format", $"'{format}' is not a weights format; use torchsharp, pytorch, safetensors or onnx.");
         }
         var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
@@ -170,9 +174,22 @@ public static class TrainedModelApi
             return NoWeights(id);
         }
         using var buffer = new MemoryStream();
-        model.Export(buffer, chosen.Value, ModelDescription.Of(context, layers, summary));
-        var extension = chosen switch { WeightsFormat.PyTorch => "pt", WeightsFormat.Safetensors => "safetensors", _ => "bin" };
-        return TypedResults.File(buffer.ToArray(), "application/octet-stream", $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}.{extension}");
+        try
+        {
+            model.Export(buffer, chosen.Value, ModelDescription.Of(context, layers, summary));
+        }
+        catch (ExportRefusedException refused)
+        {
+            return Invalid(refused.Field, refused.Message);
+        }
+        var (extension, contentType) = chosen switch
+        {
+            WeightsFormat.PyTorch => ("pt", "application/octet-stream"),
+            WeightsFormat.Safetensors => ("safetensors", "application/octet-stream"),
+            WeightsFormat.Onnx => ("onnx", "application/octet-stream"),
+            _ => ("bin", "application/octet-stream"),
+        };
+        return TypedResults.File(buffer.ToArray(), contentType, $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}.{extension}");
     }
 
     private enum Unreadable

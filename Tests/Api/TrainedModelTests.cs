@@ -114,7 +114,9 @@ public sealed class TrainedModelTests(ApiFactory factory) : IClassFixture<ApiFac
         Assert.Equal(["0.bias", "0.weight", "2.bias", "2.weight"], names);
         Assert.Equal([16, 4], header.RootElement.GetProperty("0.weight").GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
 
-        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync($"/api/runs/{run.Id}/weights?format=onnx")).StatusCode);
+        var unknown = await _client.GetAsync($"/api/runs/{run.Id}/weights?format=tflite");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("safetensors or onnx", (await unknown.ReadAsAsync<ValidationProblemDetails>()).Errors["format"][0], StringComparison.Ordinal);
     }
 
     private async Task<RunView> TrainedIrisAsync()

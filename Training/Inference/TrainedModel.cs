@@ -4,6 +4,7 @@ using Experiments.Training.Checkpoints;
 using Experiments.Training.Data;
 using Experiments.Training.Evaluation;
 using Experiments.Training.Export;
+using Experiments.Training.Export.Onnx;
 using Experiments.Training.Layers;
 using Experiments.Training.Losses;
 using Experiments.Training.Metrics;
@@ -22,6 +23,9 @@ public enum WeightsFormat
 
     /// <summary>A safetensors file whose <c>__metadata__</c> holds the classes, the layers and the preprocessing.</summary>
     Safetensors,
+
+    /// <summary>An ONNX graph of the model with the dataset's preprocessing folded in.</summary>
+    Onnx,
 }
 
 /// <summary>
@@ -63,7 +67,11 @@ public sealed class TrainedModel : IDisposable
         return Evaluator.Evaluate(_module, LossFactory.Create(loss, split.Kind), tensors, batchSize, split.Kind, classCount > 0 ? classCount : null);
     }
 
-    /// <summary>The model's outputs for <paramref name="count"/> samples laid out row-major in <paramref name="features"/>; softmax applied when <paramref name="probabilities"/>.</summary>
+    /// <summary>
+    /// The model's outputs for <paramref name="count"/> samples laid out row-major in <paramref name="features"/>. With
+    /// <paramref name="probabilities"/>, each class's probability: the softmax of the logits, or for a single logit
+    /// (bceWithLogits on two classes) [1 − σ(z), σ(z)].
+    /// </summary>
     public float[][] Predict(float[] features, int count, int[] sampleShape, bool probabilities)
     {
         using var scope = NewDisposeScope();
@@ -72,14 +80,19 @@ public sealed class TrainedModel : IDisposable
         var output = _module.forward(input);
         if (probabilities)
         {
-            output = nn.functional.softmax(output, 1);
+            output = output.shape[1] == 1
+                ? cat([1 - sigmoid(output), sigmoid(output)], 1)
+                : nn.functional.softmax(output, 1);
         }
         var width = (int)output.shape[1];
         var flat = output.contiguous().data<float>().ToArray();
         return Enumerable.Range(0, count).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
     }
 
-    /// <summary>Writes the weights in <paramref name="format"/>; the safetensors metadata comes from <paramref name="description"/>.</summary>
+    /// <summary>
+    /// Writes the weights in <paramref name="format"/>; <see cref="ExportRefusedException"/> when a
+    /// layer has no equivalent in the format.
+    /// </summary>
     public void Export(Stream destination, WeightsFormat format, ModelDescription description)
     {
         switch (format)
@@ -92,6 +105,9 @@ public sealed class TrainedModel : IDisposable
                 break;
             case WeightsFormat.Safetensors:
                 SafetensorsWriter.Write(destination, StateDict.From(_module), new Dictionary<string, string>(description.Metadata()) { ["format"] = "pt" });
+                break;
+            case WeightsFormat.Onnx:
+                OnnxExport.Write(destination, StateDict.From(_module), description);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(format), format, null);
