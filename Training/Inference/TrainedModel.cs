@@ -1,3 +1,4 @@
+using System.Text;
 using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Training.Checkpoints;
@@ -26,6 +27,9 @@ public enum WeightsFormat
 
     /// <summary>An ONNX graph of the model with the dataset's preprocessing folded in.</summary>
     Onnx,
+
+    /// <summary>A Markdown model card: input, preprocessing, output, layers, weights and training.</summary>
+    ModelCard,
 }
 
 /// <summary>
@@ -90,7 +94,7 @@ public sealed class TrainedModel : IDisposable
     }
 
     /// <summary>
-    /// Writes the weights in <paramref name="format"/>; <see cref="ExportRefusedException"/> when a
+    /// Writes the weights (or the model card) in <paramref name="format"/>; <see cref="ExportRefusedException"/> when a
     /// layer has no equivalent in the format.
     /// </summary>
     public void Export(Stream destination, WeightsFormat format, ModelDescription description)
@@ -108,6 +112,9 @@ public sealed class TrainedModel : IDisposable
                 break;
             case WeightsFormat.Onnx:
                 OnnxExport.Write(destination, StateDict.From(_module), description);
+                break;
+            case WeightsFormat.ModelCard:
+                destination.Write(Encoding.UTF8.GetBytes(ModelCard.Write(description, StateDict.From(_module))));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(format), format, null);
