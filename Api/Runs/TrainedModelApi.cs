@@ -6,6 +6,8 @@ using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
 using Experiments.Training;
 using Experiments.Training.Data;
+using Experiments.Training.Export;
+using Experiments.Training.Export.Onnx;
 using Experiments.Training.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -29,10 +31,14 @@ public static class TrainedModelApi
             .WithDescription("Each sample is a list of numbers (nested or flat) with as many values as one sample of the run's dataset. "
                 + "Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values.");
         group.MapGet("/{id:guid}/weights", Weights)
-            .WithSummary("Download the trained weights")
-            .WithDescription("`format` is torchsharp (default, for module.load in .NET), pytorch (a .pt state dict: "
-                + "model.load_state_dict(torch.load(path)) on the equivalent nn.Sequential) or safetensors. A run that did not finish "
-                + "serves its last checkpoint's weights.");
+            .WithSummary("Download the trained weights, an ONNX graph or a model card")
+            .WithDescription("`format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: "
+                + "model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its "
+                + "`__metadata__` holds the class names, the layer spec and the dataset's preprocessing); onnx (opset "
+                + $"{OnnxExport.Opset}, the preprocessing folded in: input `{OnnxExport.InputName}` takes raw float32 samples as the dataset stores them, "
+                + $"output `{OnnxExport.ProbabilitiesName}` (classification) or `{OnnxExport.PredictionsName}` (regression)); or card (a Markdown model card: "
+                + "input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not "
+                + "include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint's weights.");
         return group;
     }
 
@@ -149,26 +155,43 @@ public static class TrainedModelApi
             "torchsharp" => WeightsFormat.TorchSharp,
             "pytorch" or "pt" => WeightsFormat.PyTorch,
             "safetensors" => WeightsFormat.Safetensors,
+            "onnx" => WeightsFormat.Onnx,
+            "card" => WeightsFormat.ModelCard,
             _ => null,
         };
         if (chosen is null)
         {
-            return Invalid("format", $"'{format}' is not a weights format; use torchsharp, pytorch or safetensors.");
+            return Invalid("format", $"'{format}' is not a weights format; use torchsharp, pytorch, safetensors, onnx or card.");
         }
         var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
         {
             return Problems.NotFound("run", id);
         }
-        using var model = LoadModel(context, options.Value);
+        var (layers, summary) = context.ResolveModel();
+        using var model = TrainedModel.Load(layers, summary, options.Value.WeightsPath(id), options.Value.CheckpointPath(id));
         if (model is null)
         {
             return NoWeights(id);
         }
         using var buffer = new MemoryStream();
-        model.Export(buffer, chosen.Value);
-        var extension = chosen switch { WeightsFormat.PyTorch => "pt", WeightsFormat.Safetensors => "safetensors", _ => "bin" };
-        return TypedResults.File(buffer.ToArray(), "application/octet-stream", $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}.{extension}");
+        try
+        {
+            model.Export(buffer, chosen.Value, ModelDescription.Of(context, layers, summary));
+        }
+        catch (ExportRefusedException refused)
+        {
+            return Invalid(refused.Field, refused.Message);
+        }
+        var (extension, contentType) = chosen switch
+        {
+            WeightsFormat.PyTorch => ("pt", "application/octet-stream"),
+            WeightsFormat.Safetensors => ("safetensors", "application/octet-stream"),
+            WeightsFormat.Onnx => ("onnx", "application/octet-stream"),
+            WeightsFormat.ModelCard => ("md", "text/markdown; charset=utf-8"),
+            _ => ("bin", "application/octet-stream"),
+        };
+        return TypedResults.File(buffer.ToArray(), contentType, $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}.{extension}");
     }
 
     private enum Unreadable

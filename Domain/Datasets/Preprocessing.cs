@@ -11,9 +11,13 @@ public sealed record Preprocessing(double? Scale, bool Standardize, int[]? Resha
     public static Preprocessing None { get; } = new(null, false, null, null, null);
 }
 
-/// <summary>The preprocessing as shown to users: the steps, not the fitted per-feature numbers.</summary>
-public sealed record PreprocessingView(double? Scale, bool Standardize, int[]? Reshape)
+/// <summary>
+/// The preprocessing as shown to users, with the numbers it fitted: a model trained on the dataset expects
+/// <c>(x * Scale - Mean[j]) / Std[j]</c> per feature j (each step only when set), viewed as <see cref="Reshape"/>.
+/// <see cref="Mean"/> and <see cref="Std"/> have one value per feature of a stored sample (row-major); null without standardize.
+/// </summary>
+public sealed record PreprocessingView(double? Scale, bool Standardize, int[]? Reshape, float[]? Mean, float[]? Std)
 {
     public static PreprocessingView From(Preprocessing preprocessing) =>
-        new(preprocessing.Scale, preprocessing.Standardize, preprocessing.Reshape);
+        new(preprocessing.Scale, preprocessing.Standardize, preprocessing.Reshape, preprocessing.Mean, preprocessing.Std);
 }

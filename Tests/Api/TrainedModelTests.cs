@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Experiments.Domain.Datasets;
 using Experiments.Domain.Runs;
 using Experiments.Tests.Support;
 using Microsoft.AspNetCore.Mvc;
@@ -114,7 +115,101 @@ public sealed class TrainedModelTests(ApiFactory factory) : IClassFixture<ApiFac
         Assert.Equal(["0.bias", "0.weight", "2.bias", "2.weight"], names);
         Assert.Equal([16, 4], header.RootElement.GetProperty("0.weight").GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
 
-        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync($"/api/runs/{run.Id}/weights?format=onnx")).StatusCode);
+        var unknown = await _client.GetAsync($"/api/runs/{run.Id}/weights?format=tflite");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("onnx or card", (await unknown.ReadAsAsync<ValidationProblemDetails>()).Errors["format"][0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_model_trained_on_standardized_data_reproduces_predict_from_every_export_with_the_published_preprocessing()
+    {
+        var response = await _client.PostAsync("/api/datasets", Workflow.CsvForm(await File.ReadAllBytesAsync(Workflow.IrisPath), "iris.csv",
+            ("name", "iris-standardized"), ("standardize", "true")));
+        var dataset = await response.ReadAsAsync<DatasetView>();
+        // The fitted numbers are part of the dataset's description.
+        Assert.Equal(4, dataset.Preprocessing.Mean!.Length);
+        Assert.InRange(dataset.Preprocessing.Mean[2], 3.0, 4.5); // petal length, about 3.76 over all of Iris
+        Assert.InRange(dataset.Preprocessing.Std![2], 1.4, 2.1);
+        var model = await Workflow.CreateMlpAsync(_client, name: "iris-mlp-standardized");
+        var run = await Workflow.WaitUntilFinishedAsync(_client, (await Workflow.CreateRunAsync(_client, dataset.Id, model.Id, epochs: 15, seed: 5)).Id);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+
+        // Every fifth Iris row, as the file holds it.
+        var rows = (await File.ReadAllLinesAsync(Workflow.IrisPath)).Skip(1).Where((_, index) => index % 5 == 0)
+            .Select(line => line.Split(',')[..4].Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
+        Assert.Equal(30, rows.Length);
+        var predicted = (await (await _client.PostAsJsonAsync($"/api/runs/{run.Id}/predict", new { samples = rows })).ReadAsAsync<PredictResponse>()).Predictions;
+
+        // safetensors: the preprocessing and the classes from __metadata__, the weights by key; the forward pass by hand.
+        var safetensors = await _client.GetByteArrayAsync($"/api/runs/{run.Id}/weights?format=safetensors");
+        var (weights, metadata) = ReadSafetensors(safetensors);
+        Assert.Equal(dataset.ClassNames, JsonSerializer.Deserialize<string[]>(metadata["classNames"]));
+        using var published = JsonDocument.Parse(metadata["preprocessing"]);
+        var mean = published.RootElement.GetProperty("mean").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        var std = published.RootElement.GetProperty("std").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        Assert.Equal(dataset.Preprocessing.Mean, mean);
+        AssertSameProbabilities(predicted, rows.Select(row => Mlp(weights, row, mean, std)).ToArray(), 1e-5, "safetensors");
+
+        // The .pt file, through the strict reader: the same weights.
+        var (pt, _) = TorchFileReader.ReadStateDict(await _client.GetByteArrayAsync($"/api/runs/{run.Id}/weights?format=pytorch"));
+        var ptWeights = pt.ToDictionary(entry => entry.Key, entry => entry.Tensor.Floats());
+        AssertSameProbabilities(predicted, rows.Select(row => Mlp(ptWeights, row, mean, std)).ToArray(), 1e-5, "pytorch");
+
+        // ONNX takes the raw rows: the preprocessing is in the graph.
+        var onnx = await _client.GetByteArrayAsync($"/api/runs/{run.Id}/weights?format=onnx");
+        var (probabilities, shape, _) = OnnxRunner.Run(onnx, rows.SelectMany(row => row).ToArray(), [rows.Length, 4]);
+        Assert.Equal([30L, 3], shape);
+        AssertSameProbabilities(predicted, probabilities.Chunk(3).ToArray(), 1e-4, "onnx");
+
+        var card = await _client.GetAsync($"/api/runs/{run.Id}/weights?format=card");
+        Assert.Equal("text/markdown", card.Content.Headers.ContentType!.MediaType);
+        Assert.EndsWith(".md", card.Content.Headers.ContentDisposition!.FileName!.Trim('"'), StringComparison.Ordinal);
+        var markdown = await card.Content.ReadAsStringAsync();
+        Assert.Contains($"| 2 | {mean[2].ToString("R", System.Globalization.CultureInfo.InvariantCulture)} | {std[2].ToString("R", System.Globalization.CultureInfo.InvariantCulture)} |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| 2 | virginica |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| `0.weight` | [16, 4] | float32 |", markdown, StringComparison.Ordinal);
+    }
+
+    /// <summary>The MLP of <see cref="Workflow.CreateMlpAsync"/> on one raw row: standardize, linear, ReLU, linear, softmax.</summary>
+    private static float[] Mlp(Dictionary<string, float[]> weights, float[] raw, float[] mean, float[] std)
+    {
+        var x = raw.Select((value, j) => (value - mean[j]) / std[j]).ToArray();
+        var hidden = Linear(weights["0.weight"], weights["0.bias"], x).Select(value => Math.Max(value, 0f)).ToArray();
+        var logits = Linear(weights["2.weight"], weights["2.bias"], hidden);
+        var exponentials = logits.Select(logit => Math.Exp(logit - logits.Max())).ToArray();
+        return exponentials.Select(e => (float)(e / exponentials.Sum())).ToArray();
+    }
+
+    private static float[] Linear(float[] weight, float[] bias, float[] x) =>
+        bias.Select((b, o) => b + x.Select((value, i) => weight[o * x.Length + i] * value).Sum()).ToArray();
+
+    private static void AssertSameProbabilities(IReadOnlyList<Prediction> predicted, float[][] computed, double tolerance, string format)
+    {
+        Assert.Equal(predicted.Count, computed.Length);
+        for (var i = 0; i < computed.Length; i++)
+        {
+            Assert.Equal(predicted[i].Class, Array.IndexOf(computed[i], computed[i].Max()));
+            var difference = predicted[i].Probabilities!.Zip(computed[i], (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(difference <= tolerance, $"{format}, sample {i}: the probabilities differ from /predict's by {difference:G3}.");
+        }
+    }
+
+    /// <summary>A safetensors file's float32 tensors by name and its __metadata__, read from the format.</summary>
+    private static (Dictionary<string, float[]> Tensors, Dictionary<string, string> Metadata) ReadSafetensors(byte[] file)
+    {
+        var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(file);
+        using var header = JsonDocument.Parse(Encoding.UTF8.GetString(file, 8, headerLength));
+        var metadata = header.RootElement.GetProperty("__metadata__").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        var tensors = new Dictionary<string, float[]>();
+        foreach (var entry in header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__"))
+        {
+            Assert.Equal("F32", entry.Value.GetProperty("dtype").GetString());
+            var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(o => o.GetInt32()).ToArray();
+            var values = new float[(offsets[1] - offsets[0]) / 4];
+            Buffer.BlockCopy(file, 8 + headerLength + offsets[0], values, 0, offsets[1] - offsets[0]);
+            tensors[entry.Name] = values;
+        }
+        return (tensors, metadata);
     }
 
     private async Task<RunView> TrainedIrisAsync()

@@ -119,7 +119,7 @@ public static class Samples
     public static DatasetView Dataset(string name, int[] shape, string[] classNames, int train = 120, int test = 30) =>
         new(Guid.NewGuid(), name, DatasetFormat.Csv, $"{name}.csv", DatasetTask.Classification, shape, shape, "float32", classNames.Length, classNames,
             [.. classNames.Select(_ => (train + test) / classNames.Length)], 1, train, test, SplitSource.HeldOut, 0.2, 0,
-            new FeatureStatistics(0, 1, 0.5, 0.25), null, new PreprocessingView(null, false, null), 1024, "hash", DateTimeOffset.UtcNow, null);
+            new FeatureStatistics(0, 1, 0.5, 0.25), null, new PreprocessingView(null, false, null, null, null), 1024, "hash", DateTimeOffset.UtcNow, null);
 
     /// <summary>The first samples of a split: the values of <paramref name="samples"/> as rows, or images when <paramref name="images"/>.</summary>
     public static DatasetPreview Preview(DatasetView dataset, bool test, bool images, params (float[] Values, string Label)[] samples) =>

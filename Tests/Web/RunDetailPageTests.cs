@@ -92,7 +92,9 @@ public sealed class RunDetailPageTests : DashboardContext
 
         Assert.Empty(page.FindAll("#cancel"));
         Assert.Equal($"/runs/new?from={id}", page.Find("#rerun").GetAttribute("href"));
-        Assert.Contains(page.FindAll(".downloads a"), link => link.GetAttribute("href") == $"/api/runs/{id}/weights?format=pytorch");
+        Assert.Equal(
+            ["pytorch", "safetensors", "torchsharp", "onnx", "card"],
+            page.FindAll(".downloads a").Select(link => link.GetAttribute("href")!.Replace($"/api/runs/{id}/weights?format=", "", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -1,13 +1,15 @@
+using System.Text;
 using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Training.Checkpoints;
 using Experiments.Training.Data;
 using Experiments.Training.Evaluation;
+using Experiments.Training.Export;
+using Experiments.Training.Export.Onnx;
 using Experiments.Training.Layers;
 using Experiments.Training.Losses;
 using Experiments.Training.Metrics;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Experiments.Training.Inference;
@@ -20,8 +22,14 @@ public enum WeightsFormat
     /// <summary>A PyTorch state dict as written by <c>torch.save(model.state_dict())</c>.</summary>
     PyTorch,
 
-    /// <summary>A safetensors file.</summary>
+    /// <summary>A safetensors file whose <c>__metadata__</c> holds the classes, the layers and the preprocessing.</summary>
     Safetensors,
+
+    /// <summary>An ONNX graph of the model with the dataset's preprocessing folded in.</summary>
+    Onnx,
+
+    /// <summary>A Markdown model card: input, preprocessing, output, layers, weights and training.</summary>
+    ModelCard,
 }
 
 /// <summary>
@@ -63,7 +71,11 @@ public sealed class TrainedModel : IDisposable
         return Evaluator.Evaluate(_module, LossFactory.Create(loss, split.Kind), tensors, batchSize, split.Kind, classCount > 0 ? classCount : null);
     }
 
-    /// <summary>The model's outputs for <paramref name="count"/> samples laid out row-major in <paramref name="features"/>; softmax applied when <paramref name="probabilities"/>.</summary>
+    /// <summary>
+    /// The model's outputs for <paramref name="count"/> samples laid out row-major in <paramref name="features"/>. With
+    /// <paramref name="probabilities"/>, each class's probability: the softmax of the logits, or for a single logit
+    /// (bceWithLogits on two classes) [1 − σ(z), σ(z)].
+    /// </summary>
     public float[][] Predict(float[] features, int count, int[] sampleShape, bool probabilities)
     {
         using var scope = NewDisposeScope();
@@ -72,14 +84,20 @@ public sealed class TrainedModel : IDisposable
         var output = _module.forward(input);
         if (probabilities)
         {
-            output = nn.functional.softmax(output, 1);
+            output = output.shape[1] == 1
+                ? cat([1 - sigmoid(output), sigmoid(output)], 1)
+                : nn.functional.softmax(output, 1);
         }
         var width = (int)output.shape[1];
         var flat = output.contiguous().data<float>().ToArray();
         return Enumerable.Range(0, count).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
     }
 
-    public void Export(Stream destination, WeightsFormat format)
+    /// <summary>
+    /// Writes the weights (or the model card) in <paramref name="format"/>; <see cref="ExportRefusedException"/> when a
+    /// layer has no equivalent in the format.
+    /// </summary>
+    public void Export(Stream destination, WeightsFormat format, ModelDescription description)
     {
         switch (format)
         {
@@ -87,10 +105,16 @@ public sealed class TrainedModel : IDisposable
                 _module.save(destination);
                 break;
             case WeightsFormat.PyTorch:
-                _module.save_py(destination, leaveOpen: true);
+                TorchSave.Write(destination, StateDict.From(_module));
                 break;
             case WeightsFormat.Safetensors:
-                _module.save_safetensors(destination, leaveOpen: true);
+                SafetensorsWriter.Write(destination, StateDict.From(_module), new Dictionary<string, string>(description.Metadata()) { ["format"] = "pt" });
+                break;
+            case WeightsFormat.Onnx:
+                OnnxExport.Write(destination, StateDict.From(_module), description);
+                break;
+            case WeightsFormat.ModelCard:
+                destination.Write(Encoding.UTF8.GetBytes(ModelCard.Write(description, StateDict.From(_module))));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(format), format, null);
