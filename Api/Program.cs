@@ -39,6 +39,7 @@ builder.AddDashboard();
 var app = builder.Build();
 await app.Services.PrepareDatabaseAsync();
 
+// First, so that a request it refuses reaches nothing below (the order inside: Api/Security/HttpHardening.cs).
 app.UseHttpHardening();
 app.UseExceptionHandler();
 app.UseStatusCodePages();

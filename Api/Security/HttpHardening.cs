@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -35,7 +36,7 @@ public static class HttpHardening
         builder.Services.AddOptions<CorsSettings>().Bind(builder.Configuration.GetSection(CorsSettings.Section));
         builder.Services.AddSingleton(services => CorsOrigins.From(services.GetRequiredService<IOptions<CorsSettings>>().Value));
         builder.Services.AddCors();
-        builder.Services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<CorsOrigins>((options, origins) =>
+        builder.Services.AddOptions<CorsOptions>().Configure<CorsOrigins>((options, origins) =>
             options.AddPolicy(CorsOrigins.PolicyName, policy => policy
                 .WithOrigins([.. origins.Origins])
                 .AllowAnyMethod()

@@ -7,10 +7,12 @@ namespace Experiments.Api.Security;
 public static class SecurityHeaders
 {
     /// <summary>
-    /// Scripts, styles, images, fonts and connections from this service only. Blazor Server needs no eval and opens its
-    /// WebSocket to this origin ('self' covers ws: and wss:); plotly.js is served from _content/Plotly.Blazor. Styles
-    /// allow inline because the components set widths and colours in style attributes and plotly.js writes its own
-    /// style element; no script runs from inline code. Dataset previews are data: PNGs.
+    /// Scripts, styles, images, fonts and connections from this service only, for every page (Tests/Api/Security/ChromiumTests
+    /// loads them all and fails on a violation). No script runs from inline code or eval: Blazor Server, plotly.js (served
+    /// from _content/Plotly.Blazor), Swagger UI and the Hangfire dashboard need neither, and the circuit's WebSocket goes to
+    /// this origin ('self' covers ws: and wss:). Inline styles are allowed: the components set widths and colours in style
+    /// attributes, and plotly.js, Swagger UI and the Hangfire dashboard write style attributes and elements. Dataset
+    /// previews are data: PNGs.
     /// </summary>
     public const string ContentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "

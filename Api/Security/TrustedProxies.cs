@@ -69,15 +69,22 @@ public sealed class TrustedProxies
     }
 
     private static IPAddress ParseAddress(string value, string setting) =>
-        // IPAddress also reads "10" as 0.0.0.10: an IPv4 address must be written in full.
-        (value.Contains(':', StringComparison.Ordinal) || value.Count(c => c == '.') == 3) && IPAddress.TryParse(value, out var address)
+        FullAddress(value) is { } address
             ? address
             : throw new InvalidOperationException(
                 $"{setting} '{value}' is not an IP address: write one such as 10.0.0.5 or ::1 (a network goes in {ForwardedHeadersSettings.Section}:KnownNetworks, as 10.0.0.0/8).");
 
+    /// <summary>
+    /// A network whose address is written in full and has no bits set after the prefix: .NET would read 10.1.2.3/8 as
+    /// 10.0.0.0/8 and 10/8 as 0.0.0.0/8, trusting more than was meant.
+    /// </summary>
     private static System.Net.IPNetwork ParseNetwork(string value, string setting) =>
-        System.Net.IPNetwork.TryParse(value, out var network)
+        FullAddress(value.Split('/')[0]) is { } written && System.Net.IPNetwork.TryParse(value, out var network) && network.BaseAddress.Equals(written)
             ? network
             : throw new InvalidOperationException(
                 $"{setting} '{value}' is not a network in CIDR notation: write one such as 10.0.0.0/8 or fd00::/8, with no bits set after the prefix (10.0.0.0/8, not 10.1.2.3/8).");
+
+    /// <summary>IPAddress also reads "10" as 0.0.0.10: an IPv4 address must be written with its four parts.</summary>
+    private static IPAddress? FullAddress(string value) =>
+        (value.Contains(':', StringComparison.Ordinal) || value.Count(c => c == '.') == 3) && IPAddress.TryParse(value, out var address) ? address : null;
 }
