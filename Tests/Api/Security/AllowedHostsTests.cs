@@ -1,5 +1,6 @@
 using System.Net;
-using Experiments.Domain.Models;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using Experiments.Tests.Support;
 using Experiments.Web.Services;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -73,13 +74,13 @@ public sealed class AllowedHostsTests(ApiFactory factory) : IClassFixture<ApiFac
     }
 }
 
-/// <summary>AllowedHosts set to the names a team reaches the service by; requests sent with any peer address.</summary>
+/// <summary>AllowedHosts set to the names a team reaches the service by; requests sent with any peer address (and the admin key).</summary>
 [Collection(OneAtATime.Name)]
 public sealed class ConfiguredAllowedHostsTests : IClassFixture<ConfiguredAllowedHostsTests.Host>
 {
-    private readonly ApiFactory _factory;
+    private readonly Host _host;
 
-    public ConfiguredAllowedHostsTests(Host host) => _factory = host.Factory;
+    public ConfiguredAllowedHostsTests(Host host) => _host = host;
 
     [Theory]
     [InlineData("experiments.example")]
@@ -116,25 +117,25 @@ public sealed class ConfiguredAllowedHostsTests : IClassFixture<ConfiguredAllowe
         Assert.Equal(StatusCodes.Status400BadRequest, (await SendAsync(host, "203.0.113.7")).Response.StatusCode);
     }
 
-    private Task<HttpContext> SendAsync(string host, string peer) => _factory.Server.SendAsync(context =>
+    private Task<HttpContext> SendAsync(string host, string peer) => _host.Factory.Server.SendAsync(context =>
     {
         context.Request.Method = HttpMethods.Get;
         context.Request.Path = "/api/models";
         context.Request.Host = new HostString(host);
+        context.Request.Headers.Authorization = $"Bearer {_host.AdminKey}";
         context.Connection.RemoteIpAddress = IPAddress.Parse(peer);
     });
 
-    public sealed class Host : IDisposable
+    public sealed class Host : KeyedHost
     {
-        public ApiFactory Factory { get; } = new() { Trains = false, Settings = { ["AllowedHosts"] = "experiments.example;*.lab.example" } };
-
-        public void Dispose() => Factory.Dispose();
+        protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string> { ["AllowedHosts"] = "experiments.example;*.lab.example" };
     }
 }
 
 /// <summary>
-/// The service bound to every interface (http://0.0.0.0:port) and reached by its own name only: the dashboard, which
-/// calls its REST API and hub at the loopback address (<see cref="SelfAddress"/>), still works.
+/// The service bound to every interface (http://0.0.0.0:port, which needs a key to exist) and reached by its own name
+/// only: the dashboard's calls to its REST API and hub, sent to the loopback address (<see cref="SelfAddress"/>) with the
+/// signed-in person's key, are still served.
 /// </summary>
 [Collection(OneAtATime.Name)]
 public sealed class WildcardBindingTests : IClassFixture<WildcardBindingTests.Host>
@@ -144,25 +145,29 @@ public sealed class WildcardBindingTests : IClassFixture<WildcardBindingTests.Ho
     public WildcardBindingTests(Host host) => _host = host;
 
     [Fact]
-    public async Task The_dashboards_own_api_client_and_hub_connection_are_served_at_the_loopback_self_address()
+    public async Task The_dashboards_calls_to_its_own_api_and_hub_are_served_at_the_loopback_self_address()
     {
         var self = _host.Factory.Services.GetRequiredService<SelfAddress>();
         Assert.Equal($"http://127.0.0.1:{_host.Port}/", self.Uri.ToString());
-        await using var scope = _host.Factory.Services.CreateAsyncScope();
-        var api = scope.ServiceProvider.GetRequiredService<ExperimentsClient>();
+        // As ExperimentsClient and RunsHubClient send them from a signed-in circuit.
+        using var api = new HttpClient { BaseAddress = self.Uri };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _host.AdminKey);
 
-        var validated = await api.ValidateModelAsync(new ValidateModelRequest([new LayerSpec("relu")], [4]), CancellationToken.None);
-        await using var hub = new HubConnectionBuilder().WithUrl(new Uri(self.Uri, "hubs/runs")).Build();
+        var validated = await api.PostAsJsonAsync("api/models/validate", new { layers = new[] { new { type = "relu" } }, inputShape = new[] { 4 } });
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(self.Uri, "hubs/runs"), options => options.AccessTokenProvider = () => Task.FromResult<string?>(_host.AdminKey))
+            .Build();
         await hub.StartAsync();
         await hub.InvokeAsync("JoinAll");
 
-        Assert.True(validated.Succeeded, validated.Problem?.Title);
+        Assert.Equal(HttpStatusCode.OK, validated.StatusCode);
     }
 
     [Fact]
     public async Task Its_own_name_is_served_and_another_refused()
     {
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_host.Port}/") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _host.AdminKey);
 
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(WithHost("experiments.example"))).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await client.SendAsync(WithHost("attacker.example"))).StatusCode);
@@ -175,19 +180,12 @@ public sealed class WildcardBindingTests : IClassFixture<WildcardBindingTests.Ho
         return request;
     }
 
-    public sealed class Host : IDisposable
+    public sealed class Host : KeyedHost
     {
-        public Host()
-        {
-            Factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Any, 0));
-            Factory.StartServer();
-            Port = new Uri(Factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
-        }
+        public int Port => new Uri(Factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
 
-        public ApiFactory Factory { get; } = new() { Trains = false, Settings = { ["AllowedHosts"] = "experiments.example" } };
+        protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string> { ["AllowedHosts"] = "experiments.example" };
 
-        public int Port { get; }
-
-        public void Dispose() => Factory.Dispose();
+        protected override void Configure(ApiFactory factory) => factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Any, 0));
     }
 }

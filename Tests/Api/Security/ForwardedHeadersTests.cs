@@ -10,9 +10,10 @@ namespace Experiments.Tests.Api.Security;
 /// <summary>Sends one request with a given peer address and X-Forwarded-* headers; answers the request as the service saw it.</summary>
 internal static class Forwarded
 {
-    public static Task<HttpContext> SendAsync(ApiFactory factory, string peer, string? forwardedFor = null, string? proto = null, string? host = null,
-        string method = "GET", string path = "/api/models", string? origin = null) => factory.Server.SendAsync(context =>
+    public static Task<HttpContext> SendAsync(KeyedHost host, string peer, string? forwardedFor = null, string? proto = null, string? forwardedHost = null,
+        string method = "GET", string path = "/api/models", string? origin = null) => host.Factory.Server.SendAsync(context =>
     {
+        context.Request.Headers.Authorization = $"Bearer {host.AdminKey}";
         context.Request.Method = method;
         context.Request.Path = path;
         context.Request.Host = new HostString("localhost");
@@ -25,9 +26,9 @@ internal static class Forwarded
         {
             context.Request.Headers["X-Forwarded-Proto"] = proto;
         }
-        if (host is not null)
+        if (forwardedHost is not null)
         {
-            context.Request.Headers["X-Forwarded-Host"] = host;
+            context.Request.Headers["X-Forwarded-Host"] = forwardedHost;
         }
         if (origin is not null)
         {
@@ -50,15 +51,15 @@ public sealed class ForwardedHeadersIgnoredTests : IClassFixture<ForwardedHeader
     [MemberData(nameof(Variants))]
     public async Task X_forwarded_for_proto_and_host_from_a_client_change_nothing(string variant)
     {
-        var factory = _hosts[variant];
+        var host = _hosts[variant];
 
-        var seen = await Forwarded.SendAsync(factory, peer: "203.0.113.7", forwardedFor: "127.0.0.1", proto: "https", host: "localhost:443");
+        var seen = await Forwarded.SendAsync(host, peer: "203.0.113.7", forwardedFor: "127.0.0.1", proto: "https", forwardedHost: "localhost:443");
 
         Assert.Equal(StatusCodes.Status200OK, seen.Response.StatusCode);
         Assert.Equal(IPAddress.Parse("203.0.113.7"), seen.Connection.RemoteIpAddress);
         Assert.Equal("http", seen.Request.Scheme);
         Assert.Equal("localhost", seen.Request.Host.Value);
-        Assert.False(factory.Services.GetRequiredService<TrustedProxies>().AnyConfigured);
+        Assert.False(host.Factory.Services.GetRequiredService<TrustedProxies>().AnyConfigured);
     }
 
     [Fact]
@@ -70,22 +71,35 @@ public sealed class ForwardedHeadersIgnoredTests : IClassFixture<ForwardedHeader
     }
 
     /// <summary>The default host, and one started with ASP.NET Core's switch that would otherwise trust forwarded headers from every peer.</summary>
-    public sealed class Hosts : IDisposable
+    public sealed class Hosts : IAsyncLifetime
     {
-        private readonly Dictionary<string, ApiFactory> _factories = new()
+        private readonly Dictionary<string, KeyedHost> _hosts = new()
         {
-            ["default"] = new ApiFactory { Trains = false },
-            ["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = new ApiFactory { Trains = false, Settings = { ["FORWARDEDHEADERS_ENABLED"] = "true" } },
+            ["default"] = new KeyedHost(),
+            ["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = new ForwardedHeadersEnabled(),
         };
 
-        public ApiFactory this[string variant] => _factories[variant];
+        public KeyedHost this[string variant] => _hosts[variant];
 
-        public void Dispose()
+        public async Task InitializeAsync()
         {
-            foreach (var factory in _factories.Values)
+            foreach (var host in _hosts.Values)
             {
-                factory.Dispose();
+                await host.InitializeAsync();
             }
+        }
+
+        public async Task DisposeAsync()
+        {
+            foreach (var host in _hosts.Values)
+            {
+                await host.DisposeAsync();
+            }
+        }
+
+        private sealed class ForwardedHeadersEnabled : KeyedHost
+        {
+            protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string> { ["FORWARDEDHEADERS_ENABLED"] = "true" };
         }
     }
 }
@@ -94,28 +108,28 @@ public sealed class ForwardedHeadersIgnoredTests : IClassFixture<ForwardedHeader
 [Collection(OneAtATime.Name)]
 public sealed class ForwardedHeadersFromProxiesTests : IClassFixture<ForwardedHeadersFromProxiesTests.Host>
 {
-    private readonly ApiFactory _factory;
+    private readonly Host _host;
 
-    public ForwardedHeadersFromProxiesTests(Host host) => _factory = host.Factory;
+    public ForwardedHeadersFromProxiesTests(Host host) => _host = host;
 
     [Theory]
     [InlineData("10.0.0.5")]
     [InlineData("192.168.50.9")]
     public async Task From_a_configured_proxy_the_clients_address_scheme_and_host_apply(string proxy)
     {
-        var seen = await Forwarded.SendAsync(_factory, peer: proxy, forwardedFor: "198.51.100.20", proto: "https", host: "experiments.example");
+        var seen = await Forwarded.SendAsync(_host, peer: proxy, forwardedFor: "198.51.100.20", proto: "https", forwardedHost: "experiments.example");
 
         Assert.Equal(StatusCodes.Status200OK, seen.Response.StatusCode);
         Assert.Equal(IPAddress.Parse("198.51.100.20"), seen.Connection.RemoteIpAddress);
         Assert.Equal("https", seen.Request.Scheme);
         Assert.Equal("experiments.example", seen.Request.Host.Value);
-        Assert.True(_factory.Services.GetRequiredService<TrustedProxies>().AnyConfigured);
+        Assert.True(_host.Factory.Services.GetRequiredService<TrustedProxies>().AnyConfigured);
     }
 
     [Fact]
     public async Task A_client_writing_its_own_entry_before_the_proxys_gets_the_address_the_proxy_saw()
     {
-        var seen = await Forwarded.SendAsync(_factory, peer: "10.0.0.5", forwardedFor: "127.0.0.1, 198.51.100.20");
+        var seen = await Forwarded.SendAsync(_host, peer: "10.0.0.5", forwardedFor: "127.0.0.1, 198.51.100.20");
 
         Assert.Equal(IPAddress.Parse("198.51.100.20"), seen.Connection.RemoteIpAddress);
     }
@@ -123,7 +137,7 @@ public sealed class ForwardedHeadersFromProxiesTests : IClassFixture<ForwardedHe
     [Fact]
     public async Task From_any_other_peer_the_headers_change_nothing()
     {
-        var seen = await Forwarded.SendAsync(_factory, peer: "203.0.113.7", forwardedFor: "127.0.0.1", proto: "https", host: "experiments.example");
+        var seen = await Forwarded.SendAsync(_host, peer: "203.0.113.7", forwardedFor: "127.0.0.1", proto: "https", forwardedHost: "experiments.example");
 
         Assert.Equal(IPAddress.Parse("203.0.113.7"), seen.Connection.RemoteIpAddress);
         Assert.Equal("http", seen.Request.Scheme);
@@ -133,7 +147,7 @@ public sealed class ForwardedHeadersFromProxiesTests : IClassFixture<ForwardedHe
     [Fact]
     public async Task A_forwarded_host_is_checked_against_allowed_hosts()
     {
-        var seen = await Forwarded.SendAsync(_factory, peer: "10.0.0.5", forwardedFor: "198.51.100.20", host: "attacker.example");
+        var seen = await Forwarded.SendAsync(_host, peer: "10.0.0.5", forwardedFor: "198.51.100.20", forwardedHost: "attacker.example");
 
         Assert.Equal(StatusCodes.Status400BadRequest, seen.Response.StatusCode);
     }
@@ -143,29 +157,23 @@ public sealed class ForwardedHeadersFromProxiesTests : IClassFixture<ForwardedHe
     {
         var path = $"/api/runs/{Guid.NewGuid()}/cancel";
 
-        var throughProxy = await Forwarded.SendAsync(_factory, peer: "10.0.0.5", proto: "https", host: "experiments.example",
+        var throughProxy = await Forwarded.SendAsync(_host, peer: "10.0.0.5", proto: "https", forwardedHost: "experiments.example",
             method: "POST", path: path, origin: "https://experiments.example");
-        var plainHttp = await Forwarded.SendAsync(_factory, peer: "10.0.0.5", host: "experiments.example",
+        var plainHttp = await Forwarded.SendAsync(_host, peer: "10.0.0.5", forwardedHost: "experiments.example",
             method: "POST", path: path, origin: "https://experiments.example");
 
         Assert.Equal(StatusCodes.Status404NotFound, throughProxy.Response.StatusCode);
         Assert.Equal(StatusCodes.Status403Forbidden, plainHttp.Response.StatusCode);
     }
 
-    public sealed class Host : IDisposable
+    public sealed class Host : KeyedHost
     {
-        public ApiFactory Factory { get; } = new()
+        protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
         {
-            Trains = false,
-            Settings =
-            {
-                ["AllowedHosts"] = "localhost;experiments.example",
-                ["Experiments:ForwardedHeaders:KnownProxies:0"] = "10.0.0.5",
-                ["Experiments:ForwardedHeaders:KnownNetworks:0"] = "192.168.50.0/24",
-            },
+            ["AllowedHosts"] = "localhost;experiments.example",
+            ["Experiments:ForwardedHeaders:KnownProxies:0"] = "10.0.0.5",
+            ["Experiments:ForwardedHeaders:KnownNetworks:0"] = "192.168.50.0/24",
         };
-
-        public void Dispose() => Factory.Dispose();
     }
 }
 
