@@ -6,6 +6,7 @@ using Experiments.Api.Hosting;
 using Experiments.Api.Models;
 using Experiments.Api.Persistence;
 using Experiments.Api.Runs;
+using Experiments.Api.Security;
 using Experiments.Domain.Access;
 using Experiments.Web;
 using Hangfire;
@@ -28,6 +29,7 @@ if (KeysCommand.IsInvoked(args))
 builder.UseStaticWebAssetsOfTheBuild();
 
 builder.AddApi();
+builder.AddHttpHardening();
 builder.AddPersistence();
 builder.AddAccessControl();
 builder.AddJobs();
@@ -37,6 +39,8 @@ builder.AddDashboard();
 var app = builder.Build();
 await app.Services.PrepareDatabaseAsync();
 
+// First, so that a request it refuses reaches nothing below (the order inside: Api/Security/HttpHardening.cs).
+app.UseHttpHardening();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseHeadAsGet();

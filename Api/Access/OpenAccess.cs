@@ -1,5 +1,6 @@
 using System.Net;
 using Experiments.Api.Persistence;
+using Experiments.Api.Security;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -10,10 +11,9 @@ namespace Experiments.Api.Access;
 /// configuration, no proxy forwards requests (a proxy makes remote callers look local) and the caller connects from
 /// this machine. Once a key exists it is remembered for the life of the process (keys are revoked, never removed).
 /// </summary>
-public sealed class OpenAccess(IDbContextFactory<ExperimentsDbContext> databases, IOptions<AuthOptions> options, IConfiguration configuration)
+public sealed class OpenAccess(IDbContextFactory<ExperimentsDbContext> databases, IOptions<AuthOptions> options, TrustedProxies proxies)
 {
-    private readonly bool _behindProxy = configuration.GetSection("Experiments:ForwardedHeaders:KnownProxies").GetChildren().Any()
-        || configuration.GetSection("Experiments:ForwardedHeaders:KnownNetworks").GetChildren().Any();
+    private readonly bool _behindProxy = proxies.AnyConfigured;
 
     private volatile bool _keysExist;
 
