@@ -19,7 +19,9 @@ public static class DashboardExtensions
     /// </summary>
     public static IHostApplicationBuilder AddDashboard(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        // A page left while it is being drawn ends its circuit with JavaScript calls that the departed page never answers;
+        // calls made without a cancellation token of their own give up after this instead of the default minute.
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents(circuit => circuit.JSInteropDefaultCallTimeout = TimeSpan.FromSeconds(10));
         // Hub payloads in the REST API's JSON: enums as their camelCase names ("running"), not as numbers.
         builder.Services.AddSignalR().AddJsonProtocol(json => JsonConventions.Apply(json.PayloadSerializerOptions));
         builder.Services.AddSingleton<Reads>();

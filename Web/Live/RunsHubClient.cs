@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Experiments.Domain.Runs;
 using Experiments.Web.Services;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -10,6 +11,9 @@ namespace Experiments.Web.Live;
 /// A typed client of the runs hub, one per circuit (scoped). It opens one connection when a component first
 /// subscribes, joins the hub groups its subscriptions need, and hands each event to the subscriptions it concerns.
 /// It reconnects forever; after a reconnection it joins its groups again and tells every subscription to catch up.
+/// Events are handed to the subscriptions in arrival order from a queue of their own, never from the connection's
+/// receive loop: a component that waits on its circuit (which may itself be waiting for this client to leave a group,
+/// while the circuit ends) must not stop the connection from reading the answer to that leave.
 /// </summary>
 public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
 {
@@ -21,6 +25,7 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     private readonly List<Subscription> _subscriptions = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _disposed = new();
+    private readonly Channel<Func<Task>> _events = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private HubConnection? _hub;
     private Task? _starting;
 
@@ -28,6 +33,8 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     {
         _self = self;
         _caller = caller;
+        // Ends by itself when the client is disposed.
+        _ = Task.Run(DeliverAsync);
         _logger = logger;
     }
 
@@ -65,6 +72,7 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _disposed.CancelAsync();
+        _events.Writer.TryComplete();
         if (_hub is not null)
         {
             await _hub.DisposeAsync();
@@ -81,10 +89,10 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
             .AddJsonProtocol(json => Experiments.Domain.JsonConventions.Apply(json.PayloadSerializerOptions))
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .Build();
-        connection.On<RunStatusChanged>(nameof(IRunsClient.RunStatusChanged), change => DispatchAsync(change.RunId, handlers => handlers.StatusChanged?.Invoke(change)));
-        connection.On<EpochCompleted>(nameof(IRunsClient.EpochCompleted), epoch => DispatchAsync(epoch.RunId, handlers => handlers.EpochCompleted?.Invoke(epoch)));
-        connection.On<BatchProgress>(nameof(IRunsClient.BatchProgress), progress => DispatchAsync(progress.RunId, handlers => handlers.BatchProgress?.Invoke(progress)));
-        connection.On<LogLineWritten>(nameof(IRunsClient.LogLine), line => DispatchAsync(line.RunId, handlers => handlers.LogLine?.Invoke(line)));
+        connection.On<RunStatusChanged>(nameof(IRunsClient.RunStatusChanged), change => Enqueue(change.RunId, handlers => handlers.StatusChanged?.Invoke(change)));
+        connection.On<EpochCompleted>(nameof(IRunsClient.EpochCompleted), epoch => Enqueue(epoch.RunId, handlers => handlers.EpochCompleted?.Invoke(epoch)));
+        connection.On<BatchProgress>(nameof(IRunsClient.BatchProgress), progress => Enqueue(progress.RunId, handlers => handlers.BatchProgress?.Invoke(progress)));
+        connection.On<LogLineWritten>(nameof(IRunsClient.LogLine), line => Enqueue(line.RunId, handlers => handlers.LogLine?.Invoke(line)));
         connection.Reconnected += _ => RejoinAndCatchUpAsync();
         return connection;
     }
@@ -140,9 +148,10 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
         {
             _gate.Release();
         }
+        // In the event queue, after the events that arrived before the groups were joined again.
         foreach (var subscription in current)
         {
-            await InvokeAsync(subscription.Handlers.CatchUp);
+            _events.Writer.TryWrite(() => InvokeAsync(subscription.Handlers.CatchUp));
         }
     }
 
@@ -153,6 +162,28 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
     private Task LeaveAsync(Guid? runId) => runId is { } id
         ? Connection.InvokeAsync(nameof(IRunsHub.LeaveRun), id)
         : Connection.InvokeAsync(nameof(IRunsHub.LeaveAll));
+
+    private Task Enqueue(Guid runId, Func<RunEventHandlers, Task?> handle)
+    {
+        _events.Writer.TryWrite(() => DispatchAsync(runId, handle));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Hands the queued events to the subscriptions, one after another, until the client is disposed.</summary>
+    private async Task DeliverAsync()
+    {
+        try
+        {
+            await foreach (var deliver in _events.Reader.ReadAllAsync(_disposed.Token))
+            {
+                await deliver();
+            }
+        }
+        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        {
+            // The circuit ended; undelivered events concern no one any more.
+        }
+    }
 
     private async Task DispatchAsync(Guid runId, Func<RunEventHandlers, Task?> handle)
     {
