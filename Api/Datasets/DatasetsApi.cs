@@ -86,6 +86,7 @@ public static class DatasetsApi
             .WithSummary("The first samples of a split: values and labels, or images rendered as PNG");
         group.MapDelete("/{id:guid}", Delete)
             .WithName("deleteDataset")
+            .ProducesValidationProblem(StatusCodes.Status409Conflict)
             .DescribesQuery("force", defaultValue: false)
             .RequireAuthorization(Policies.Editor)
             .WithSummary("Delete a dataset and its tensor file")
