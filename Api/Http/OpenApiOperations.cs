@@ -132,6 +132,16 @@ internal sealed class OpenApiOperationFilter : IOperationFilter
         operation.Responses ??= [];
         AddProblem(operation, schemas, repository, StatusCodes.Status401Unauthorized, "No valid API key was sent: send `Authorization: Bearer <key>` or `X-Api-Key: <key>`.", validation: false);
         AddProblem(operation, schemas, repository, StatusCodes.Status403Forbidden, "The API key's role may not do this.", validation: false);
+        AddProblem(operation, schemas, repository, StatusCodes.Status429TooManyRequests, "Too many failed key checks from this address, or too many changes by this key: wait, then send it again.", validation: false);
+        if (operation.Responses["429"] is OpenApiResponse tooMany)
+        {
+            tooMany.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            tooMany.Headers["Retry-After"] = new OpenApiHeader
+            {
+                Description = "Seconds to wait before sending it again.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" },
+            };
+        }
     }
 
     private static void AddProblem(OpenApiOperation operation, ISchemaGenerator schemas, SchemaRepository repository, int status, string description, bool validation)
@@ -168,6 +178,7 @@ internal sealed class ApiDocumentFilter : IDocumentFilter
             new() { Name = "Models", Description = "Layer stacks named as in torch.nn, checked against a sample shape; versions, templates." },
             new() { Name = "Runs", Description = "Train a model on a dataset, follow it, cancel it, evaluate, predict and download its weights." },
             new() { Name = "Health", Description = "Liveness and readiness of the database, Hangfire and TorchSharp." },
+            new() { Name = "Access", Description = "API keys with roles (viewer, editor, admin) and the audit log; for admins." },
         };
     }
 }

@@ -40,6 +40,14 @@ namespace Experiments.Tests.Clients.Generated.Models
 #endif
         /// <summary>The createdAt property</summary>
         public DateTimeOffset? CreatedAt { get; set; }
+        /// <summary>The createdBy property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? CreatedBy { get; set; }
+#nullable restore
+#else
+        public string CreatedBy { get; set; }
+#endif
         /// <summary>The dtype property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -147,6 +155,7 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "classNames", n => { ClassNames = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
                 { "contentHash", n => { ContentHash = n.GetStringValue(); } },
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
+                { "createdBy", n => { CreatedBy = n.GetStringValue(); } },
                 { "dtype", n => { Dtype = n.GetStringValue(); } },
                 { "fileName", n => { FileName = n.GetStringValue(); } },
                 { "format", n => { Format = n.GetEnumValue<global::Experiments.Tests.Clients.Generated.Models.DatasetFormat>(); } },
@@ -179,6 +188,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteCollectionOfPrimitiveValues<string>("classNames", ClassNames);
             writer.WriteStringValue("contentHash", ContentHash);
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
+            writer.WriteStringValue("createdBy", CreatedBy);
             writer.WriteStringValue("dtype", Dtype);
             writer.WriteStringValue("fileName", FileName);
             writer.WriteEnumValue<global::Experiments.Tests.Clients.Generated.Models.DatasetFormat>("format", Format);

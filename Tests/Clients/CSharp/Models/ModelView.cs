@@ -14,6 +14,14 @@ namespace Experiments.Tests.Clients.Generated.Models
     {
         /// <summary>The createdAt property</summary>
         public DateTimeOffset? CreatedAt { get; set; }
+        /// <summary>The createdBy property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? CreatedBy { get; set; }
+#nullable restore
+#else
+        public string CreatedBy { get; set; }
+#endif
         /// <summary>The id property</summary>
         public Guid? Id { get; set; }
         /// <summary>The layers property</summary>
@@ -61,6 +69,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
+                { "createdBy", n => { CreatedBy = n.GetStringValue(); } },
                 { "id", n => { Id = n.GetGuidValue(); } },
                 { "layers", n => { Layers = n.GetCollectionOfObjectValues<global::Experiments.Tests.Clients.Generated.Models.LayerSpec>(global::Experiments.Tests.Clients.Generated.Models.LayerSpec.CreateFromDiscriminatorValue)?.AsList(); } },
                 { "name", n => { Name = n.GetStringValue(); } },
@@ -76,6 +85,7 @@ namespace Experiments.Tests.Clients.Generated.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
+            writer.WriteStringValue("createdBy", CreatedBy);
             writer.WriteGuidValue("id", Id);
             writer.WriteCollectionOfObjectValues<global::Experiments.Tests.Clients.Generated.Models.LayerSpec>("layers", Layers);
             writer.WriteStringValue("name", Name);

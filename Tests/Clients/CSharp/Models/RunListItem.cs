@@ -16,6 +16,14 @@ namespace Experiments.Tests.Clients.Generated.Models
         public double? BestTestAccuracy { get; set; }
         /// <summary>The createdAt property</summary>
         public DateTimeOffset? CreatedAt { get; set; }
+        /// <summary>The createdBy property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? CreatedBy { get; set; }
+#nullable restore
+#else
+        public string CreatedBy { get; set; }
+#endif
         /// <summary>The datasetId property</summary>
         public Guid? DatasetId { get; set; }
         /// <summary>The datasetName property</summary>
@@ -90,6 +98,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             {
                 { "bestTestAccuracy", n => { BestTestAccuracy = n.GetDoubleValue(); } },
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
+                { "createdBy", n => { CreatedBy = n.GetStringValue(); } },
                 { "datasetId", n => { DatasetId = n.GetGuidValue(); } },
                 { "datasetName", n => { DatasetName = n.GetStringValue(); } },
                 { "epochs", n => { Epochs = n.GetIntValue(); } },
@@ -116,6 +125,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteDoubleValue("bestTestAccuracy", BestTestAccuracy);
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
+            writer.WriteStringValue("createdBy", CreatedBy);
             writer.WriteGuidValue("datasetId", DatasetId);
             writer.WriteStringValue("datasetName", DatasetName);
             writer.WriteIntValue("epochs", Epochs);

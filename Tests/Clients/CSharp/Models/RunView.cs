@@ -20,6 +20,14 @@ namespace Experiments.Tests.Clients.Generated.Models
         public bool? CancelRequested { get; set; }
         /// <summary>The createdAt property</summary>
         public DateTimeOffset? CreatedAt { get; set; }
+        /// <summary>The createdBy property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? CreatedBy { get; set; }
+#nullable restore
+#else
+        public string CreatedBy { get; set; }
+#endif
         /// <summary>The datasetId property</summary>
         public Guid? DatasetId { get; set; }
         /// <summary>The datasetName property</summary>
@@ -140,6 +148,7 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "bestTestAccuracy", n => { BestTestAccuracy = n.GetDoubleValue(); } },
                 { "cancelRequested", n => { CancelRequested = n.GetBoolValue(); } },
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
+                { "createdBy", n => { CreatedBy = n.GetStringValue(); } },
                 { "datasetId", n => { DatasetId = n.GetGuidValue(); } },
                 { "datasetName", n => { DatasetName = n.GetStringValue(); } },
                 { "durationSeconds", n => { DurationSeconds = n.GetDoubleValue(); } },
@@ -175,6 +184,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteDoubleValue("bestTestAccuracy", BestTestAccuracy);
             writer.WriteBoolValue("cancelRequested", CancelRequested);
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
+            writer.WriteStringValue("createdBy", CreatedBy);
             writer.WriteGuidValue("datasetId", DatasetId);
             writer.WriteStringValue("datasetName", DatasetName);
             writer.WriteDoubleValue("durationSeconds", DurationSeconds);

@@ -35,7 +35,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public DatasetsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/datasets{?page*,pageSize*}", pathParameters)
+        public DatasetsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/datasets{?createdBy*,page*,pageSize*}", pathParameters)
         {
         }
         /// <summary>
@@ -43,7 +43,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public DatasetsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/datasets{?page*,pageSize*}", rawUrl)
+        public DatasetsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/datasets{?createdBy*,page*,pageSize*}", rawUrl)
         {
         }
         /// <summary>
@@ -55,6 +55,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 400 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 401 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::Experiments.Tests.Clients.Generated.Models.DatasetViewPage?> GetAsync(Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Datasets.DatasetsRequestBuilder.DatasetsRequestBuilderGetQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -70,6 +71,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets
                 { "400", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
                 { "401", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.DatasetViewPage>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.DatasetViewPage.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
@@ -85,6 +87,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 413 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 415 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 431 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 507 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -105,6 +108,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "413", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
                 { "415", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "431", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
                 { "507", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
             };
@@ -166,6 +170,19 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class DatasetsRequestBuilderGetQueryParameters 
         {
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            #pragma warning disable CS1591
+            [QueryParameter("createdBy")]
+            public string? CreatedBy { get; set; }
+            #pragma warning restore CS1591
+#nullable restore
+#else
+            #pragma warning disable CS1591
+            [QueryParameter("createdBy")]
+            public string CreatedBy { get; set; }
+            #pragma warning restore CS1591
+#endif
             #pragma warning disable CS1591
             [QueryParameter("page")]
             public int? Page { get; set; }

@@ -35,7 +35,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public RunsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs{?datasetId*,descending*,modelId*,page*,pageSize*,q*,sort*,status*}", pathParameters)
+        public RunsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs{?createdBy*,datasetId*,descending*,modelId*,page*,pageSize*,q*,sort*,status*}", pathParameters)
         {
         }
         /// <summary>
@@ -43,11 +43,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public RunsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs{?datasetId*,descending*,modelId*,page*,pageSize*,q*,sort*,status*}", rawUrl)
+        public RunsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs{?createdBy*,datasetId*,descending*,modelId*,page*,pageSize*,q*,sort*,status*}", rawUrl)
         {
         }
         /// <summary>
-        /// Filters: `status`, `datasetId`, `modelId`, `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
+        /// Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
         /// </summary>
         /// <returns>A <see cref="global::Experiments.Tests.Clients.Generated.Models.RunListItemPage"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -55,6 +55,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 400 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 401 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::Experiments.Tests.Clients.Generated.Models.RunListItemPage?> GetAsync(Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.RunsRequestBuilder.RunsRequestBuilderGetQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -70,6 +71,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
                 { "400", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
                 { "401", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.RunListItemPage>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.RunListItemPage.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
@@ -85,6 +87,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 409 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 415 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::Experiments.Tests.Clients.Generated.Models.RunView?> PostAsync(global::Experiments.Tests.Clients.Generated.Models.RunSpec body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -103,11 +106,12 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "409", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "415", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.RunView>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.RunView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Filters: `status`, `datasetId`, `modelId`, `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
+        /// Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -157,11 +161,24 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
             return new global::Experiments.Tests.Clients.Generated.Api.Runs.RunsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// Filters: `status`, `datasetId`, `modelId`, `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
+        /// Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class RunsRequestBuilderGetQueryParameters 
         {
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            #pragma warning disable CS1591
+            [QueryParameter("createdBy")]
+            public string? CreatedBy { get; set; }
+            #pragma warning restore CS1591
+#nullable restore
+#else
+            #pragma warning disable CS1591
+            [QueryParameter("createdBy")]
+            public string CreatedBy { get; set; }
+            #pragma warning restore CS1591
+#endif
             #pragma warning disable CS1591
             [QueryParameter("datasetId")]
             public Guid? DatasetId { get; set; }

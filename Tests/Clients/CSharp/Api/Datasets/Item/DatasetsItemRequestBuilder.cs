@@ -48,6 +48,8 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets.Item
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 401 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 404 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 409 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task DeleteAsync(Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Datasets.Item.DatasetsItemRequestBuilder.DatasetsItemRequestBuilderDeleteQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -64,6 +66,8 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets.Item
                 { "401", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "404", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "409", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             await RequestAdapter.SendNoContentAsync(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
@@ -77,6 +81,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets.Item
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 401 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 404 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::Experiments.Tests.Clients.Generated.Models.DatasetView?> GetAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -93,6 +98,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets.Item
                 { "401", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "404", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.DatasetView>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.DatasetView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }

@@ -79,6 +79,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 401 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 404 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::Experiments.Tests.Clients.Generated.Models.RunView?> GetAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -95,6 +96,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item
                 { "401", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "404", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.RunView>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.RunView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }

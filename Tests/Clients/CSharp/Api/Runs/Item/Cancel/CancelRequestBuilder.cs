@@ -44,6 +44,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Cancel
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 404 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 409 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::Experiments.Tests.Clients.Generated.Models.RunView?> PostAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -61,6 +62,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Cancel
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "404", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "409", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.RunView>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.RunView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }

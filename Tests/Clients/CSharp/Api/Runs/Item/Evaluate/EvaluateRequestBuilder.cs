@@ -46,6 +46,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 404 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 409 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails">When receiving a 415 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::Experiments.Tests.Clients.Generated.Models.RunEvaluation?> PostAsync(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -65,6 +66,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate
                 { "404", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "409", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "415", global::Experiments.Tests.Clients.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.RunEvaluation>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.RunEvaluation.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }

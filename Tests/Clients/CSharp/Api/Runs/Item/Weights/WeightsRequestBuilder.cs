@@ -44,6 +44,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 404 status code</exception>
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 409 status code</exception>
+        /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<Stream?> GetAsync(Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights.WeightsRequestBuilder.WeightsRequestBuilderGetQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -61,6 +62,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
                 { "403", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "404", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "409", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Experiments.Tests.Clients.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendPrimitiveAsync<Stream>(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
