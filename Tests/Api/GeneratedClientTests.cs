@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Experiments.Tests.Clients.Generated;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights;
 using Experiments.Tests.Clients.Generated.Models;
+using Experiments.Tests.Api.Access;
 using Experiments.Tests.Support;
 using Microsoft.Kiota.Abstractions;
 using Microsoft.Kiota.Abstractions.Authentication;
@@ -58,8 +59,13 @@ public sealed class GeneratedClientTests(ApiFactory factory) : IClassFixture<Api
     [Fact]
     public async Task The_generated_csharp_client_drives_the_readme_walkthrough()
     {
+        // Once a key exists every call needs one: this client sends an editor's in X-Api-Key, the document's second scheme.
+        var key = await Keys.CreateAsync(factory, "walkthrough", Experiments.Domain.Access.Role.Editor);
         var http = factory.CreateClient();
-        var client = new ExperimentsApiClient(new HttpClientRequestAdapter(new AnonymousAuthenticationProvider(), httpClient: http) { BaseUrl = http.BaseAddress!.ToString().TrimEnd('/') });
+        http.DefaultRequestHeaders.Add("X-Api-Key", key);
+        var client = Client(http);
+        var withoutKey = await Assert.ThrowsAsync<ProblemDetails>(() => Client(factory.CreateClient()).Api.Runs.GetAsync());
+        Assert.Equal((401, "A valid API key is required."), (withoutKey.ResponseStatusCode, withoutKey.Title));
 
         // 1. Import Iris.
         using var iris = File.OpenRead(Workflow.IrisPath);
@@ -142,6 +148,9 @@ public sealed class GeneratedClientTests(ApiFactory factory) : IClassFixture<Api
     }
 
     public void Dispose() => _folder.Dispose();
+
+    private static ExperimentsApiClient Client(HttpClient http) =>
+        new(new HttpClientRequestAdapter(new AnonymousAuthenticationProvider(), httpClient: http) { BaseUrl = http.BaseAddress!.ToString().TrimEnd('/') });
 
     /// <summary>The files (relative paths) that only one folder has or whose contents differ.</summary>
     private static List<string> Differences(string left, string right)
