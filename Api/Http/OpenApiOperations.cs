@@ -30,11 +30,13 @@ public static class QueryParameterDescriptions
 /// Completes each operation from its endpoint's metadata: query parameters' values and ranges, problem details
 /// (<c>application/problem+json</c>) for every error answer, including the 400 for an unknown query parameter and
 /// the 400 and 415 for an unreadable JSON body, binary downloads, and who may call it: operations whose endpoint
-/// allows anonymous callers have <c>security: []</c>, the others the document's API-key requirement and 401/403.
+/// allows anonymous callers have <c>security: []</c>, the others the document's API-key requirement and 401, 403 and 429.
 /// </summary>
 internal sealed class OpenApiOperationFilter : IOperationFilter
 {
     public const string ProblemJson = "application/problem+json";
+
+    private const string InvalidRequest = "The request is not valid: a field or query parameter is named in `errors` with the fix.";
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
@@ -51,11 +53,11 @@ internal sealed class OpenApiOperationFilter : IOperationFilter
         operation.Responses ??= [];
         if (metadata.OfType<QueryParametersChecked>().Any())
         {
-            AddProblem(operation, context.SchemaGenerator, context.SchemaRepository, StatusCodes.Status400BadRequest, "The request is not valid: a field or query parameter is named in `errors` with the fix.", validation: true);
+            AddProblem(operation, context.SchemaGenerator, context.SchemaRepository, StatusCodes.Status400BadRequest, InvalidRequest, validation: true);
         }
         if (operation.RequestBody?.Content?.ContainsKey("application/json") == true)
         {
-            AddProblem(operation, context.SchemaGenerator, context.SchemaRepository, StatusCodes.Status400BadRequest, "The request is not valid: a field or query parameter is named in `errors` with the fix.", validation: true);
+            AddProblem(operation, context.SchemaGenerator, context.SchemaRepository, StatusCodes.Status400BadRequest, InvalidRequest, validation: true);
             AddProblem(operation, context.SchemaGenerator, context.SchemaRepository, StatusCodes.Status415UnsupportedMediaType, "The body is not JSON, or not in a charset .NET knows: send application/json in UTF-8.", validation: true);
         }
         DescribeSecurity(operation, metadata, context.SchemaGenerator, context.SchemaRepository);
@@ -120,7 +122,7 @@ internal sealed class OpenApiOperationFilter : IOperationFilter
 
     /// <summary>
     /// <c>security: []</c> where the endpoint allows anonymous callers; elsewhere the document's requirement applies,
-    /// and the 401 and 403 it may answer are listed.
+    /// and the 401, 403 and 429 (failed key checks, or a key's changes rate-limited) it may answer are listed.
     /// </summary>
     public static void DescribeSecurity(OpenApiOperation operation, IEnumerable<object> metadata, ISchemaGenerator schemas, SchemaRepository repository)
     {
