@@ -135,16 +135,20 @@ public sealed class GeneratedClientTests(ApiFactory factory) : IClassFixture<Api
         var logs = await client.Api.Runs[run.Id!.Value].Logs.GetAsync(request => request.QueryParameters.PageSize = 5);
         Assert.Equal(5, logs!.Items!.Count);
 
-        // Predict, and download the weights.
+        // Predict, and download the weights in every format.
         var prediction = await client.Api.Runs[run.Id!.Value].Predict.PostAsync(new PredictRequest
         {
             Samples = new UntypedArray([new UntypedArray([new UntypedDouble(5.1), new UntypedDouble(3.5), new UntypedDouble(1.4), new UntypedDouble(0.2)])]),
         });
         Assert.Equal("setosa", Assert.Single(prediction!.Predictions!).ClassName);
-        await using var weights = await client.Api.Runs[run.Id!.Value].Weights.GetAsync(request => request.QueryParameters.Format = GetFormatQueryParameterType.Safetensors);
-        using var bytes = new MemoryStream();
-        await weights!.CopyToAsync(bytes);
-        Assert.True(bytes.Length > 8 + 16 * 4);
+        // Every format the document lists is served.
+        foreach (var format in Enum.GetValues<GetFormatQueryParameterType>())
+        {
+            await using var weights = await client.Api.Runs[run.Id!.Value].Weights.GetAsync(request => request.QueryParameters.Format = format);
+            using var bytes = new MemoryStream();
+            await weights!.CopyToAsync(bytes);
+            Assert.True(bytes.Length > 16 * 4, $"{format}: {bytes.Length} bytes");
+        }
     }
 
     public void Dispose() => _folder.Dispose();

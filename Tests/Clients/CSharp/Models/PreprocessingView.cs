@@ -12,6 +12,14 @@ namespace Experiments.Tests.Clients.Generated.Models
     public partial class PreprocessingView : IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>The mean property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<float?>? Mean { get; set; }
+#nullable restore
+#else
+        public List<float?> Mean { get; set; }
+#endif
         /// <summary>The reshape property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -24,6 +32,14 @@ namespace Experiments.Tests.Clients.Generated.Models
         public double? Scale { get; set; }
         /// <summary>The standardize property</summary>
         public bool? Standardize { get; set; }
+        /// <summary>The std property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<float?>? Std { get; set; }
+#nullable restore
+#else
+        public List<float?> Std { get; set; }
+#endif
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -42,9 +58,11 @@ namespace Experiments.Tests.Clients.Generated.Models
         {
             return new Dictionary<string, Action<IParseNode>>
             {
+                { "mean", n => { Mean = n.GetCollectionOfPrimitiveValues<float?>()?.AsList(); } },
                 { "reshape", n => { Reshape = n.GetCollectionOfPrimitiveValues<int?>()?.AsList(); } },
                 { "scale", n => { Scale = n.GetDoubleValue(); } },
                 { "standardize", n => { Standardize = n.GetBoolValue(); } },
+                { "std", n => { Std = n.GetCollectionOfPrimitiveValues<float?>()?.AsList(); } },
             };
         }
         /// <summary>
@@ -54,9 +72,11 @@ namespace Experiments.Tests.Clients.Generated.Models
         public virtual void Serialize(ISerializationWriter writer)
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
+            writer.WriteCollectionOfPrimitiveValues<float?>("mean", Mean);
             writer.WriteCollectionOfPrimitiveValues<int?>("reshape", Reshape);
             writer.WriteDoubleValue("scale", Scale);
             writer.WriteBoolValue("standardize", Standardize);
+            writer.WriteCollectionOfPrimitiveValues<float?>("std", Std);
         }
     }
 }

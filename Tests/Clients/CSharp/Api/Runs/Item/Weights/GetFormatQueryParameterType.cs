@@ -24,5 +24,13 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
         #pragma warning disable CS1591
         Safetensors,
         #pragma warning restore CS1591
+        [EnumMember(Value = "onnx")]
+        #pragma warning disable CS1591
+        Onnx,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "card")]
+        #pragma warning disable CS1591
+        Card,
+        #pragma warning restore CS1591
     }
 }

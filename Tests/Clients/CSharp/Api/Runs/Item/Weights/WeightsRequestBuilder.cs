@@ -34,7 +34,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
         {
         }
         /// <summary>
-        /// `format` is torchsharp (default, for module.load in .NET), pytorch (a .pt state dict: model.load_state_dict(torch.load(path)) on the equivalent nn.Sequential) or safetensors. A run that did not finish serves its last checkpoint&apos;s weights.
+        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights.
         /// </summary>
         /// <returns>A <see cref="Stream"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -67,7 +67,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
             return await RequestAdapter.SendPrimitiveAsync<Stream>(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// `format` is torchsharp (default, for module.load in .NET), pytorch (a .pt state dict: model.load_state_dict(torch.load(path)) on the equivalent nn.Sequential) or safetensors. A run that did not finish serves its last checkpoint&apos;s weights.
+        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -82,7 +82,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
 #endif
             var requestInfo = new RequestInformation(Method.GET, UrlTemplate, PathParameters);
             requestInfo.Configure(requestConfiguration);
-            requestInfo.Headers.TryAdd("Accept", "application/octet-stream, application/problem+json");
+            requestInfo.Headers.TryAdd("Accept", "application/octet-stream, text/markdown, application/problem+json");
             return requestInfo;
         }
         /// <summary>
@@ -95,7 +95,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
             return new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights.WeightsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// `format` is torchsharp (default, for module.load in .NET), pytorch (a .pt state dict: model.load_state_dict(torch.load(path)) on the equivalent nn.Sequential) or safetensors. A run that did not finish serves its last checkpoint&apos;s weights.
+        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class WeightsRequestBuilderGetQueryParameters 
