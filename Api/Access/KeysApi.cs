@@ -13,15 +13,18 @@ public static class KeysApi
 {
     public static IEndpointRouteBuilder MapAccess(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/api/keys").WithTags("Access").RefuseUnknownQueryParameters().RequireAuthorization(Policies.Admin);
-        keys.MapGet("/", List).WithSummary("List API keys: names, roles, created, expiry, last used, revoked (never the keys)");
+        var keys = app.MapGroup("/api/keys").WithTags("Access").RefuseUnknownQueryParameters().AnswerProblemsAsProblemJson().RequireAuthorization(Policies.Admin);
+        keys.MapGet("/", List).WithName("listKeys").WithSummary("List API keys: names, roles, created, expiry, last used, revoked (never the keys)");
         keys.MapPost("/", Create)
+            .WithName("createKey")
             .WithSummary("Create an API key")
             .WithDescription("Answers the key once, in `key`; only its hash is stored. `role` is viewer, editor or admin; `expiresAt` is optional. "
                 + "A name already held by an active key is refused with 400.");
-        keys.MapDelete("/{name}", Revoke).WithSummary("Revoke the active key with this name; it stops working on its next request");
+        keys.MapDelete("/{name}", Revoke).WithName("revokeKey").WithSummary("Revoke the active key with this name; it stops working on its next request");
         app.MapGroup("/api/audit").WithTags("Access").RefuseUnknownQueryParameters().RequireAuthorization(Policies.Admin)
             .MapGet("/", Audit)
+            .WithName("listAuditEntries")
+            .Paged()
             .WithSummary("The audit log, newest first: every create, cancel and delete, and every key change")
             .WithDescription("Filters: `actor` (a key's name), `action` (e.g. run.cancel, key.revoke).");
         return app;

@@ -20,6 +20,31 @@ namespace Experiments.Api.Datasets;
 public static class DatasetsApi
 {
     public const double DefaultTestFraction = 0.2;
+    public const int DefaultPreviewCount = 8;
+    public const int MaxPreviewCount = 64;
+    public const int MaxNameLength = 200;
+
+    /// <summary>The values of the form's <c>format</c> field (in any case), and the format each names.</summary>
+    public static IReadOnlyDictionary<string, DatasetFormat> FormatNames { get; } = new Dictionary<string, DatasetFormat>(StringComparer.Ordinal)
+    {
+        ["csv"] = DatasetFormat.Csv,
+        ["tsv"] = DatasetFormat.Csv,
+        ["npy"] = DatasetFormat.Npy,
+        ["npz"] = DatasetFormat.Npz,
+        ["pickle"] = DatasetFormat.Pickle,
+        ["pkl"] = DatasetFormat.Pickle,
+        ["idx"] = DatasetFormat.Idx,
+    };
+
+    /// <summary>The values of the form's <c>task</c> field (in any case).</summary>
+    public static IReadOnlyDictionary<string, DatasetTask> TaskNames { get; } = new Dictionary<string, DatasetTask>(StringComparer.Ordinal)
+    {
+        ["classification"] = DatasetTask.Classification,
+        ["regression"] = DatasetTask.Regression,
+    };
+
+    /// <summary>The splits a preview shows.</summary>
+    public static IReadOnlyList<string> PreviewSplits { get; } = ["train", "test"];
     private const string Refused = "The dataset cannot be imported.";
 
     private static readonly string[] FileFields = ["file", "labelsFile", "testFile", "testLabelsFile"];
@@ -32,8 +57,9 @@ public static class DatasetsApi
 
     public static IEndpointRouteBuilder MapDatasets(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/datasets").WithTags("Datasets").RefuseUnknownQueryParameters().RequireAuthorization(Policies.Viewer);
+        var group = app.MapGroup("/api/datasets").WithTags("Datasets").RefuseUnknownQueryParameters().AnswerProblemsAsProblemJson().RequireAuthorization(Policies.Viewer);
         group.MapPost("/", Import)
+            .WithName("importDataset")
             .RequireAuthorization(Policies.Editor)
             .DisableAntiforgery()
             .Accepts<DatasetImportForm>("multipart/form-data")
@@ -51,10 +77,17 @@ public static class DatasetsApi
                 + "Without a test split in the file, `testFraction` (default 0.2) is held out with `seed` (default 0), stratified by class. "
                 + "Optional preprocessing, applied at training and prediction time: `scale` (e.g. 1/255), `standardize` (per-feature, "
                 + "fitted on the training split), `reshape` (e.g. 1,28,28). Importing the same bytes with the same options returns the existing dataset with 200.");
-        group.MapGet("/", List).WithSummary("List datasets, newest first");
-        group.MapGet("/{id:guid}", Get).WithSummary("Describe one dataset: shape, dtype, task, classes, splits, statistics, preprocessing");
-        group.MapGet("/{id:guid}/preview", Preview).WithSummary("The first samples of a split: values and labels, or images rendered as PNG");
+        group.MapGet("/", List).WithName("listDatasets").Paged().WithSummary("List datasets, newest first");
+        group.MapGet("/{id:guid}", Get).WithName("getDataset").WithSummary("Describe one dataset: shape, dtype, task, classes, splits, statistics, preprocessing");
+        group.MapGet("/{id:guid}/preview", Preview)
+            .WithName("previewDataset")
+            .DescribesQuery("split", PreviewSplits, defaultValue: PreviewSplits[0])
+            .DescribesQuery("count", minimum: 1, maximum: MaxPreviewCount, defaultValue: DefaultPreviewCount)
+            .WithSummary("The first samples of a split: values and labels, or images rendered as PNG");
         group.MapDelete("/{id:guid}", Delete)
+            .WithName("deleteDataset")
+            .ProducesValidationProblem(StatusCodes.Status409Conflict)
+            .DescribesQuery("force", defaultValue: false)
             .RequireAuthorization(Policies.Editor)
             .WithSummary("Delete a dataset and its tensor file")
             .WithDescription("Refused with 409 while runs use it. With `force=true` the dataset's finished runs (and their metrics and logs) "
@@ -231,9 +264,9 @@ public static class DatasetsApi
         string? Text(string field) => form.TryGetValue(field, out var values) && !string.IsNullOrWhiteSpace(values.ToString()) ? values.ToString().Trim() : null;
 
         var name = Text("name") ?? (files.TryGetValue("file", out var main) ? Path.GetFileNameWithoutExtension(main.FileName) : null);
-        if (name is not null && name.Length > 200)
+        if (name is not null && name.Length > MaxNameLength)
         {
-            Error("name", "must be 1 to 200 characters.");
+            Error("name", $"must be 1 to {MaxNameLength} characters.");
         }
         else if (name is not null && Names.Problem(name) is { } invisible)
         {
@@ -242,18 +275,13 @@ public static class DatasetsApi
         DatasetFormat? format = Text("format")?.ToLowerInvariant() switch
         {
             null => null,
-            "csv" or "tsv" => DatasetFormat.Csv,
-            "npy" => DatasetFormat.Npy,
-            "npz" => DatasetFormat.Npz,
-            "pickle" or "pkl" => DatasetFormat.Pickle,
-            "idx" => DatasetFormat.Idx,
+            var known when FormatNames.TryGetValue(known, out var named) => named,
             var other => Invalid<DatasetFormat>("format", $"'{other}' is not a format; use csv, npy, npz, pickle or idx (or leave it out to detect it)."),
         };
         DatasetTask? task = Text("task")?.ToLowerInvariant() switch
         {
             null => null,
-            "classification" => DatasetTask.Classification,
-            "regression" => DatasetTask.Regression,
+            var known when TaskNames.TryGetValue(known, out var named) => named,
             var other => Invalid<DatasetTask>("task", $"'{other}' is not a task; use classification or regression."),
         };
         var hasHeader = Boolean("hasHeader");
@@ -388,15 +416,15 @@ public static class DatasetsApi
         Guid id, string? split, int? count, IDatasetQueries queries, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var which = split ?? "train";
-        if (which is not ("train" or "test"))
+        var which = split ?? PreviewSplits[0];
+        if (!PreviewSplits.Contains(which))
         {
             errors["split"] = [$"must be train or test; got '{which}'."];
         }
-        var samples = count ?? 8;
-        if (samples is < 1 or > 64)
+        var samples = count ?? DefaultPreviewCount;
+        if (samples is < 1 or > MaxPreviewCount)
         {
-            errors["count"] = [$"must be between 1 and 64; got {samples}."];
+            errors["count"] = [$"must be between 1 and {MaxPreviewCount}; got {samples}."];
         }
         if (errors.Count > 0)
         {

@@ -1,16 +1,22 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Experiments.Api.Persistence;
 using Experiments.Training.Runtime;
 using Hangfire;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace Experiments.Api.Health;
 
 /// <summary><c>GET /health</c>: the database, Hangfire's storage and servers, and TorchSharp's native library.</summary>
 public static class HealthApi
 {
+    public const string Path = "/health";
+    public const string Summary = "Liveness and readiness: database, Hangfire and TorchSharp native load";
+
     public static IHostApplicationBuilder AddHealth(this IHostApplicationBuilder builder)
     {
         builder.Services.AddHealthChecks()
@@ -22,10 +28,10 @@ public static class HealthApi
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteAsync })
+        app.MapHealthChecks(Path, new HealthCheckOptions { ResponseWriter = WriteAsync })
             .WithTags("Health")
             .AllowAnonymous()
-            .WithSummary("Liveness and readiness: database, Hangfire and TorchSharp native load");
+            .WithSummary(Summary);
         return app;
     }
 
@@ -95,5 +101,68 @@ public static class HealthApi
                 ? HealthCheckResult.Healthy(torch.CudaAvailable ? "libtorch loaded; training on CUDA." : "libtorch loaded; training on the CPU.", data)
                 : HealthCheckResult.Unhealthy($"libtorch did not load: {torch.Error}", data: data));
         }
+    }
+}
+
+/// <summary>
+/// Adds <c>GET /health</c> to the OpenAPI document (health-check endpoints are not described by the API explorer),
+/// with the answer <see cref="HealthApi"/> writes and the security its endpoint's metadata asks for.
+/// </summary>
+internal sealed class HealthDocumentFilter(EndpointDataSource endpoints) : IDocumentFilter
+{
+    public void Apply(OpenApiDocument document, DocumentFilterContext context)
+    {
+        var endpoint = endpoints.Endpoints.OfType<RouteEndpoint>().FirstOrDefault(e => e.RoutePattern.RawText == HealthApi.Path);
+        if (endpoint is null)
+        {
+            return;
+        }
+        var status = new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            Enum = Enum.GetNames<HealthStatus>().Select(name => (JsonNode)JsonValue.Create(name)).ToList(),
+        };
+        var check = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Required = new SortedSet<string>(StringComparer.Ordinal) { "status", "description", "data" },
+            Properties = new Dictionary<string, IOpenApiSchema>
+            {
+                ["status"] = status,
+                ["description"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null },
+                ["data"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "What the check read, such as the libtorch version or the Hangfire servers." },
+            },
+        };
+        var report = context.SchemaRepository.AddDefinition("HealthReport", new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Required = new SortedSet<string>(StringComparer.Ordinal) { "status", "checks" },
+            Properties = new Dictionary<string, IOpenApiSchema>
+            {
+                ["status"] = status,
+                ["checks"] = new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = check, Description = "One entry per check: database, hangfire, torchSharp." },
+            },
+        });
+        OpenApiResponse Answer(string description) => new()
+        {
+            Description = description,
+            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = report } },
+        };
+        var operation = new OpenApiOperation
+        {
+            OperationId = "getHealth",
+            Summary = HealthApi.Summary,
+            Tags = new HashSet<OpenApiTagReference> { new("Health", document) },
+            Responses = new OpenApiResponses
+            {
+                ["200"] = Answer("Every check is healthy."),
+                ["503"] = Answer("A check is unhealthy: its description says which and why."),
+            },
+        };
+        OpenApiOperationFilter.DescribeSecurity(operation, endpoint.Metadata, context.SchemaGenerator, context.SchemaRepository);
+        document.Paths[HealthApi.Path] = new OpenApiPathItem
+        {
+            Operations = new Dictionary<HttpMethod, OpenApiOperation> { [HttpMethod.Get] = operation },
+        };
     }
 }

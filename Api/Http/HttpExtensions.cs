@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Experiments.Api.Datasets;
+using Experiments.Api.Health;
 using Experiments.Api.Hosting;
 using Experiments.Api.Models;
 using Experiments.Api.Runs;
@@ -35,10 +36,36 @@ public static class HttpExtensions
                 Description = "Import datasets, define models, train and watch runs. Errors are RFC 7807 problem details naming the field to fix.",
             });
             swagger.SupportNonNullableReferenceTypes();
+            // A member that refers to another schema is written allOf: [$ref], so that it can say nullable (OpenAPI 3.0
+            // ignores whatever stands beside a $ref).
+            swagger.UseAllOfToExtendReferenceSchemas();
             swagger.SchemaFilter<ComponentSpecSchemaFilter>();
+            swagger.SchemaFilter<OpenApiSchemaFilter>();
             swagger.SchemaFilter<RequestExampleSchemaFilter>();
+            swagger.OperationFilter<OpenApiOperationFilter>();
             swagger.OperationAsyncFilter<RunExampleOperationFilter>();
+            swagger.DocumentFilter<ApiDocumentFilter>();
+            swagger.DocumentFilter<HealthDocumentFilter>();
+            // API keys (issue 13): either header; operations that allow anonymous callers say security: [].
+            swagger.AddSecurityDefinition(ApiDocumentFilter.BearerScheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key as a bearer token: `Authorization: Bearer <key>`.",
+            });
+            swagger.AddSecurityDefinition(ApiDocumentFilter.ApiKeyScheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = ApiDocumentFilter.ApiKeyHeader,
+                Description = "An API key in its own header: `X-Api-Key: <key>`.",
+            });
+            swagger.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiDocumentFilter.BearerScheme, document)] = [] });
+            swagger.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiDocumentFilter.ApiKeyScheme, document)] = [] });
         });
+        // The document names the address it was served from, so that "Try it out" and generated clients call this service.
+        builder.Services.Configure<Swashbuckle.AspNetCore.Swagger.SwaggerOptions>(options => options.PreSerializeFilters.Add((document, request) =>
+            document.Servers = [new OpenApiServer { Url = $"{request.Scheme}://{request.Host}{request.PathBase}" }]));
         builder.Services.AddScoped<DatasetImporter>();
         builder.Services.AddScoped<IRunQueries, RunQueries>();
         builder.Services.AddScoped<IDatasetQueries, DatasetQueries>();

@@ -22,4 +22,22 @@ public static class Problems
         Title = $"No {what} with this id.",
         Detail = $"There is no {what} with id {id}; list them with GET /api/{what}s.",
     });
+
+    /// <summary>
+    /// Writes every problem details a handler of the group answers as <c>application/problem+json</c> (RFC 7807), as
+    /// validation problems already are: <c>TypedResults.NotFound(problem)</c> and <c>Conflict(problem)</c> keep their
+    /// types in the handlers' signatures, which document the answers, but would be sent as <c>application/json</c>.
+    /// </summary>
+    public static RouteGroupBuilder AnswerProblemsAsProblemJson(this RouteGroupBuilder group)
+    {
+        group.AddEndpointFilter(async (invocation, next) =>
+        {
+            var result = await next(invocation);
+            var answer = result is INestedHttpResult nested ? nested.Result : result;
+            return answer is IValueHttpResult { Value: ProblemDetails problem } and not ProblemHttpResult and not ValidationProblem
+                ? TypedResults.Problem(problem)
+                : result;
+        });
+        return group;
+    }
 }

@@ -63,7 +63,7 @@ internal sealed class RequestExampleSchemaFilter : ISchemaFilter
 {
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
-        if (schema is not OpenApiSchema concrete)
+        if (schema is not OpenApiSchema concrete || context.MemberInfo is not null || context.ParameterInfo is not null)
         {
             return;
         }

@@ -19,30 +19,34 @@ namespace Experiments.Api.Models;
 public static class ModelsApi
 {
     public const int MaxRank = 8;
-    public const int MaxBatchSize = 1_000_000;
+    public const int MaxBatchSize = RunSpecValidator.MaxBatchSize;
+    public const int MaxNameLength = 200;
 
     /// <summary>Tries at saving the next version when concurrent saves under one name keep taking it first.</summary>
     public const int MaxVersionAttempts = 20;
 
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/models").WithTags("Models").RefuseUnknownQueryParameters().RequireAuthorization(Policies.Viewer);
+        var group = app.MapGroup("/api/models").WithTags("Models").RefuseUnknownQueryParameters().AnswerProblemsAsProblemJson().RequireAuthorization(Policies.Viewer);
         group.MapPost("/", Create)
+            .WithName("createModel")
             .RequireAuthorization(Policies.Editor)
             .WithSummary("Save a layer stack as a model version")
             .WithDescription("Layers are named as in torch.nn (camelCase hyperparameters); input sizes are inferred. Saving a different stack "
                 + "under an existing name creates the next version; saving the same stack again returns that version with 200. With an "
                 + "inputShape, the shapes are checked and the parameters counted against Experiments:MaxModelParameters.");
         group.MapPost("/validate", Validate)
+            .WithName("validateModel")
             .WithSummary("Check a layer stack against a sample shape without saving it")
             .WithDescription("Answers every layer's output shape, parameters and forward FLOPs per sample, the totals, and an estimate of one "
                 + "training step's FLOPs and memory at batchSize (default 32). Problems name the layer (layers[3]), what it needs, what it "
                 + "receives and the fix. A model with more parameters than Experiments:MaxModelParameters is refused.");
         group.MapGet("/templates", Templates)
+            .WithName("listModelTemplates")
             .WithSummary("Layer stacks to start from: linear classifier, MLP, LeNet-5, small CNNs for 28×28 and 32×32 images, a small residual CNN")
             .WithDescription("Each has the input shape it expects; post its layers to /api/models/validate or /api/models as they are.");
-        group.MapGet("/", List).WithSummary("List model versions, newest first");
-        group.MapGet("/{id:guid}", Get).WithSummary("One model version");
+        group.MapGet("/", List).WithName("listModels").Paged().WithSummary("List model versions, newest first");
+        group.MapGet("/{id:guid}", Get).WithName("getModel").WithSummary("One model version");
         return app;
     }
 
@@ -52,9 +56,9 @@ public static class ModelsApi
     {
         var errors = new ValidationErrors();
         var name = request?.Name?.Trim();
-        if (string.IsNullOrEmpty(name) || name.Length > 200)
+        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength)
         {
-            errors.Add("name", "is required: 1 to 200 characters, e.g. \"iris-mlp\".");
+            errors.Add("name", $"is required: 1 to {MaxNameLength} characters, e.g. \"iris-mlp\".");
         }
         else if (Names.Problem(name) is { } invisible)
         {

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Experiments.Api.Access;
 using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
@@ -20,8 +21,9 @@ public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/runs").WithTags("Runs").RefuseUnknownQueryParameters().RequireAuthorization(Policies.Viewer);
+        var group = app.MapGroup("/api/runs").WithTags("Runs").RefuseUnknownQueryParameters().AnswerProblemsAsProblemJson().RequireAuthorization(Policies.Viewer);
         group.MapPost("/", Create)
+            .WithName("createRun")
             .RequireAuthorization(Policies.Editor)
             .WithSummary("Train a model on a dataset")
             .WithDescription("Checks the whole spec against the dataset and the model before anything is queued, stores the resolved "
@@ -29,13 +31,19 @@ public static class RunsApi
                 + "when a worker is free. Answers 202 with the run and its Location. A model over Experiments:MaxModelParameters, or whose "
                 + "estimated training memory at the batch size exceeds Experiments:MaxTrainingMemoryBytes or this machine's memory, is refused.");
         group.MapGet("/", List)
+            .WithName("listRuns")
+            .Paged()
+            .DescribesQuery("status", OptionNames<RunStatus>())
+            .DescribesQuery("sort", OptionNames<RunSort>(), defaultValue: OptionNames<RunSort>()[0])
+            .DescribesQuery("descending", defaultValue: true)
             .WithSummary("List runs, newest first unless sorted otherwise")
             .WithDescription("Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key's name), `q` (part of the dataset or model name). `sort` is createdAt (default), "
                 + "status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.");
-        group.MapGet("/{id:guid}", Get).WithSummary("A run: status, why it stopped, resolved spec, environment, evaluation and every epoch's metrics");
-        group.MapGet("/{id:guid}/metrics", Metrics).WithSummary("Every finished epoch's metrics (and logged batch losses) as arrays ready to plot");
-        group.MapGet("/{id:guid}/logs", Logs).WithSummary("The run's own log, oldest line first");
+        group.MapGet("/{id:guid}", Get).WithName("getRun").WithSummary("A run: status, why it stopped, resolved spec, environment, evaluation and every epoch's metrics");
+        group.MapGet("/{id:guid}/metrics", Metrics).WithName("getRunMetrics").WithSummary("Every finished epoch's metrics (and logged batch losses) as arrays ready to plot");
+        group.MapGet("/{id:guid}/logs", Logs).WithName("listRunLogs").Paged().WithSummary("The run's own log, oldest line first");
         group.MapPost("/{id:guid}/cancel", Cancel)
+            .WithName("cancelRun")
             .RequireAuthorization(Policies.Editor)
             .WithSummary("Cancel a run")
             .WithDescription("A queued run is cancelled at once. A running run stops within one batch; its metrics and last checkpoint are kept. "
@@ -161,10 +169,12 @@ public static class RunsApi
         {
             return value;
         }
-        var valid = string.Join(", ", Enum.GetNames<T>().Select(name => char.ToLowerInvariant(name[0]) + name[1..]));
-        errors.Add(field, $"'{text}' is not one of: {valid}.");
+        errors.Add(field, $"'{text}' is not one of: {string.Join(", ", OptionNames<T>())}.");
         return null;
     }
+
+    /// <summary>An enum's values as query parameters take them: its names in camelCase, as in JSON.</summary>
+    private static string[] OptionNames<T>() where T : struct, Enum => Enum.GetNames<T>().Select(JsonNamingPolicy.CamelCase.ConvertName).ToArray();
 
     public static async Task<Results<Ok<RunView>, NotFound<ProblemDetails>>> Get(Guid id, IRunQueries queries, CancellationToken cancellationToken) =>
         await queries.GetAsync(id, cancellationToken) is { } run ? TypedResults.Ok(run) : Problems.NotFound("run", id);

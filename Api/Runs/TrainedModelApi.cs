@@ -21,16 +21,27 @@ public static class TrainedModelApi
 {
     public const int MaxPredictSamples = 10_000;
 
+    /// <summary>
+    /// The values of the weights download's <c>format</c>, as the OpenAPI document lists them: every name
+    /// <see cref="Weights"/> accepts (it reads them in any case). A format added there is added here.
+    /// </summary>
+    public static IReadOnlyList<string> WeightsFormats { get; } = ["torchsharp", "pytorch", "pt", "safetensors", "onnx", "card"];
+
     public static RouteGroupBuilder MapTrainedModel(this RouteGroupBuilder group)
     {
         group.MapPost("/{id:guid}/evaluate", Evaluate)
+            .WithName("evaluateRun")
             .WithSummary("Evaluate the trained model on a dataset of the same sample shape and classes")
             .WithDescription("`split` is test (default), train or all. Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1.");
         group.MapPost("/{id:guid}/predict", Predict)
+            .WithName("predictWithRun")
             .WithSummary("Predict for raw samples")
             .WithDescription("Each sample is a list of numbers (nested or flat) with as many values as one sample of the run's dataset. "
                 + "Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values.");
         group.MapGet("/{id:guid}/weights", Weights)
+            .WithName("downloadRunWeights")
+            .DescribesQuery("format", WeightsFormats, defaultValue: WeightsFormats[0])
+            .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream", "text/markdown")
             .WithSummary("Download the trained weights, an ONNX graph or a model card")
             .WithDescription("`format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: "
                 + "model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its "

@@ -14,6 +14,7 @@ public static class RunSpecValidator
 {
     public const int DefaultBatchSize = 32;
     public const int MaxEpochs = 100_000;
+    public const int MaxBatchSize = 1_000_000;
     public const int MaxThreads = 256;
 
     /// <summary>Checks the spec on its own. <paramref name="randomSeed"/> is used when no seed was sent.</summary>
@@ -41,9 +42,9 @@ public static class RunSpecValidator
         {
             before.Add("epochs", $"must be between 1 and {MaxEpochs}; got {spec.Epochs}.");
         }
-        if (spec.BatchSize is < 1 or > 1_000_000)
+        if (spec.BatchSize is < 1 or > MaxBatchSize)
         {
-            before.Add("batchSize", $"must be between 1 and 1000000; got {spec.BatchSize}.");
+            before.Add("batchSize", $"must be between 1 and {MaxBatchSize}; got {spec.BatchSize}.");
         }
         // NaN and ±Infinity arrive as "NaN"/"Infinity" (named literals are read) or as numbers too large for a double.
         if (spec.TargetAccuracy is { } target && (!double.IsFinite(target) || target <= 0 || target > 1))

@@ -73,7 +73,7 @@ public sealed class FuzzTests(ApiFactory factory, ITestOutputHelper output) : IC
         // Deletes last, so that a delete the fuzzer gets accepted (force=true) does not turn later valid ids into 404s.
         foreach (var variant in variants.OrderBy(variant => variant.Method == "DELETE"))
         {
-            var failure = await SendAsync(variant);
+            var failure = await SendAsync(variant, Documented(document, variant));
             if (failure is not null)
             {
                 failures.Add(failure);
@@ -115,8 +115,13 @@ public sealed class FuzzTests(ApiFactory factory, ITestOutputHelper output) : IC
         return new Ids(datasetId, modelId, run.Id);
     }
 
-    /// <summary>Sends one variant; answers why it failed, or null.</summary>
-    private async Task<string?> SendAsync(Variant variant)
+    /// <summary>The statuses the document lists for the variant's operation (none for an operation it leaves out).</summary>
+    private static HashSet<int> Documented(JsonNode document, Variant variant) =>
+        document["paths"]![variant.Template]?[variant.Method.ToLowerInvariant()]?["responses"]?.AsObject()
+            .Select(response => int.Parse(response.Key, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet() ?? [];
+
+    /// <summary>Sends one variant; answers why it failed, or null. An answer must be one the document lists.</summary>
+    private async Task<string?> SendAsync(Variant variant, HashSet<int> documented)
     {
         var before = await SnapshotAsync();
         using var request = new HttpRequestMessage(new HttpMethod(variant.Method), variant.Url) { Content = variant.Body() };
@@ -141,6 +146,10 @@ public sealed class FuzzTests(ApiFactory factory, ITestOutputHelper output) : IC
             if (status >= 500)
             {
                 return $"{variant.Method} {Excerpt(variant.Url)} [{variant.Description}] body {bodyExcerpt}: {status} {Excerpt(answer)}";
+            }
+            if (documented.Count > 0 && !documented.Contains(status))
+            {
+                return $"{variant.Method} {Excerpt(variant.Url)} [{variant.Description}]: answered {status}, which the OpenAPI document does not list ({string.Join(", ", documented.Order())}): {Excerpt(answer)}";
             }
             if (variant.Method == "POST" && variant.Template == "/api/runs" && status == (int)HttpStatusCode.Accepted)
             {
