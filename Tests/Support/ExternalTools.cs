@@ -29,7 +29,8 @@ public static class ExternalTools
     }
 
     /// <summary>Runs a command to its end (within <paramref name="limit"/>) and answers its exit code and output, stdout then stderr.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string command, IEnumerable<string> arguments, string workingDirectory, TimeSpan? limit = null)
+    public static async Task<(int ExitCode, string Output)> RunAsync(
+        string command, IEnumerable<string> arguments, string workingDirectory, TimeSpan? limit = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(command)
         {
@@ -46,6 +47,10 @@ public static class ExternalTools
         start.Environment["REDOCLY_TELEMETRY"] = "off";
         start.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         using var process = Process.Start(start)!;
         using var deadline = new CancellationTokenSource(limit ?? TimeSpan.FromMinutes(5));
         var output = process.StandardOutput.ReadToEndAsync(deadline.Token);
