@@ -134,6 +134,8 @@ public sealed class ChromiumTests(BrowserFixture browser) : IClassFixture<Browse
                 }
                 """, action),
             response => response.Url == action);
+        // The form navigates the page to its answer: let that navigation end, so the next one is not interrupted by it.
+        await page.WaitForURLAsync(action);
         return response.Status;
     }
 
