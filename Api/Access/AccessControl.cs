@@ -62,7 +62,7 @@ public static class AccessControl
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                IsChange(context.Request.Method) && context.User.FindFirstValue(AccessClaims.Name) is { } name
+                HttpExtensions.ChangesState(context.Request.Method) && context.User.FindFirstValue(AccessClaims.Name) is { } name
                     ? RateLimitPartition.GetFixedWindowLimiter(name, _ => new FixedWindowRateLimiterOptions
                     {
                         PermitLimit = Math.Max(1, settings.MutationsPerMinute),
@@ -74,7 +74,7 @@ public static class AccessControl
             {
                 var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 60;
                 rejected.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                await ApiKeyAuthentication.WriteProblemAsync(rejected.HttpContext, StatusCodes.Status429TooManyRequests, "Too many changes.",
+                await Problems.WriteAsync(rejected.HttpContext, StatusCodes.Status429TooManyRequests, "Too many changes.",
                     $"{Caller.Of(rejected.HttpContext.User).Describe()} sent more than {settings.MutationsPerMinute} changes in a minute "
                     + $"(Experiments:Auth:MutationsPerMinute); try again in {seconds} s.");
             };
@@ -130,11 +130,8 @@ public static class AccessControl
         }
         var host = binding.Host.Trim('[', ']');
         return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-            || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+            || (System.Net.IPAddress.TryParse(host, out var ip) && HttpExtensions.IsLoopback(ip));
     }
-
-    public static bool IsChange(string method) =>
-        !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method));
 
     /// <summary>A dashboard session ends as soon as its key is revoked or expires.</summary>
     private static async Task RejectRevokedKeysAsync(CookieValidatePrincipalContext context)
@@ -153,15 +150,16 @@ public static class AccessControl
         if (ApiKeyAuthentication.IsApiPath(context.Request.Path))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer realm=\"Experiments\"";
-            return ApiKeyAuthentication.WriteProblemAsync(context, StatusCodes.Status401Unauthorized, "A valid API key is required.",
+            return Problems.WriteAsync(context, StatusCodes.Status401Unauthorized, "A valid API key is required.",
                 "The dashboard session has ended (signed out, or its key was revoked or expired); sign in again at /signin, or send 'Authorization: Bearer <key>'.");
         }
         context.Response.Redirect(redirectUri);
         return Task.CompletedTask;
     }
 
-    private static Task ForbidAsync(HttpContext context) =>
-        ApiKeyAuthentication.WriteProblemAsync(context, StatusCodes.Status403Forbidden, "Not allowed.", $"{Caller.Of(context.User).Describe()} may not do this.");
+    /// <summary>403 for a caller whose role is not enough, when the needed role is not known (see <see cref="AccessDeniedAnswers"/>).</summary>
+    internal static Task ForbidAsync(HttpContext context) =>
+        Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "Not allowed.", $"{Caller.Of(context.User).Describe()} may not do this.");
 }
 
 /// <summary>At least <see cref="Role"/>.</summary>
@@ -191,7 +189,7 @@ internal sealed class AccessDeniedAnswers : IAuthorizationMiddlewareResultHandle
             return _default.HandleAsync(next, context, policy, authorizeResult);
         }
         var needed = policy.Requirements.OfType<RoleRequirement>().Select(requirement => requirement.Role).DefaultIfEmpty(Role.Viewer).Max();
-        return ApiKeyAuthentication.WriteProblemAsync(context, StatusCodes.Status403Forbidden, "Not allowed.",
+        return Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "Not allowed.",
             $"This needs the {needed.ToText()} role; {Caller.Of(context.User).Describe()} does not have it. An admin can create a key with that role "
             + "(keys create --role " + needed.ToText() + ").");
     }

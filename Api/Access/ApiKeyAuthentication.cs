@@ -3,7 +3,6 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Experiments.Domain.Access;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -91,7 +90,7 @@ public sealed class ApiKeyAuthentication(
         {
             var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
             Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            await WriteProblemAsync(Context, StatusCodes.Status429TooManyRequests, "Too many failed key checks.",
+            await Problems.WriteAsync(Context, StatusCodes.Status429TooManyRequests, "Too many failed key checks.",
                 $"This address presented too many invalid keys (Experiments:Auth:FailedAttemptsPerMinute); try again in {seconds} s.");
             return;
         }
@@ -103,7 +102,7 @@ public sealed class ApiKeyAuthentication(
         Response.Headers.WWWAuthenticate = _failure is null
             ? "Bearer realm=\"Experiments\""
             : $"Bearer realm=\"Experiments\", error=\"invalid_token\", error_description=\"{_failure.Replace("\"", "'", StringComparison.Ordinal)}\"";
-        await WriteProblemAsync(Context, StatusCodes.Status401Unauthorized, "A valid API key is required.", _failure is null
+        await Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "A valid API key is required.", _failure is null
             ? await WhyAKeyIsNeededAsync()
             : $"The key was refused: {_failure}");
     }
@@ -125,8 +124,7 @@ public sealed class ApiKeyAuthentication(
             + (openAccess.BehindProxy ? " and not behind a proxy" : "") + ". " + Create + " Then " + Send;
     }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        WriteProblemAsync(Context, StatusCodes.Status403Forbidden, "Not allowed.", $"{Caller.Of(Context.User).Describe()} may not do this.");
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => AccessControl.ForbidAsync(Context);
 
     private AuthenticateResult Failed(string reason)
     {
@@ -158,15 +156,5 @@ public sealed class ApiKeyAuthentication(
             return token.Count == 1 ? (token.ToString(), null) : (null, $"send one {HubTokenParameter}, not {token.Count}.");
         }
         return (null, null);
-    }
-
-    public static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
-    {
-        context.Response.StatusCode = status;
-        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-        }).AsTask();
     }
 }

@@ -13,13 +13,11 @@ namespace Experiments.Api.Access;
 /// </summary>
 public sealed class OpenAccess(IDbContextFactory<ExperimentsDbContext> databases, IOptions<AuthOptions> options, TrustedProxies proxies)
 {
-    private readonly bool _behindProxy = proxies.AnyConfigured;
-
     private volatile bool _keysExist;
 
     public bool Required => options.Value.Required;
 
-    public bool BehindProxy => _behindProxy;
+    public bool BehindProxy => proxies.AnyConfigured;
 
     public async ValueTask<bool> KeysExistAsync(CancellationToken cancellationToken)
     {
@@ -33,8 +31,8 @@ public sealed class OpenAccess(IDbContextFactory<ExperimentsDbContext> databases
     }
 
     public async ValueTask<bool> AppliesToAsync(HttpContext context) =>
-        !Required && !_behindProxy && IsThisMachine(context.Connection.RemoteIpAddress) && !await KeysExistAsync(context.RequestAborted);
+        !Required && !BehindProxy && IsThisMachine(context.Connection.RemoteIpAddress) && !await KeysExistAsync(context.RequestAborted);
 
     /// <summary>A loopback address; no address at all is an in-process or Unix-socket connection, also from this machine.</summary>
-    public static bool IsThisMachine(IPAddress? remote) => remote is null || IPAddress.IsLoopback(remote);
+    public static bool IsThisMachine(IPAddress? remote) => remote is null || HttpExtensions.IsLoopback(remote);
 }

@@ -100,4 +100,12 @@ public static class HttpExtensions
     });
 
     public static void Configure(JsonSerializerOptions options) => JsonConventions.Apply(options);
+
+    /// <summary>Any method but GET, HEAD, OPTIONS and TRACE (RFC 9110's safe methods): what the Origin check and the per-key limit count.</summary>
+    public static bool ChangesState(string method) =>
+        !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method));
+
+    /// <summary>A loopback address, IPv4 seen through a dual-stack socket (::ffff:127.0.0.1) included.</summary>
+    public static bool IsLoopback(System.Net.IPAddress address) =>
+        System.Net.IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 }

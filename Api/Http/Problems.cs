@@ -6,6 +6,26 @@ namespace Experiments.Api;
 
 public static class Problems
 {
+    /// <summary>
+    /// Writes problem details from outside an endpoint (the hardening middleware, authentication, the rate limiter), with
+    /// the message under <paramref name="field"/> when one is named; plain text to a client that accepts no JSON.
+    /// </summary>
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail, string? field = null)
+    {
+        context.Response.StatusCode = status;
+        ProblemDetails details = field is null
+            ? new ProblemDetails { Detail = detail }
+            : new ValidationProblemDetails(new Dictionary<string, string[]> { [field] = [detail] });
+        details.Status = status;
+        details.Title = title;
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = details }))
+        {
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await context.Response.WriteAsync(field is null ? $"{title} {detail}" : $"{title} {field}: {detail}");
+        }
+    }
+
     /// <summary>403: <paramref name="caller"/> may not change what <paramref name="owner"/> created.</summary>
     public static ProblemHttpResult NotYours(Caller caller, string what, Guid id, string? owner) => TypedResults.Problem(new ProblemDetails
     {

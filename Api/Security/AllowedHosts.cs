@@ -60,8 +60,7 @@ public sealed class AllowedHosts
         }
     }
 
-    private static bool IsLoopback(IPAddress? address) =>
-        address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+    private static bool IsLoopback(IPAddress? address) => address is not null && HttpExtensions.IsLoopback(address);
 }
 
 /// <summary>Answers a request for a host name not in <see cref="AllowedHosts"/> with 400, naming the name and the setting.</summary>
@@ -74,9 +73,9 @@ internal sealed class AllowedHostsMiddleware(RequestDelegate next, AllowedHosts 
             return next(context);
         }
         var name = context.Request.Host.Host;
-        return Refusals.WriteAsync(context, StatusCodes.Status400BadRequest, "This host name is not served here.", "Host",
+        return Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "This host name is not served here.",
             $"'{name}' is not in {AllowedHosts.Setting} ({allowed.Configured}). If this service is meant to be reached by that name, add it: "
             + $"{AllowedHosts.Setting}={allowed.Configured};{name} (in appsettings.json, as the environment variable {AllowedHosts.Setting}, "
-            + $"or --{AllowedHosts.Setting}=... on the command line).");
+            + $"or --{AllowedHosts.Setting}=... on the command line).", "Host");
     }
 }

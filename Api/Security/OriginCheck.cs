@@ -18,7 +18,7 @@ internal sealed class OriginCheckMiddleware(RequestDelegate next, CorsOrigins co
     public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        var checkedHere = !IsSafe(request.Method) || Hubs.Any(hub => request.Path.StartsWithSegments(hub));
+        var checkedHere = HttpExtensions.ChangesState(request.Method) || Hubs.Any(hub => request.Path.StartsWithSegments(hub));
         if (!checkedHere)
         {
             return next(context);
@@ -46,9 +46,6 @@ internal sealed class OriginCheckMiddleware(RequestDelegate next, CorsOrigins co
         return next(context);
     }
 
-    private static bool IsSafe(string method) =>
-        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);
-
     private static Task RefuseAsync(HttpContext context, string header, string message) =>
-        Refusals.WriteAsync(context, StatusCodes.Status403Forbidden, "Refused: this request comes from another site's page.", header, message);
+        Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "Refused: this request comes from another site's page.", message, header);
 }

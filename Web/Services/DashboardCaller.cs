@@ -9,8 +9,6 @@ namespace Experiments.Web.Services;
 /// </summary>
 public sealed class DashboardCaller(AuthenticationStateProvider authentication)
 {
-    public async Task<Caller> GetAsync() => Caller.Of((await authentication.GetAuthenticationStateAsync()).User);
-
     /// <summary>The signed-in key; null on a service without keys, whose loopback callers need none.</summary>
     public async Task<string?> KeyAsync() => (await authentication.GetAuthenticationStateAsync()).User.FindFirst(AccessClaims.Key)?.Value;
 

@@ -63,6 +63,13 @@ public sealed class KeyTests
         basic.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", "cm9vdDpwYXNzd29yZA==");
         var wrongScheme = await ProblemAssertions.ExpectProblemAsync(await basic.GetAsync("/api/runs"), HttpStatusCode.Unauthorized);
         Assert.Contains("Bearer", wrongScheme.Detail);
+
+        // A client that takes no JSON still hears why, in plain text, not a 500.
+        using var plain = factory.ClientWith(null);
+        plain.DefaultRequestHeaders.Accept.ParseAdd("text/plain");
+        var refused = await plain.GetAsync("/api/runs");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("keys create", await refused.Content.ReadAsStringAsync());
     }
 
     [Fact]
