@@ -22,8 +22,6 @@ public static class DashboardExtensions
         // A page left while it is being drawn ends its circuit with JavaScript calls that the departed page never answers;
         // calls made without a cancellation token of their own give up after this instead of the default minute.
         builder.Services.AddRazorComponents().AddInteractiveServerComponents(circuit => circuit.JSInteropDefaultCallTimeout = TimeSpan.FromSeconds(10));
-        // Hub payloads in the REST API's JSON: enums as their camelCase names ("running"), not as numbers.
-        builder.Services.AddSignalR().AddJsonProtocol(json => JsonConventions.Apply(json.PayloadSerializerOptions));
         builder.Services.AddSingleton<Reads>();
         builder.Services.AddSingleton<SelfAddress>();
         builder.Services.AddHttpClient<ExperimentsClient>((services, client) =>

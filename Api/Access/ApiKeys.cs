@@ -56,8 +56,8 @@ public sealed class ApiKeys(ExperimentsDbContext db, TimeProvider time)
 
         var key = Prefix + Base64Url(RandomNumberGenerator.GetBytes(SecretBytes));
         var created = new ApiKey(Guid.NewGuid(), trimmed!, parsedRole, Hash(key), now, expiresAt, creator.Name);
-        // BEGIN IMMEDIATE: two creations of one name cannot both find it free.
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Two creations of one name cannot both find it free.
+        await using var transaction = await db.BeginSerializedWriteAsync(cancellationToken);
         if (await db.ApiKeys.AnyAsync(existing => existing.Name == created.Name && existing.RevokedAt == null
                 && (existing.ExpiresAt == null || existing.ExpiresAt > now), cancellationToken))
         {
@@ -85,7 +85,7 @@ public sealed class ApiKeys(ExperimentsDbContext db, TimeProvider time)
     public async Task<ApiKeyView?> RevokeAsync(string name, Caller revoker, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.BeginSerializedWriteAsync(cancellationToken);
         var active = await db.ApiKeys.Where(key => key.Name == name && key.RevokedAt == null).ToListAsync(cancellationToken);
         if (active.Count == 0)
         {

@@ -450,10 +450,15 @@ public static class DatasetsApi
             return Problems.NotYours(caller, "dataset", id, dataset.CreatedBy);
         }
         List<Guid> deletedRuns;
-        // One write transaction (SQLite's BEGIN IMMEDIATE) checks and deletes: a run created at the same moment either
-        // committed first, and is seen here, or commits after, and finds no dataset (POST /api/runs answers 409).
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        // One write transaction checks and deletes: a run created at the same moment either committed first, and is seen
+        // here, or commits after, and finds no dataset (POST /api/runs answers 409). On PostgreSQL the dataset's row is locked
+        // first: a run's insert waits on it (its foreign key check) until this ends, then fails, instead of slipping in between.
+        await using (var transaction = await db.BeginSerializedWriteAsync(cancellationToken))
         {
+            if (db.IsPostgreSql)
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT 1 FROM \"Datasets\" WHERE \"Id\" = {id} FOR UPDATE", cancellationToken);
+            }
             var runs = await db.Runs.Where(run => run.DatasetId == id).GroupBy(run => run.Status)
                 .Select(group => new { Status = group.Key, Count = group.Count() }).ToListAsync(cancellationToken);
             var used = string.Join(", ", runs.Select(group => $"{group.Count} {group.Status.ToString().ToLowerInvariant()}"));

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Experiments.Api.Hosting;
 using Experiments.Api.Persistence;
+using Experiments.Api.Runs;
 using Experiments.Training.Runtime;
 using Hangfire;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -48,23 +50,24 @@ public static class HealthApi
         return context.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web));
     }
 
-    private sealed class DatabaseHealthCheck(IDbContextFactory<ExperimentsDbContext> databases) : IHealthCheck
+    private sealed class DatabaseHealthCheck(IServiceProvider services, Deployment deployment) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
-            await using var db = await databases.CreateDbContextAsync(cancellationToken);
-            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+            var engine = deployment.Storage == StorageEngine.PostgreSql ? "PostgreSQL" : "SQLite";
+            await using var db = PersistenceExtensions.CreateMigrationsContext(services);
             if (!await db.Database.CanConnectAsync(cancellationToken))
             {
-                return HealthCheckResult.Unhealthy("The SQLite database cannot be opened.");
+                return HealthCheckResult.Unhealthy($"The {engine} database cannot be reached.");
             }
+            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
             return pending.Count == 0
-                ? HealthCheckResult.Healthy("SQLite database is up to date.")
+                ? HealthCheckResult.Healthy($"{engine} database is up to date.")
                 : HealthCheckResult.Unhealthy($"Migrations not applied: {string.Join(", ", pending)}.");
         }
     }
 
-    private sealed class HangfireHealthCheck(JobStorage storage) : IHealthCheck
+    private sealed class HangfireHealthCheck(JobStorage storage, Deployment deployment) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -74,14 +77,17 @@ public static class HealthApi
             {
                 ["servers"] = servers.Count,
                 ["workers"] = servers.Sum(server => server.WorkersCount),
-                ["enqueued"] = monitoring.EnqueuedCount(TrainRunJobQueue),
+                ["enqueued"] = TrainRunJob.Queues.Sum(queue => monitoring.EnqueuedCount(queue)),
             };
-            return Task.FromResult(servers.Count > 0
-                ? HealthCheckResult.Healthy("Hangfire storage is reachable and a server is processing jobs.", data)
+            if (servers.Count > 0)
+            {
+                return Task.FromResult(HealthCheckResult.Healthy("Hangfire storage is reachable and a server is processing jobs.", data));
+            }
+            // A web node trains nothing itself: it is ready without workers, and says that queued runs wait for one.
+            return Task.FromResult(deployment.Role == NodeRole.Web
+                ? HealthCheckResult.Degraded("No worker is running: queued runs wait until one starts.", data: data)
                 : HealthCheckResult.Unhealthy("No Hangfire server is running: queued runs will not start.", data: data));
         }
-
-        private const string TrainRunJobQueue = Runs.TrainRunJob.Queue;
     }
 
     private sealed class TorchSharpHealthCheck : IHealthCheck

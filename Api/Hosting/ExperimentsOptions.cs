@@ -10,11 +10,38 @@ public sealed class ExperimentsOptions
 {
     public const string Section = "Experiments";
 
-    /// <summary>Holds the SQLite databases, dataset tensors and checkpoints. Relative paths start at the working directory.</summary>
+    /// <summary>
+    /// Holds the dataset tensors and checkpoints, and the SQLite databases when <see cref="Storage"/> is SQLite. Relative
+    /// paths start at the working directory. Every node of a deployment points at the same folder (docs/deploy.md).
+    /// </summary>
     public string DataFolder { get; set; } = "data";
+
+    /// <summary>Where the catalog, metrics and job queue live: SQLite files in the data folder, or one PostgreSQL database.</summary>
+    public StorageEngine Storage { get; set; } = StorageEngine.Sqlite;
+
+    /// <summary>How a run's live events reach browsers connected to other processes: not at all, or through Redis.</summary>
+    public BackplaneKind Backplane { get; set; } = BackplaneKind.None;
+
+    /// <summary>What this process does: everything, only the web side, or only training.</summary>
+    public NodeRole Role { get; set; } = NodeRole.All;
 
     /// <summary>Training runs executed at once by this process.</summary>
     public int MaxConcurrentRuns { get; set; } = 1;
+
+    /// <summary>
+    /// The job queues this process trains from; empty means <c>training</c>, and <c>gpu</c> too when a CUDA device is
+    /// present (always both for <see cref="NodeRole.All"/>, so that a lone service tells a run on a missing GPU why it failed).
+    /// </summary>
+    public string[] Queues { get; set; } = [];
+
+    /// <summary>The threads libtorch uses for a run that does not set its own; 0 leaves libtorch's default (one per core).</summary>
+    public int TorchThreads { get; set; }
+
+    /// <summary>The name this process has in <c>GET /api/workers</c> and in the runs it trains; empty means host:process-id.</summary>
+    public string WorkerName { get; set; } = "";
+
+    /// <summary>How often a worker records that it is alive (<c>GET /api/workers</c>).</summary>
+    public TimeSpan WorkerHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often an idle worker looks for queued runs: the longest a new run waits to start.</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
@@ -99,4 +126,43 @@ public sealed class ExperimentsOptions
     public string DatabasePath => Path.Combine(DataFolderPath, "experiments.db");
 
     public string HangfireDatabasePath => Path.Combine(DataFolderPath, "hangfire.db");
+}
+
+/// <summary>The database engine of <c>Experiments:Storage</c>.</summary>
+public enum StorageEngine
+{
+    /// <summary>experiments.db and hangfire.db in the data folder: one machine, nothing to install.</summary>
+    Sqlite,
+
+    /// <summary>The database of <c>ConnectionStrings:Experiments</c>; Hangfire in its schema <c>hangfire</c>.</summary>
+    PostgreSql,
+}
+
+/// <summary>The SignalR backplane of <c>Experiments:Backplane</c>.</summary>
+public enum BackplaneKind
+{
+    None,
+
+    /// <summary>The Redis server of <c>ConnectionStrings:Redis</c>.</summary>
+    Redis,
+}
+
+/// <summary>The part of the service a process plays, <c>Experiments:Role</c>.</summary>
+public enum NodeRole
+{
+    /// <summary>REST, dashboard, hub and training in one process: the default.</summary>
+    All,
+
+    /// <summary>REST, dashboard and hub; runs are queued for workers and trained elsewhere.</summary>
+    Web,
+
+    /// <summary>Trains queued runs; serves only <c>/health</c>.</summary>
+    Worker,
+}
+
+public static class NodeRoles
+{
+    public static bool Trains(this NodeRole role) => role is NodeRole.All or NodeRole.Worker;
+
+    public static bool ServesWeb(this NodeRole role) => role is NodeRole.All or NodeRole.Web;
 }

@@ -4,10 +4,12 @@ using Experiments.Api.Health;
 using Experiments.Api.Hosting;
 using Experiments.Api.Models;
 using Experiments.Api.Runs;
+using Experiments.Api.Workers;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Workers;
 using Microsoft.OpenApi;
 
 namespace Experiments.Api;
@@ -70,6 +72,7 @@ public static class HttpExtensions
         builder.Services.AddScoped<IRunQueries, RunQueries>();
         builder.Services.AddScoped<IDatasetQueries, DatasetQueries>();
         builder.Services.AddScoped<IModelQueries, ModelQueries>();
+        builder.Services.AddScoped<IWorkerQueries, WorkerQueries>();
         return builder;
     }
 

@@ -10,7 +10,6 @@ using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -97,7 +96,7 @@ public static class ModelsApi
                 await db.SaveChangesAsync(cancellationToken);
                 return TypedResults.Created($"/api/models/{created.Id}", ModelView.From(created, summary));
             }
-            catch (DbUpdateException exception) when (exception.InnerException is SqliteException { SqliteErrorCode: 19 })
+            catch (DbUpdateException exception) when (ExperimentsDbContext.IsUniqueViolation(exception))
             {
                 db.ChangeTracker.Clear();
                 if (attempt == MaxVersionAttempts)

@@ -1,11 +1,18 @@
 using System.Collections.Concurrent;
+using Experiments.Api.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Runs;
 
 /// <summary>This process's identity as a training worker: the owner written into the leases it takes.</summary>
-public sealed class WorkerIdentity
+public sealed class WorkerIdentity(IOptions<ExperimentsOptions> options)
 {
-    public string Id { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+    /// <summary>
+    /// <c>Experiments:WorkerName</c> (else host:process-id) and a random suffix: unique even for two processes given one
+    /// name, or two containers that are both process 1 — it owns the leases of the runs this process trains.
+    /// </summary>
+    public string Id { get; } = $"{(string.IsNullOrWhiteSpace(options.Value.WorkerName) ? $"{Environment.MachineName}:{Environment.ProcessId}" : options.Value.WorkerName.Trim())}"
+        + $":{Guid.NewGuid().ToString("N")[..8]}";
 }
 
 /// <summary>Why a worker stopped training before the run finished.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Experiments.Api.Persistence;
 using Experiments.Domain.Runs;
 using Experiments.Training;
@@ -11,22 +12,49 @@ namespace Experiments.Api.Runs;
 /// What a training run reports, saved and then pushed live: each epoch (with the run's summary and the batch
 /// losses buffered since the last save) and each log line are written to the database, then published to the
 /// run's hub groups; batch progress is published at most four times a second and never stored.
+/// Publishing never holds training up: events go, in the order they happened, through one sender of their own, so
+/// a slow client or a Redis backplane that is gone (each send then waits for its timeout) delays only the events.
 /// </summary>
-public sealed class RunProgressPublisher(ExperimentsDbContext db, IHubContext<RunsHub, IRunsClient> hub, Run run, TimeProvider time, ILogger logger) : IRunObserver
+public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
 {
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long the end of a job waits for its last events to be sent before leaving them to the sender.</summary>
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ExperimentsDbContext _db;
+    private readonly IHubContext<RunsHub, IRunsClient> _hub;
+    private readonly Run _run;
+    private readonly string _worker;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private readonly List<BatchMetric> _pendingBatches = [];
+    private readonly Channel<Func<IRunsClient, Task>> _events = Channel.CreateUnbounded<Func<IRunsClient, Task>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _sender;
+    private int _unsent;
     // Zero: the first batch of a run is always published, so watchers see it start at once.
     private long _lastProgress;
     private float? _latestLoss;
 
+    public RunProgressPublisher(ExperimentsDbContext db, IHubContext<RunsHub, IRunsClient> hub, Run run, string worker, TimeProvider time, ILogger logger)
+    {
+        _db = db;
+        _hub = hub;
+        _run = run;
+        _worker = worker;
+        _time = time;
+        _logger = logger;
+        _sender = Task.Run(SendAsync);
+    }
+
     public async Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
     {
-        run.RecordEpoch(result);
-        var entry = db.AddEpoch(run.Id, result);
+        _run.RecordEpoch(result);
+        var entry = _db.AddEpoch(_run.Id, result, _worker);
         await SaveAsync();
         entry.State = EntityState.Detached;
-        await hub.RunAndAll(run.Id).EpochCompleted(new EpochCompleted(run.Id, result) { PublishedAt = time.GetUtcNow() });
+        var completed = new EpochCompleted(_run.Id, result) { PublishedAt = _time.GetUtcNow() };
+        Publish(clients => clients.EpochCompleted(completed));
     }
 
     public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged)
@@ -36,7 +64,7 @@ public sealed class RunProgressPublisher(ExperimentsDbContext db, IHubContext<Ru
             _latestLoss = value;
             if (logged)
             {
-                _pendingBatches.Add(new BatchMetric(run.Id, epoch, batch, step, value));
+                _pendingBatches.Add(new BatchMetric(_run.Id, epoch, batch, step, value));
             }
         }
         if (Stopwatch.GetElapsedTime(_lastProgress) < ProgressInterval && batch != batchesPerEpoch)
@@ -44,32 +72,73 @@ public sealed class RunProgressPublisher(ExperimentsDbContext db, IHubContext<Ru
             return;
         }
         _lastProgress = Stopwatch.GetTimestamp();
-        hub.RunAndAll(run.Id).BatchProgress(new BatchProgress(run.Id, epoch, batch, batchesPerEpoch, _latestLoss))
-            .ContinueWith(task => logger.LogDebug(task.Exception, "Batch progress of run {RunId} was not delivered.", run.Id),
-                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        // Progress is only ever the latest news: while earlier events are still being sent, this one is dropped.
+        if (Volatile.Read(ref _unsent) > 0)
+        {
+            return;
+        }
+        var progress = new BatchProgress(_run.Id, epoch, batch, batchesPerEpoch, _latestLoss);
+        Publish(clients => clients.BatchProgress(progress));
     }
 
     /// <summary>Saves the run's pending changes together with the batch losses buffered since the last save.</summary>
     public async Task SaveAsync()
     {
-        db.BatchMetrics.AddRange(_pendingBatches);
-        await db.SaveChangesAsync(CancellationToken.None);
+        _db.BatchMetrics.AddRange(_pendingBatches);
+        await _db.SaveChangesAsync(CancellationToken.None);
         foreach (var batch in _pendingBatches)
         {
-            db.Entry(batch).State = EntityState.Detached;
+            _db.Entry(batch).State = EntityState.Detached;
         }
         _pendingBatches.Clear();
     }
 
     public async Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken)
     {
-        var entry = new RunLogEntry { RunId = run.Id, Timestamp = time.GetUtcNow(), Level = level.ToString().ToLowerInvariant(), Message = message };
-        db.RunLogs.Add(entry);
-        await db.SaveChangesAsync(CancellationToken.None);
-        db.Entry(entry).State = EntityState.Detached;
-        await hub.RunAndAll(run.Id).LogLine(new LogLineWritten(run.Id, new RunLogLine(entry.Id, entry.Timestamp, entry.Level, entry.Message)));
+        var entry = new RunLogEntry { RunId = _run.Id, Timestamp = _time.GetUtcNow(), Level = level.ToString().ToLowerInvariant(), Message = message };
+        _db.RunLogs.Add(entry);
+        await _db.SaveChangesAsync(CancellationToken.None);
+        _db.Entry(entry).State = EntityState.Detached;
+        var line = new LogLineWritten(_run.Id, new RunLogLine(entry.Id, entry.Timestamp, entry.Level, entry.Message));
+        Publish(clients => clients.LogLine(line));
     }
 
-    public Task PublishStatusAsync() =>
-        hub.RunAndAll(run.Id).RunStatusChanged(new RunStatusChanged(run.Id, run.Status, run.StopReason, run.Error, time.GetUtcNow()));
+    public void PublishStatus()
+    {
+        var change = new RunStatusChanged(_run.Id, _run.Status, _run.StopReason, _run.Error, _time.GetUtcNow());
+        Publish(clients => clients.RunStatusChanged(change));
+    }
+
+    private void Publish(Func<IRunsClient, Task> send)
+    {
+        Interlocked.Increment(ref _unsent);
+        _events.Writer.TryWrite(send);
+    }
+
+    private async Task SendAsync()
+    {
+        var clients = _hub.RunAndAll(_run.Id);
+        await foreach (var send in _events.Reader.ReadAllAsync())
+        {
+            try
+            {
+                await send(clients);
+            }
+            catch (Exception exception)
+            {
+                _logger.LogDebug(exception, "A live event of run {RunId} was not delivered; clients catch up from REST.", _run.Id);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _unsent);
+            }
+        }
+    }
+
+    /// <summary>Sends what is still queued (waiting at most <see cref="DrainTimeout"/>; the rest is sent after the job ends).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _events.Writer.TryComplete();
+        await Task.WhenAny(_sender, Task.Delay(DrainTimeout));
+    }
 }

@@ -31,10 +31,11 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         }
         if (!string.IsNullOrWhiteSpace(filter.Text))
         {
-            var pattern = $"%{EscapeLike(filter.Text.Trim())}%";
+            // Case-insensitive on both engines: SQLite's LIKE already is (for ASCII), PostgreSQL's is not.
+            var pattern = $"%{EscapeLike(filter.Text.Trim().ToLowerInvariant())}%";
             runs = runs.Where(run =>
-                db.Datasets.Any(dataset => dataset.Id == run.DatasetId && EF.Functions.Like(dataset.Name, pattern, "\\"))
-                || db.Models.Any(model => model.Id == run.ModelId && EF.Functions.Like(model.Name, pattern, "\\")));
+                db.Datasets.Any(dataset => dataset.Id == run.DatasetId && EF.Functions.Like(dataset.Name.ToLower(), pattern, "\\"))
+                || db.Models.Any(model => model.Id == run.ModelId && EF.Functions.Like(model.Name.ToLower(), pattern, "\\")));
         }
         var total = await runs.CountAsync(cancellationToken);
 

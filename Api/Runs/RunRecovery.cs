@@ -54,7 +54,7 @@ public sealed class RunRecovery(
                 continue;
             }
             _requeued[run.Id] = now;
-            jobs.Enqueue<TrainRunJob>(TrainRunJob.Queue, job => job.ExecuteAsync(run.Id, CancellationToken.None));
+            TrainRunJob.Enqueue(jobs, run);
             logger.LogWarning("Run {RunId}'s worker {Worker} stopped renewing its lease; queued a delivery to resume it.", run.Id, run.LeaseOwner);
         }
         await RequeueUndeliveredAsync(db, now - lease, cancellationToken);
@@ -63,17 +63,17 @@ public sealed class RunRecovery(
     /// <summary>Queues a new job for each run queued before <paramref name="queuedBefore"/> that no job will deliver.</summary>
     private async Task RequeueUndeliveredAsync(ExperimentsDbContext db, DateTimeOffset queuedBefore, CancellationToken cancellationToken)
     {
-        var waiting = await db.Runs.Where(run => run.Status == RunStatus.Queued && run.CreatedAt < queuedBefore)
-            .OrderBy(run => run.CreatedAt).Select(run => run.Id).Take(MaxRequeuedPerPass).ToListAsync(cancellationToken);
+        var waiting = await db.Runs.AsNoTracking().Where(run => run.Status == RunStatus.Queued && run.CreatedAt < queuedBefore)
+            .OrderBy(run => run.CreatedAt).Take(MaxRequeuedPerPass).ToListAsync(cancellationToken);
         if (waiting.Count == 0)
         {
             return;
         }
         var delivered = RunsWithJobs();
-        foreach (var runId in waiting.Where(id => !delivered.Contains(id)))
+        foreach (var run in waiting.Where(run => !delivered.Contains(run.Id)))
         {
-            jobs.Enqueue<TrainRunJob>(TrainRunJob.Queue, job => job.ExecuteAsync(runId, CancellationToken.None));
-            logger.LogWarning("Run {RunId} is queued but no job would deliver it (deleted in the job dashboard, or lost with the job storage); queued a new one.", runId);
+            TrainRunJob.Enqueue(jobs, run);
+            logger.LogWarning("Run {RunId} is queued but no job would deliver it (deleted in the job dashboard, or lost with the job storage); queued a new one.", run.Id);
         }
     }
 
@@ -92,8 +92,11 @@ public sealed class RunRecovery(
                 }
             }
         }
-        Add(AllPages((from, count) => monitoring.EnqueuedJobs(TrainRunJob.Queue, from, count), job => job.Job));
-        Add(AllPages((from, count) => monitoring.FetchedJobs(TrainRunJob.Queue, from, count), job => job.Job));
+        foreach (var queue in TrainRunJob.Queues)
+        {
+            Add(AllPages((from, count) => monitoring.EnqueuedJobs(queue, from, count), job => job.Job));
+            Add(AllPages((from, count) => monitoring.FetchedJobs(queue, from, count), job => job.Job));
+        }
         Add(monitoring.ProcessingJobs(0, int.MaxValue).Select(entry => entry.Value.Job));
         Add(monitoring.ScheduledJobs(0, int.MaxValue).Select(entry => entry.Value.Job));
         return runs;

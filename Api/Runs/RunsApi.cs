@@ -8,6 +8,7 @@ using Experiments.Domain;
 using Experiments.Domain.Access;
 using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
+using Experiments.Domain.Workers;
 using Experiments.Training.Runtime;
 using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -59,6 +60,9 @@ public static class RunsApi
         IBackgroundJobClient jobs,
         IRunQueries queries,
         Microsoft.AspNetCore.SignalR.IHubContext<RunsHub, IRunsClient> hub,
+        ILogger<RunsHub> logger,
+        Deployment deployment,
+        IWorkerQueries workers,
         IOptions<ExperimentsOptions> options,
         TimeProvider time,
         CancellationToken cancellationToken)
@@ -83,9 +87,15 @@ public static class RunsApi
         {
             RunSpecValidator.CheckResources(resolved, model, summary, options.Value.Limits(DeviceMemoryBytes(resolved.Device!.Value)), errors);
         }
-        if (resolved.Device == TrainingDevice.Cuda && !TorchRuntime.Describe().CudaAvailable)
+        if (resolved.Device == TrainingDevice.Cuda && deployment.Role == NodeRole.All && !TorchRuntime.Describe().CudaAvailable)
         {
             errors.Add("device", "'cuda' was requested but this service sees no CUDA GPU; use 'auto' or 'cpu' (see README, \"Training on a GPU\").");
+        }
+        else if (resolved.Device == TrainingDevice.Cuda && deployment.Role == NodeRole.Web
+            && !(await workers.ListAsync(cancellationToken)).Any(worker => worker.Status == WorkerStatus.Active && worker.Queues.Contains(TrainRunJob.GpuQueue)))
+        {
+            errors.Add("device", $"'cuda' was requested but no active worker serves the '{TrainRunJob.GpuQueue}' queue (GET /api/workers); start a worker "
+                + "on a machine with a GPU, or use 'auto' or 'cpu' (see docs/deploy.md).");
         }
         if (!errors.IsEmpty)
         {
@@ -119,7 +129,7 @@ public static class RunsApi
         }
         try
         {
-            jobs.Enqueue<TrainRunJob>(TrainRunJob.Queue, job => job.ExecuteAsync(run.Id, CancellationToken.None));
+            TrainRunJob.Enqueue(jobs, run);
         }
         catch
         {
@@ -128,7 +138,7 @@ public static class RunsApi
             await db.SaveChangesAsync(CancellationToken.None);
             throw;
         }
-        await hub.RunAndAll(run.Id).RunStatusChanged(new RunStatusChanged(run.Id, RunStatus.Queued, null, null, run.CreatedAt));
+        await hub.RunAndAll(run.Id).RunStatusChanged(new RunStatusChanged(run.Id, RunStatus.Queued, null, null, run.CreatedAt)).SendQuietlyAsync(logger);
         var view = await queries.GetAsync(run.Id, cancellationToken);
         return TypedResults.Accepted($"/api/runs/{run.Id}", view!);
     }
@@ -195,6 +205,7 @@ public static class RunsApi
         RunCancellations cancellations,
         IRunQueries queries,
         Microsoft.AspNetCore.SignalR.IHubContext<RunsHub, IRunsClient> hub,
+        ILogger<RunsHub> logger,
         TimeProvider time,
         CancellationToken cancellationToken)
     {
@@ -232,7 +243,7 @@ public static class RunsApi
             }
             if (run.Status == RunStatus.Cancelled)
             {
-                await hub.RunAndAll(id).RunStatusChanged(new RunStatusChanged(id, run.Status, run.StopReason, null, time.GetUtcNow()));
+                await hub.RunAndAll(id).RunStatusChanged(new RunStatusChanged(id, run.Status, run.StopReason, null, time.GetUtcNow())).SendQuietlyAsync(logger);
             }
             cancellations.Cancel(id);
             return TypedResults.Accepted($"/api/runs/{id}", (await queries.GetAsync(id, cancellationToken))!);

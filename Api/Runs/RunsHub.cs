@@ -27,4 +27,20 @@ public static class RunsHubContextExtensions
 {
     public static IRunsClient RunAndAll(this IHubContext<RunsHub, IRunsClient> hub, Guid runId) =>
         hub.Clients.Groups(RunsHub.RunGroup(runId), RunsHub.AllRunsGroup);
+
+    /// <summary>
+    /// Sends an event from a request without letting it fail or hold up the request: with the Redis backplane gone a
+    /// send waits for its timeout, so the request waits at most a second, and a failure is only logged.
+    /// </summary>
+    public static async Task SendQuietlyAsync(this Task send, ILogger logger)
+    {
+        try
+        {
+            await send.WaitAsync(TimeSpan.FromSeconds(1));
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogDebug(exception, "A live event was not delivered; clients catch up from REST.");
+        }
+    }
 }

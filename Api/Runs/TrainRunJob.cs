@@ -32,7 +32,19 @@ public sealed class TrainRunJob(
     TimeProvider time,
     ILogger<TrainRunJob> logger)
 {
+    /// <summary>The queue of runs on the CPU or on any device (<c>auto</c>): every worker serves it.</summary>
     public const string Queue = "training";
+
+    /// <summary>The queue of runs that ask for <c>cuda</c>: served by workers with a GPU.</summary>
+    public const string GpuQueue = "gpu";
+
+    public static IReadOnlyList<string> Queues { get; } = [GpuQueue, Queue];
+
+    public static string QueueFor(RunSpec spec) => spec.Device == TrainingDevice.Cuda ? GpuQueue : Queue;
+
+    /// <summary>Queues the delivery of <paramref name="run"/> on its device's queue.</summary>
+    public static void Enqueue(IBackgroundJobClient jobs, Run run) =>
+        jobs.Enqueue<TrainRunJob>(QueueFor(run.Spec), job => job.ExecuteAsync(run.Id, CancellationToken.None));
 
     private readonly ExperimentsOptions _options = options.Value;
 
@@ -48,11 +60,11 @@ public sealed class TrainRunJob(
             return;
         }
         var resuming = run.Status == RunStatus.Running;
-        var progress = new RunProgressPublisher(db, hub, run, time, logger);
+        await using var progress = new RunProgressPublisher(db, hub, run, worker.Id, time, logger);
         try
         {
             var device = TorchRuntime.Resolve(run.Spec.Device ?? TrainingDevice.Auto);
-            if (run.Spec.Threads is { } threads)
+            if ((run.Spec.Threads ?? (_options.TorchThreads > 0 ? _options.TorchThreads : null)) is { } threads)
             {
                 torch.set_num_threads(threads);
             }
@@ -69,7 +81,7 @@ public sealed class TrainRunJob(
         catch (InvalidOperationException refused)
         {
             await FailAsync(db, run, progress, refused.Message);
-            await progress.PublishStatusAsync();
+            progress.PublishStatus();
             return;
         }
 
@@ -78,7 +90,7 @@ public sealed class TrainRunJob(
         var heartbeatTask = HeartbeatAsync(runId, control, heartbeat.Token);
         try
         {
-            await progress.PublishStatusAsync();
+            progress.PublishStatus();
             if (resuming)
             {
                 await RollBackToCheckpointAsync(db, run, progress);
@@ -130,27 +142,36 @@ public sealed class TrainRunJob(
             await heartbeatTask;
             cancellations.Unregister(runId, control);
         }
-        await progress.PublishStatusAsync();
+        progress.PublishStatus();
     }
 
-    /// <summary>Renews the lease a few times per lease period, and notices a cancel requested through another process.</summary>
+    /// <summary>
+    /// Renews the lease a few times per lease period, and looks every second for a cancel requested through another
+    /// process (a web node, or another worker's API): a cancel reaches a run trained elsewhere within about a second.
+    /// </summary>
     private async Task HeartbeatAsync(Guid runId, RunCancellations.Control control, CancellationToken stop)
     {
-        var period = _options.RunLeaseDuration / 3;
+        var renewEvery = _options.RunLeaseDuration / 3;
+        var checkEvery = renewEvery < CancelCheckInterval ? renewEvery : CancelCheckInterval;
+        var renewedAt = time.GetUtcNow();
         try
         {
             while (!stop.IsCancellationRequested)
             {
-                await Task.Delay(period, time, stop);
+                await Task.Delay(checkEvery, time, stop);
                 await using var db = await databases.CreateDbContextAsync(stop);
                 var now = time.GetUtcNow();
-                var renewed = await db.Runs
-                    .Where(run => run.Id == runId && run.Status == RunStatus.Running && run.LeaseOwner == worker.Id)
-                    .ExecuteUpdateAsync(set => set.SetProperty(run => run.LeaseExpiresAt, now + _options.RunLeaseDuration), stop);
-                if (renewed == 0)
+                if (now - renewedAt >= renewEvery - checkEvery / 2)
                 {
-                    control.Interrupt(InterruptReason.LeaseLost);
-                    return;
+                    var renewed = await db.Runs
+                        .Where(run => run.Id == runId && run.Status == RunStatus.Running && run.LeaseOwner == worker.Id)
+                        .ExecuteUpdateAsync(set => set.SetProperty(run => run.LeaseExpiresAt, now + _options.RunLeaseDuration), stop);
+                    if (renewed == 0)
+                    {
+                        control.Interrupt(InterruptReason.LeaseLost);
+                        return;
+                    }
+                    renewedAt = now;
                 }
                 if (await db.Runs.AnyAsync(run => run.Id == runId && run.CancelRequested, stop))
                 {
@@ -163,6 +184,8 @@ public sealed class TrainRunJob(
             // Training ended.
         }
     }
+
+    private static readonly TimeSpan CancelCheckInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// A resumed run continues after the epoch of its checkpoint: epochs recorded after it (the previous

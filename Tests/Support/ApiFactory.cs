@@ -45,7 +45,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             builder.ConfigureTestServices(services =>
             {
                 foreach (var worker in services.Where(service => service.ServiceType == typeof(IHostedService)
-                    && (service.ImplementationType == typeof(RunRecovery)
+                    && (service.ImplementationType == typeof(RunRecovery) || service.ImplementationType == typeof(Experiments.Api.Workers.WorkerHeartbeat)
                         || service.ImplementationFactory?.Method.ReturnType == typeof(Hangfire.BackgroundJobServerHostedService))).ToList())
                 {
                     services.Remove(worker);

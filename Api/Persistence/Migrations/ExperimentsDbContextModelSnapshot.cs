@@ -358,6 +358,10 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<double>("TrainLoss")
                         .HasColumnType("REAL");
 
+                    b.Property<string>("Worker")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("RunId", "Epoch");
 
                     b.ToTable("EpochMetrics", (string)null);
@@ -458,6 +462,49 @@ namespace Experiments.Api.Persistence.Migrations
                     b.HasIndex("Status", "CreatedAt", "Id");
 
                     b.ToTable("Runs", (string)null);
+                });
+
+            modelBuilder.Entity("Experiments.Domain.Workers.Worker", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Capacity")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Device")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastHeartbeatAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Machine")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ProcessId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Queues")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("StoppedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TorchThreads")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("Workers", (string)null);
                 });
 
             modelBuilder.Entity("Experiments.Api.Persistence.RunLogEntry", b =>
