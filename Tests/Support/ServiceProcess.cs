@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Experiments.Tests.Support;
 
@@ -56,7 +55,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     private static async Task<ServiceProcess> StartFromAsync(string apiFolder, string dataFolder, string listenHost, string[] settings)
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var address = new Uri($"http://127.0.0.1:{port}/");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -208,13 +207,6 @@ public sealed class ServiceProcess : IAsyncDisposable
             await Task.Delay(200);
         }
         throw new TimeoutException("The service did not become healthy within 60 s.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Api/bin/{Configuration}/net10.0, built alongside the tests.</summary>
