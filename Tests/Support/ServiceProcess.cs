@@ -12,7 +12,7 @@ namespace Experiments.Tests.Support;
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly System.Text.StringBuilder _output = new();
+    private readonly ProcessOutput _output = new();
 
     private ServiceProcess(Process process, Uri address)
     {
@@ -23,16 +23,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public Uri Address { get; }
 
     /// <summary>What the service wrote to standard output and standard error so far, interleaved as it arrived.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.ToString();
 
     public int ProcessId => _process.Id;
 
@@ -74,10 +65,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var service = new ServiceProcess(process, address);
-        process.OutputDataReceived += (_, line) => service.Append(line.Data);
-        process.ErrorDataReceived += (_, line) => service.Append(line.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        service._output.ReadFrom(process);
         try
         {
             await service.WaitUntilHealthyAsync();
@@ -151,18 +139,6 @@ public sealed class ServiceProcess : IAsyncDisposable
             throw new TimeoutException("The service kept running for 60 s instead of refusing to start.");
         }
         return (process.ExitCode, await output + await errors);
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = Address };
