@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Experiments.Tests.Support;
 
@@ -13,7 +12,7 @@ namespace Experiments.Tests.Support;
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly System.Text.StringBuilder _output = new();
+    private readonly ProcessOutput _output = new();
 
     private ServiceProcess(Process process, Uri address)
     {
@@ -24,16 +23,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public Uri Address { get; }
 
     /// <summary>What the service wrote to standard output and standard error so far, interleaved as it arrived.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.ToString();
 
     public int ProcessId => _process.Id;
 
@@ -56,7 +46,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     private static async Task<ServiceProcess> StartFromAsync(string apiFolder, string dataFolder, string listenHost, string[] settings)
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var address = new Uri($"http://127.0.0.1:{port}/");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -75,10 +65,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var service = new ServiceProcess(process, address);
-        process.OutputDataReceived += (_, line) => service.Append(line.Data);
-        process.ErrorDataReceived += (_, line) => service.Append(line.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        service._output.ReadFrom(process);
         try
         {
             await service.WaitUntilHealthyAsync();
@@ -154,18 +141,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         return (process.ExitCode, await output + await errors);
     }
 
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-    }
-
     public HttpClient CreateClient() => new() { BaseAddress = Address };
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing, exactly like a crash or an OOM kill.</summary>
@@ -208,13 +183,6 @@ public sealed class ServiceProcess : IAsyncDisposable
             await Task.Delay(200);
         }
         throw new TimeoutException("The service did not become healthy within 60 s.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Api/bin/{Configuration}/net10.0, built alongside the tests.</summary>
