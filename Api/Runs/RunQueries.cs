@@ -105,6 +105,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
             return null;
         }
         var metrics = await EpochsOf(id).ToListAsync(cancellationToken);
+        var trainedBy = await TrainedByAsync(id, cancellationToken);
         var found = row.run;
         var queuePosition = found.Status == RunStatus.Queued
             ? (await QueuePositionsAsync([(found.Id, found.CreatedAt)], cancellationToken)).GetValueOrDefault(found.Id)
@@ -114,7 +115,27 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
             metrics.LastOrDefault(), found.CreatedAt, found.CreatedBy, found.StartedAt, found.FinishedAt,
             found.StartedAt is { } started ? (started - found.CreatedAt).TotalSeconds : null,
             found.StartedAt is { } start && found.FinishedAt is { } end ? (end - start).TotalSeconds : null,
-            found.Resumes, found.Environment, found.Evaluation, metrics);
+            found.Resumes, found.Environment, trainedBy, found.Evaluation, metrics);
+    }
+
+    private async Task<List<WorkerEpochs>> TrainedByAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var epochs = await db.EpochMetrics.AsNoTracking().OfRun(id).OrderBy(metric => metric.Epoch)
+            .Select(metric => new { metric.Epoch, Worker = EF.Property<string?>(metric, EpochMetricColumns.Worker) })
+            .ToListAsync(cancellationToken);
+        var ranges = new List<WorkerEpochs>();
+        foreach (var epoch in epochs)
+        {
+            if (ranges.Count > 0 && ranges[^1] is var last && last.Worker == epoch.Worker && last.LastEpoch == epoch.Epoch - 1)
+            {
+                ranges[^1] = last with { LastEpoch = epoch.Epoch };
+            }
+            else
+            {
+                ranges.Add(new WorkerEpochs(epoch.Worker, epoch.Epoch, epoch.Epoch));
+            }
+        }
+        return ranges;
     }
 
     public async Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken)

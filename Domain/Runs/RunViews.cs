@@ -70,8 +70,15 @@ public sealed record RunView(
     double? DurationSeconds,
     int Resumes,
     RunEnvironment? Environment,
+    IReadOnlyList<WorkerEpochs> TrainedBy,
     RunEvaluation? Evaluation,
     IReadOnlyList<EpochMetric> Metrics);
+
+/// <summary>
+/// Consecutive epochs of a run that one worker trained (a run resumed by another worker has several); <c>Worker</c> is
+/// null for epochs trained before workers were recorded.
+/// </summary>
+public sealed record WorkerEpochs(string? Worker, int FirstEpoch, int LastEpoch);
 
 public sealed record RunLogLine(long Id, DateTimeOffset Timestamp, string Level, string Message);
 

@@ -131,7 +131,7 @@ public static class Samples
         new(id, status, null, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1,
             new RunSpec { Epochs = 5, BatchSize = 16, Seed = 7, Optimizer = new Experiments.Domain.Optimizers.OptimizerSpec("adam"), Loss = new Experiments.Domain.Losses.LossSpec("crossEntropy") },
             null, false, metrics.Length, metrics.LastOrDefault()?.TestAccuracy, metrics.Max(m => m.TestAccuracy), null, metrics.LastOrDefault(),
-            DateTimeOffset.UtcNow, null, DateTimeOffset.UtcNow, null, 0, null, 0, null, null, metrics);
+            DateTimeOffset.UtcNow, null, DateTimeOffset.UtcNow, null, 0, null, 0, null, [], null, metrics);
 }
 
 /// <summary>
