@@ -11,9 +11,15 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Experiments.Tests.Api;
 
-/// <summary>Models over HTTP: validation with shapes and estimates, templates, and the Swagger examples run as they are.</summary>
 [Collection(OneAtATime.Name)]
-public sealed class ModelsApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class ModelsApiTests(ApiFactory factory) : ModelsApiSuite<ApiFactory>(factory), IClassFixture<ApiFactory>;
+
+/// <summary>The same suite on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class ModelsApiOnPostgreSqlTests(PostgreSqlApiFactory factory) : ModelsApiSuite<PostgreSqlApiFactory>(factory), IClassFixture<PostgreSqlApiFactory>;
+
+/// <summary>Models over HTTP: validation with shapes and estimates, templates, and the Swagger examples run as they are.</summary>
+public abstract class ModelsApiSuite<TFactory>(TFactory factory) where TFactory : ApiFactory
 {
     private readonly HttpClient _client = factory.CreateClient();
 

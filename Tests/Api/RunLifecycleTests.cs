@@ -9,9 +9,15 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Experiments.Tests.Api;
 
-/// <summary>Cancel, failure, and the guard against a second delivery, on the real host.</summary>
 [Collection(OneAtATime.Name)]
-public sealed class RunLifecycleTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class RunLifecycleTests(ApiFactory factory) : RunLifecycleSuite<ApiFactory>(factory), IClassFixture<ApiFactory>;
+
+/// <summary>The same suite on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class RunLifecycleOnPostgreSqlTests(PostgreSqlApiFactory factory) : RunLifecycleSuite<PostgreSqlApiFactory>(factory), IClassFixture<PostgreSqlApiFactory>;
+
+/// <summary>Cancel, failure, and the guard against a second delivery, on the real host.</summary>
+public abstract class RunLifecycleSuite<TFactory>(TFactory factory) where TFactory : ApiFactory
 {
     private readonly HttpClient _client = factory.CreateClient();
 

@@ -7,7 +7,13 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Experiments.Tests.Api;
 
 [Collection(OneAtATime.Name)]
-public sealed class RunWorkflowTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class RunWorkflowTests(ApiFactory factory) : RunWorkflowSuite<ApiFactory>(factory), IClassFixture<ApiFactory>;
+
+/// <summary>The same suite on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class RunWorkflowOnPostgreSqlTests(PostgreSqlApiFactory factory) : RunWorkflowSuite<PostgreSqlApiFactory>(factory), IClassFixture<PostgreSqlApiFactory>;
+
+public abstract class RunWorkflowSuite<TFactory>(TFactory factory) where TFactory : ApiFactory
 {
     private readonly HttpClient _client = factory.CreateClient();
 

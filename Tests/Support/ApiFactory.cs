@@ -14,7 +14,7 @@ namespace Experiments.Tests.Support;
 /// The real host on a temporary data folder: a real SQLite file with real migrations, a real Hangfire
 /// server on its own SQLite file, real TorchSharp. Run in Production so what users get is what is tested.
 /// </summary>
-public sealed class ApiFactory : WebApplicationFactory<Program>
+public class ApiFactory : WebApplicationFactory<Program>
 {
     private readonly TemporaryFolder _dataFolder = new();
 
@@ -69,6 +69,25 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         HttpExtensions.Configure(options);
         return options;
     }
+}
+
+/// <summary>
+/// The same host on PostgreSQL (<c>Experiments:Storage=PostgreSql</c>): the catalog and Hangfire in a database of its own
+/// on the <see cref="PostgreSqlCollection"/>'s private cluster. A suite written against <see cref="ApiFactory"/> runs on
+/// both engines through a class per engine (e.g. <c>RunLifecycleTests</c> and <c>RunLifecycleOnPostgreSqlTests</c>).
+/// </summary>
+public sealed class PostgreSqlApiFactory(PostgreSqlFixture cluster) : ApiFactory, IAsyncLifetime
+{
+    public string ConnectionString { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await cluster.Server.CreateDatabaseAsync();
+        Settings["Experiments:Storage"] = "PostgreSql";
+        Settings["ConnectionStrings:Experiments"] = ConnectionString;
+    }
+
+    Task IAsyncLifetime.DisposeAsync() => Task.CompletedTask;
 }
 
 public static class HttpClientJsonExtensions

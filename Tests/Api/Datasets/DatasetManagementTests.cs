@@ -15,16 +15,24 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Experiments.Tests.Api.Datasets;
 
-/// <summary>Imported datasets of every format train; they are listed, previewed and deleted.</summary>
 [Collection(OneAtATime.Name)]
-public sealed class DatasetManagementTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class DatasetManagementTests(ApiFactory factory) : DatasetManagementSuite<ApiFactory>(factory), IClassFixture<ApiFactory>;
+
+/// <summary>The same suite on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class DatasetManagementOnPostgreSqlTests(PostgreSqlApiFactory factory) : DatasetManagementSuite<PostgreSqlApiFactory>(factory), IClassFixture<PostgreSqlApiFactory>;
+
+/// <summary>Imported datasets of every format train; they are listed, previewed and deleted.</summary>
+public abstract class DatasetManagementSuite<TFactory>(TFactory factory) where TFactory : ApiFactory
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    public static TheoryData<string> Formats() => ["csv", "npz", "npy", "pickle", "idx"];
-
     [Theory]
-    [MemberData(nameof(Formats))]
+    [InlineData("csv")]
+    [InlineData("npz")]
+    [InlineData("npy")]
+    [InlineData("pickle")]
+    [InlineData("idx")]
     public async Task A_dataset_of_each_format_trains_a_short_run_to_success(string format)
     {
         var dataset = await ImportAsync(format);
