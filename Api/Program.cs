@@ -73,7 +73,10 @@ if (servesWeb)
     app.UseSwaggerUI();
 }
 app.UseAccessControl();
-app.UseAntiforgery();
+if (servesWeb)
+{
+    app.UseAntiforgery();
+}
 
 app.MapHealth();
 if (servesWeb)
