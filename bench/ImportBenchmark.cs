@@ -62,8 +62,11 @@ public static class ImportBenchmark
 
     /// <summary>A migrated SQLite catalog in <paramref name="folder"/>, for importing through the real importer.</summary>
     /// <summary>The real importer on <paramref name="db"/>, its data folder <paramref name="folder"/>, uploads up to 4 GiB.</summary>
-    internal static DatasetImporter Importer(ExperimentsDbContext db, string folder) =>
-        new(db, Options.Create(new ExperimentsOptions { DataFolder = folder, MaxUploadBytes = 4L << 30 }), TimeProvider.System);
+    internal static DatasetImporter Importer(ExperimentsDbContext db, string folder)
+    {
+        var options = Options.Create(new ExperimentsOptions { DataFolder = folder, MaxUploadBytes = 4L << 30 });
+        return new(db, options, new DataFolderArtifacts(options), TimeProvider.System);
+    }
 
     /// <summary>An upload of one file with the form's defaults: the last column is the label, 20% held out with seed 0.</summary>
     internal static DatasetImportRequest Request(string name, string path, Stream content, DatasetFormat format) =>

@@ -14,7 +14,7 @@ namespace Experiments.Api.Datasets;
 /// existing dataset; anything else is converted (<see cref="DatasetConverter"/>) and its row added. Either all
 /// of it happens or none: a refused or failed import leaves no file and no row.
 /// </summary>
-public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<ExperimentsOptions> options, TimeProvider time)
+public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<ExperimentsOptions> options, IArtifactStore artifacts, TimeProvider time)
 {
     private readonly ExperimentsOptions _options = options.Value;
 
@@ -29,7 +29,7 @@ public sealed class DatasetImporter(ExperimentsDbContext db, IOptions<Experiment
 
         Directory.CreateDirectory(_options.DatasetsFolderPath);
         var dataset = DatasetConverter.Convert(Guid.NewGuid(), request, hash, _options.DatasetsFolderPath, _options.DatasetImportLimits(), time);
-        var tensorPath = _options.TensorFilePath(dataset);
+        var tensorPath = artifacts.TensorFilePath(dataset);
         try
         {
             dataset.AttributeTo(caller.Name);

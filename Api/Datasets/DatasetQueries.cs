@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Datasets;
 
-public sealed class DatasetQueries(ExperimentsDbContext db, IOptions<ExperimentsOptions> options) : IDatasetQueries
+public sealed class DatasetQueries(ExperimentsDbContext db, IArtifactStore artifacts) : IDatasetQueries
 {
     public async Task<Page<DatasetView>> ListAsync(int page, int pageSize, CancellationToken cancellationToken, string? createdBy = null)
     {
@@ -32,6 +32,6 @@ public sealed class DatasetQueries(ExperimentsDbContext db, IOptions<Experiments
         var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         return dataset is null
             ? null
-            : DatasetPreviewer.Preview(dataset, options.Value.TensorFilePath(dataset), testSplit, count);
+            : DatasetPreviewer.Preview(dataset, artifacts.TensorFilePath(dataset), testSplit, count);
     }
 }

@@ -436,7 +436,7 @@ public static class DatasetsApi
     }
 
     public static async Task<Results<NoContent, NotFound<ProblemDetails>, ProblemHttpResult>> Delete(
-        Guid id, bool? force, ClaimsPrincipal user, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, TimeProvider time,
+        Guid id, bool? force, ClaimsPrincipal user, ExperimentsDbContext db, IArtifactStore artifacts, TimeProvider time,
         CancellationToken cancellationToken)
     {
         var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
@@ -485,14 +485,10 @@ public static class DatasetsApi
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
-        File.Delete(options.Value.TensorFilePath(dataset));
+        artifacts.DeleteDataset(dataset);
         foreach (var runId in deletedRuns)
         {
-            var folder = options.Value.RunFolderPath(runId);
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
+            artifacts.DeleteRun(runId);
         }
         return TypedResults.NoContent();
     }

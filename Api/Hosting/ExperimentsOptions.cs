@@ -109,19 +109,11 @@ public sealed class ExperimentsOptions
 
     public string DataFolderPath => Path.GetFullPath(DataFolder);
 
+    /// <summary>Per-run files (<see cref="DataFolderArtifacts"/>).</summary>
     public string RunsFolderPath => Path.Combine(DataFolderPath, "runs");
 
-    /// <summary>Per-run files: checkpoint.bin and weights.bin under runs/{id}/.</summary>
-    public string RunFolderPath(Guid runId) => Path.Combine(RunsFolderPath, runId.ToString("N"));
-
-    public string CheckpointPath(Guid runId) => Path.Combine(RunFolderPath(runId), "checkpoint.bin");
-
-    public string WeightsPath(Guid runId) => Path.Combine(RunFolderPath(runId), "weights.bin");
-
+    /// <summary>Datasets' tensor files (<see cref="DataFolderArtifacts"/>).</summary>
     public string DatasetsFolderPath => Path.Combine(DataFolderPath, "datasets");
-
-    /// <summary>The dataset's tensor file (<see cref="Training.Data.DatasetFile"/>) in the datasets folder.</summary>
-    public string TensorFilePath(Dataset dataset) => Path.Combine(DatasetsFolderPath, dataset.TensorFile);
 
     public string DatabasePath => Path.Combine(DataFolderPath, "experiments.db");
 

@@ -15,6 +15,7 @@ public static class PersistenceExtensions
         builder.Services.AddPooledDbContextFactory<ExperimentsDbContext>((services, options) =>
             Configure(options, services.GetRequiredService<Deployment>(), services.GetRequiredService<IOptions<ExperimentsOptions>>().Value));
         builder.Services.AddScoped(services => services.GetRequiredService<IDbContextFactory<ExperimentsDbContext>>().CreateDbContext());
+        builder.Services.AddSingleton<IArtifactStore, DataFolderArtifacts>();
         builder.Services.AddSingleton<DataFolderSweep>();
         builder.Services.AddHostedService(services => services.GetRequiredService<DataFolderSweep>());
         return builder;

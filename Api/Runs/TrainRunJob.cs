@@ -27,6 +27,7 @@ public sealed class TrainRunJob(
     IDbContextFactory<ExperimentsDbContext> databases,
     IHubContext<RunsHub, IRunsClient> hub,
     IOptions<ExperimentsOptions> options,
+    IArtifactStore artifacts,
     WorkerIdentity worker,
     RunCancellations cancellations,
     TimeProvider time,
@@ -193,7 +194,7 @@ public sealed class TrainRunJob(
     /// </summary>
     private async Task RollBackToCheckpointAsync(ExperimentsDbContext db, Run run, RunProgressPublisher progress)
     {
-        var checkpointEpoch = Checkpoint.ReadState(_options.CheckpointPath(run.Id))?.Epoch ?? 0;
+        var checkpointEpoch = Checkpoint.ReadState(artifacts.CheckpointPath(run.Id))?.Epoch ?? 0;
         await db.EpochMetrics.OfRun(run.Id).Where(metric => metric.Epoch > checkpointEpoch).ExecuteDeleteAsync();
         await db.BatchMetrics.Where(metric => metric.RunId == run.Id && metric.Epoch > checkpointEpoch).ExecuteDeleteAsync();
         var kept = await db.EpochMetrics.AsNoTracking().OfRun(run.Id).OrderBy(metric => metric.Epoch).ToListAsync();
@@ -213,10 +214,10 @@ public sealed class TrainRunJob(
             GradientClipNorm = spec.GradientClipNorm,
             EvaluateEvery = spec.EvaluateEvery ?? 1,
             LogEveryBatches = spec.LogEveryBatches,
-            CheckpointPath = _options.CheckpointPath(inputs.Run.Id),
-            WeightsPath = _options.WeightsPath(inputs.Run.Id),
+            CheckpointPath = artifacts.CheckpointPath(inputs.Run.Id),
+            WeightsPath = artifacts.WeightsPath(inputs.Run.Id),
         };
-        return (plan, LoadedDataset.Read(inputs.Dataset, _options.TensorFilePath(inputs.Dataset)));
+        return (plan, LoadedDataset.Read(inputs.Dataset, artifacts.TensorFilePath(inputs.Dataset)));
     }
 
     private async Task ReleaseLeaseAsync(Guid runId)

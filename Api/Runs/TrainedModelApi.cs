@@ -54,7 +54,7 @@ public static class TrainedModelApi
     }
 
     public static async Task<Results<Ok<RunEvaluation>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Evaluate(
-        Guid id, EvaluateRequest? request, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+        Guid id, EvaluateRequest? request, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
     {
         var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
@@ -73,12 +73,12 @@ public static class TrainedModelApi
             return Invalid("datasetId", $"dataset '{dataset.Name}' has samples of shape {ModelValidator.Format(dataset.SampleShape)} and {dataset.ClassCount} classes; "
                 + $"the run was trained on {ModelValidator.Format(context.Dataset.SampleShape)} with {context.Dataset.ClassCount} classes.");
         }
-        using var model = LoadModel(context, options.Value);
+        using var model = LoadModel(context, artifacts);
         if (model is null)
         {
             return NoWeights(id);
         }
-        var (shape, train, test) = LoadedDataset.Read(dataset, options.Value.TensorFilePath(dataset));
+        var (shape, train, test) = LoadedDataset.Read(dataset, artifacts.TensorFilePath(dataset));
         var split = request!.Split ?? EvaluationSplit.Test;
         var samples = split switch
         {
@@ -93,7 +93,7 @@ public static class TrainedModelApi
     }
 
     public static async Task<Results<Ok<PredictResponse>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Predict(
-        Guid id, PredictRequest? request, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+        Guid id, PredictRequest? request, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
     {
         var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
@@ -130,7 +130,7 @@ public static class TrainedModelApi
             }
             values.CopyTo(features, index * sampleSize);
         }
-        using var model = LoadModel(context, options.Value);
+        using var model = LoadModel(context, artifacts);
         if (model is null)
         {
             return NoWeights(id);
@@ -159,7 +159,7 @@ public static class TrainedModelApi
     }
 
     public static async Task<Results<FileContentHttpResult, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Weights(
-        Guid id, string? format, ExperimentsDbContext db, IOptions<ExperimentsOptions> options, CancellationToken cancellationToken)
+        Guid id, string? format, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
     {
         WeightsFormat? chosen = (format ?? "torchsharp").ToLowerInvariant() switch
         {
@@ -180,7 +180,7 @@ public static class TrainedModelApi
             return Problems.NotFound("run", id);
         }
         var (layers, summary) = context.ResolveModel();
-        using var model = TrainedModel.Load(layers, summary, options.Value.WeightsPath(id), options.Value.CheckpointPath(id));
+        using var model = TrainedModel.Load(layers, summary, artifacts.WeightsPath(id), artifacts.CheckpointPath(id));
         if (model is null)
         {
             return NoWeights(id);
@@ -253,9 +253,9 @@ public static class TrainedModelApi
         Detail = $"Run {id} has not finished an epoch; try again once GET /api/runs/{id} shows epochsCompleted of 1 or more.",
     });
 
-    private static TrainedModel? LoadModel(RunInputs inputs, ExperimentsOptions options)
+    private static TrainedModel? LoadModel(RunInputs inputs, IArtifactStore artifacts)
     {
         var (layers, summary) = inputs.ResolveModel();
-        return TrainedModel.Load(layers, summary, options.WeightsPath(inputs.Run.Id), options.CheckpointPath(inputs.Run.Id));
+        return TrainedModel.Load(layers, summary, artifacts.WeightsPath(inputs.Run.Id), artifacts.CheckpointPath(inputs.Run.Id));
     }
 }
