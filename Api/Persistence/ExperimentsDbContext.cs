@@ -95,8 +95,8 @@ public class ExperimentsDbContext(DbContextOptions<ExperimentsDbContext> options
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        modelBuilder.ApplyConfigurationsFromAssembly(typeof(ExperimentsDbContext).Assembly, type => type != typeof(RunConfiguration));
-        modelBuilder.ApplyConfiguration(new RunConfiguration(IsPostgreSql));
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(ExperimentsDbContext).Assembly);
+        modelBuilder.Entity<Run>(run => RunConfiguration.Configure(run, IsPostgreSql));
     }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

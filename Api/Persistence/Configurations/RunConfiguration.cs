@@ -6,8 +6,8 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Experiments.Api.Persistence.Configurations;
 
-/// <summary>Applied by <see cref="ExperimentsDbContext"/> itself: its computed columns are written in each engine's SQL.</summary>
-internal sealed class RunConfiguration(bool postgreSql) : IEntityTypeConfiguration<Run>
+/// <summary>Applied by <see cref="ExperimentsDbContext"/> itself, not found by scanning: its computed columns are written in each engine's SQL.</summary>
+internal static class RunConfiguration
 {
     /// <summary>Shadow property: the spec's optimizer type.</summary>
     public const string OptimizerType = nameof(OptimizerType);
@@ -15,7 +15,7 @@ internal sealed class RunConfiguration(bool postgreSql) : IEntityTypeConfigurati
     /// <summary>Shadow property: the spec's epoch count.</summary>
     public const string SpecEpochs = nameof(SpecEpochs);
 
-    public void Configure(EntityTypeBuilder<Run> builder)
+    public static void Configure(EntityTypeBuilder<Run> builder, bool postgreSql)
     {
         builder.ToTable("Runs");
         builder.HasKey(run => run.Id);
