@@ -19,6 +19,9 @@ namespace Experiments.Api.Datasets;
 
 public static class DatasetsApi
 {
+    /// <summary>The longest upload file name kept (POSIX's NAME_MAX); the catalog's column holds it on every engine.</summary>
+    public const int MaxFileNameLength = 255;
+
     public const double DefaultTestFraction = 0.2;
     public const int DefaultPreviewCount = 8;
     public const int MaxPreviewCount = 64;
@@ -249,6 +252,10 @@ public static class DatasetsApi
                 else if (file.FileName.IndexOfAny(['/', '\\']) >= 0 || file.FileName.Contains("..", StringComparison.Ordinal))
                 {
                     Error(field, $"file name '{file.FileName}' contains a path; send a plain file name such as iris.csv.");
+                }
+                else if (file.FileName.Length > MaxFileNameLength)
+                {
+                    Error(field, $"the file name is {file.FileName.Length} characters; send one of at most {MaxFileNameLength}, such as iris.csv.");
                 }
                 else
                 {

@@ -81,6 +81,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
         { "pickle-deep", "file", "'training_data' is nested more than 32 levels deep" },
         // Requests
         { "path-separator", "file", "file name '../evil.csv' contains a path" },
+        { "long-file-name", "file", "the file name is 304 characters; send one of at most 255" },
         { "empty", "file", "the file is empty" },
         { "unknown-field", "labelColum", "is not a field of a dataset upload" },
         { "bad-reshape", "reshape", "[3, 3] holds 9 values, but a sample of shape [2] has 2" },
@@ -240,6 +241,7 @@ public sealed class DatasetBadInputTests(DatasetBadInputTests.SmallUploadHost ho
             "pickle-self-reference" => DatasetFiles.Form("self.pkl", PickleOpcodes.Dataset(data => data.EmptyList().Put(0).Get(0).Append(), protocol: 2)),
             "pickle-deep" => DatasetFiles.Form("deep.pkl", PickleOpcodes.Dataset(data => data.Repeat(10_000, list => list.EmptyList()).Repeat(9_999, list => list.Append()))),
             "path-separator" => DatasetFiles.Form("../evil.csv", Encoding.UTF8.GetBytes("a,label\n1,0\n")),
+            "long-file-name" => DatasetFiles.Form(new string('a', 300) + ".csv", Encoding.UTF8.GetBytes("a,label\n1,0\n")),
             "empty" => DatasetFiles.Form("empty.csv", []),
             "unknown-field" => Csv("a,label\n1,0\n2,1\n", ("labelColum", "label")),
             "bad-reshape" => Pair(x, y, ("reshape", "3,3")),
