@@ -189,6 +189,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
                 inputShape = new[] { 4 },
             })),
             ["GET /api/models/templates"] = (Rule.Reader, Get("/api/models/templates")),
+            ["GET /api/workers/"] = (Rule.Reader, Get("/api/workers")),
             ["GET /api/models/"] = (Rule.Reader, Get("/api/models")),
             ["GET /api/models/{id:guid}"] = (Rule.Reader, Get($"/api/models/{_model.Id}")),
 

@@ -5,6 +5,7 @@ using Experiments.Tests.Clients.Generated.Api.Datasets;
 using Experiments.Tests.Clients.Generated.Api.Keys;
 using Experiments.Tests.Clients.Generated.Api.ModelsRequests;
 using Experiments.Tests.Clients.Generated.Api.Runs;
+using Experiments.Tests.Clients.Generated.Api.Workers;
 using Microsoft.Kiota.Abstractions.Extensions;
 using Microsoft.Kiota.Abstractions;
 using System.Collections.Generic;
@@ -43,6 +44,11 @@ namespace Experiments.Tests.Clients.Generated.Api
         public global::Experiments.Tests.Clients.Generated.Api.Runs.RunsRequestBuilder Runs
         {
             get => new global::Experiments.Tests.Clients.Generated.Api.Runs.RunsRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The workers property</summary>
+        public global::Experiments.Tests.Clients.Generated.Api.Workers.WorkersRequestBuilder Workers
+        {
+            get => new global::Experiments.Tests.Clients.Generated.Api.Workers.WorkersRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>
         /// Instantiates a new <see cref="global::Experiments.Tests.Clients.Generated.Api.ApiRequestBuilder"/> and sets the default values.

@@ -126,6 +126,14 @@ namespace Experiments.Tests.Clients.Generated.Models
 #else
         public string StopReason { get; set; }
 #endif
+        /// <summary>The trainedBy property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs>? TrainedBy { get; set; }
+#nullable restore
+#else
+        public List<global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs> TrainedBy { get; set; }
+#endif
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -171,6 +179,7 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "startedAt", n => { StartedAt = n.GetDateTimeOffsetValue(); } },
                 { "status", n => { Status = n.GetEnumValue<global::Experiments.Tests.Clients.Generated.Models.RunStatus>(); } },
                 { "stopReason", n => { StopReason = n.GetStringValue(); } },
+                { "trainedBy", n => { TrainedBy = n.GetCollectionOfObjectValues<global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs>(global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs.CreateFromDiscriminatorValue)?.AsList(); } },
             };
         }
         /// <summary>
@@ -207,6 +216,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteDateTimeOffsetValue("startedAt", StartedAt);
             writer.WriteEnumValue<global::Experiments.Tests.Clients.Generated.Models.RunStatus>("status", Status);
             writer.WriteStringValue("stopReason", StopReason);
+            writer.WriteCollectionOfObjectValues<global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs>("trainedBy", TrainedBy);
         }
     }
 }
