@@ -117,6 +117,41 @@ public sealed class MultiProcessTests(PostgreSqlFixture cluster) : IDisposable
     }
 
     [Fact]
+    public async Task A_cuda_run_goes_to_the_gpu_queue_and_only_a_worker_serving_it_takes_it()
+    {
+        var database = await cluster.Server.CreateDatabaseAsync();
+        string[] common = ["--Experiments:Storage=PostgreSql", $"--ConnectionStrings:Experiments={database}", "--Experiments:QueuePollInterval=00:00:00.100",
+            "--Experiments:WorkerHeartbeatInterval=00:00:01"];
+        await using var web = await ServiceProcess.StartAsync(_dataFolder.Path, [.. common, "--Experiments:Role=web"]);
+        using var client = web.CreateClient();
+        var dataset = await Workflow.ImportCsvAsync(client, SyntheticData.BlobsCsv(rows: 200, features: 4, seed: 3), "blobs");
+        var model = await Workflow.CreateMlpAsync(client, name: "blobs-mlp");
+        object Spec(string device) => new
+        {
+            datasetId = dataset.Id, modelId = model.Id, optimizer = new { type = "adam", lr = 0.01 }, loss = new { type = "crossEntropy" }, epochs = 1, device,
+        };
+
+        // No worker serves gpu yet: refused, saying what to start.
+        var refused = await client.PostAsJsonAsync("/api/runs", Spec("cuda"));
+        var problem = await ProblemAssertions.ExpectProblemAsync(refused);
+        Assert.Contains("no active worker serves the 'gpu' queue", Assert.Single(problem.Errors["device"]), StringComparison.Ordinal);
+
+        // A worker that serves gpu only (configured so: this machine has no GPU, so it fails the run saying why).
+        await using var gpuWorker = await ServiceProcess.StartAsync(_dataFolder.Path, [.. common, "--Experiments:Role=worker", "--Experiments:Queues:0=gpu"]);
+        await WaitForWorkersAsync(client, 1);
+        var cpuRun = await Workflow.CreateRunAsync(client, dataset.Id, model.Id, epochs: 1);
+        var cudaResponse = await client.PostAsJsonAsync("/api/runs", Spec("cuda"));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, cudaResponse.StatusCode);
+        var cudaRun = await Workflow.WaitUntilFinishedAsync(client, (await cudaResponse.ReadAsAsync<RunView>()).Id, TimeSpan.FromMinutes(2));
+
+        Assert.Equal(RunStatus.Failed, cudaRun.Status);
+        Assert.Contains("no CUDA GPU is available", cudaRun.Error, StringComparison.Ordinal);
+        // The cpu run waits on the training queue, which this worker does not serve.
+        var waiting = await (await client.GetAsync($"/api/runs/{cpuRun.Id}")).ReadAsAsync<RunView>();
+        Assert.Equal(RunStatus.Queued, waiting.Status);
+    }
+
+    [Fact]
     public async Task A_lost_Redis_pauses_live_events_and_never_fails_a_run()
     {
         var database = await cluster.Server.CreateDatabaseAsync();
