@@ -3,6 +3,7 @@ using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
+using Experiments.Web;
 using Experiments.Web.Forms;
 using Experiments.Web.Runs;
 using Experiments.Web.Services;
@@ -28,6 +29,19 @@ public sealed class DashboardLogicTests
         Assert.Equal(version + 1, series.Version);
         var line = series.Line("test", metric => metric.TestAccuracy, "#000");
         Assert.Equal([1.0, 2.0, 3.0], line.X);
+    }
+
+    [Fact]
+    public void Times_ago_are_written_in_their_largest_whole_unit()
+    {
+        var now = new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal("just now", Format.Ago(now + TimeSpan.FromSeconds(2), now));
+        Assert.Equal("just now", Format.Ago(now, now));
+        Assert.Equal("59 s ago", Format.Ago(now - TimeSpan.FromSeconds(59.9), now));
+        Assert.Equal("1 min ago", Format.Ago(now - TimeSpan.FromSeconds(60), now));
+        Assert.Equal("23 h ago", Format.Ago(now - TimeSpan.FromHours(23.5), now));
+        Assert.Equal("2 d ago", Format.Ago(now - TimeSpan.FromDays(2), now));
     }
 
     [Fact]
