@@ -40,6 +40,9 @@ public static class Format
         var s => $"{(int)s.TotalDays} d ago",
     };
 
+    /// <summary>"epoch 3", or "epochs 1–4".</summary>
+    public static string Epochs(int first, int last) => first == last ? $"epoch {first}" : $"epochs {first}–{last}";
+
     /// <summary>How long a run trained: until it finished, or until <paramref name="now"/> while it runs.</summary>
     public static TimeSpan? RunDuration(DateTimeOffset? startedAt, DateTimeOffset? finishedAt, DateTimeOffset now) =>
         startedAt is { } start ? (finishedAt ?? now) - start : null;

@@ -32,6 +32,21 @@ public sealed class DashboardLogicTests
     }
 
     [Fact]
+    public void A_pushed_epoch_extends_the_range_of_its_worker_or_starts_one_and_anything_else_waits_for_a_read()
+    {
+        IReadOnlyList<WorkerEpochs> ranges = [new("worker-b:1a2b3c4d", 1, 3)];
+
+        Assert.Equal([new WorkerEpochs("worker-b:1a2b3c4d", 1, 4)], TrainedBy.After(ranges, "worker-b:1a2b3c4d", 4));
+        Assert.Equal([ranges[0], new WorkerEpochs("worker-a:5e6f7a8b", 4, 4)], TrainedBy.After(ranges, "worker-a:5e6f7a8b", 4));
+        Assert.Equal([new WorkerEpochs("worker-a:5e6f7a8b", 1, 1)], TrainedBy.After([], "worker-a:5e6f7a8b", 1));
+        // Trained again after a resume, after a gap, or by a worker the page does not know.
+        Assert.Same(ranges, TrainedBy.After(ranges, "worker-a:5e6f7a8b", 2));
+        Assert.Same(ranges, TrainedBy.After(ranges, "worker-b:1a2b3c4d", 6));
+        Assert.Same(ranges, TrainedBy.After(ranges, null, 4));
+        Assert.Equal("worker-b:1a2b3c4d (epochs 1–3), an unrecorded worker (epoch 4)", TrainedBy.Describe([.. ranges, new WorkerEpochs(null, 4, 4)]));
+    }
+
+    [Fact]
     public void Times_ago_are_written_in_their_largest_whole_unit()
     {
         var now = new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);

@@ -14,6 +14,8 @@ public sealed class RunDetailPageTests : DashboardContext
         Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
         var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
         Assert.Equal("1 / 5", page.Find("#epochs").TextContent.Trim());
+        // Trained before workers were recorded, or not at all: no worker is named.
+        Assert.Empty(page.FindAll("#trained-by"));
 
         await page.InvokeAsync(() => Events.EpochAsync(id, Samples.Epoch(2, testAccuracy: 0.75)));
         await page.InvokeAsync(() => Events.PushAsync(id, handlers => () => handlers.LogLine!(new LogLineWritten(id, new RunLogLine(41, DateTimeOffset.UtcNow, "info", "epoch 2/5 done")))));
@@ -119,5 +121,22 @@ public sealed class RunDetailPageTests : DashboardContext
 
         page.WaitForAssertion(() => Assert.Equal("cancelled", page.Find(".page-head .badge").GetAttribute("data-status")));
         Assert.Empty(page.FindAll("#cancel"));
+    }
+
+    [Fact]
+    public async Task The_workers_that_trained_it_are_named_with_their_epochs_and_a_pushed_epoch_extends_the_last_one()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1), Samples.Epoch(2), Samples.Epoch(3), Samples.Epoch(4)) with
+        {
+            Environment = new RunEnvironment("cpu", "0.105.0", "2.5.1", 4, "gpu-box-1", "worker-a:5e6f7a8b"),
+            TrainedBy = [new WorkerEpochs("worker-b:1a2b3c4d", 1, 3), new WorkerEpochs("worker-a:5e6f7a8b", 4, 4)],
+        };
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+        Assert.Equal("Trained by worker-b:1a2b3c4d (epochs 1–3), worker-a:5e6f7a8b (epoch 4)", page.Find("#trained-by").TextContent.Trim());
+
+        await page.InvokeAsync(() => Events.EpochAsync(id, Samples.Epoch(5)));
+
+        Assert.Equal("Trained by worker-b:1a2b3c4d (epochs 1–3), worker-a:5e6f7a8b (epochs 4–5)", page.Find("#trained-by").TextContent.Trim());
     }
 }
