@@ -58,6 +58,9 @@ public sealed class FakeRunQueries : IRunQueries
 
     public List<(RunFilter Filter, int Page, int PageSize)> Listed { get; } = [];
 
+    /// <summary>How many times a run was read with <see cref="GetAsync"/>.</summary>
+    public int Gets { get; private set; }
+
     public Task<Page<RunListItem>> ListAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
         Listed.Add((filter, page, pageSize));
@@ -65,7 +68,11 @@ public sealed class FakeRunQueries : IRunQueries
         return Task.FromResult(new Page<RunListItem>([.. matching.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, matching.Count));
     }
 
-    public Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Runs.GetValueOrDefault(id));
+    public Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        Gets++;
+        return Task.FromResult(Runs.GetValueOrDefault(id));
+    }
 
     public Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken) => throw new NotSupportedException("The dashboard reads metrics with GetAsync.");
 

@@ -139,4 +139,48 @@ public sealed class RunDetailPageTests : DashboardContext
 
         Assert.Equal("Trained by worker-b:1a2b3c4d (epochs 1–3), worker-a:5e6f7a8b (epochs 4–5)", page.Find("#trained-by").TextContent.Trim());
     }
+
+    [Fact]
+    public async Task Without_live_events_an_unfinished_run_is_read_again_every_five_seconds_until_it_finishes()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+        var reads = Runs.Gets;
+
+        // Trained by another process whose events no longer reach this one (its backplane is lost): nothing is pushed.
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1), Samples.Epoch(2), Samples.Epoch(3));
+        await AdvanceAsync(QuietRefresh.DefaultInterval - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(reads, Runs.Gets);
+        await AdvanceAsync(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(reads + 1, Runs.Gets);
+        Assert.Equal("3 / 5", page.Find("#epochs").TextContent.Trim());
+
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Succeeded, Samples.Epoch(1), Samples.Epoch(2), Samples.Epoch(3), Samples.Epoch(4), Samples.Epoch(5));
+        await AdvanceAsync(QuietRefresh.DefaultInterval);
+        Assert.Equal("succeeded", page.Find(".page-head .badge").GetAttribute("data-status"));
+        Assert.Equal("5 / 5", page.Find("#epochs").TextContent.Trim());
+
+        await AdvanceAsync(QuietRefresh.DefaultInterval * 3);
+        Assert.Equal(reads + 2, Runs.Gets);
+    }
+
+    [Fact]
+    public async Task While_live_events_arrive_the_run_is_not_read_again_and_once_they_stop_it_is()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+        var reads = Runs.Gets;
+
+        for (var batch = 1; batch <= 4; batch++)
+        {
+            await AdvanceAsync(TimeSpan.FromSeconds(3));
+            await page.InvokeAsync(() => Events.BatchAsync(id, epoch: 2, batch: batch));
+        }
+        Assert.Equal(reads, Runs.Gets);
+
+        await AdvanceAsync(QuietRefresh.DefaultInterval);
+        Assert.Equal(reads + 1, Runs.Gets);
+    }
 }
