@@ -27,6 +27,22 @@ public static class Format
         var s => $"{(int)s.Value.TotalHours} h {s.Value.Minutes} min",
     };
 
+    /// <summary>
+    /// How long before <paramref name="now"/> <paramref name="time"/> was, in its largest whole unit: "4 s ago", "3 min ago".
+    /// A time written by another machine's clock can be slightly ahead of this one's; it reads "just now".
+    /// </summary>
+    public static string Ago(DateTimeOffset time, DateTimeOffset now) => (now - time) switch
+    {
+        { TotalSeconds: < 1 } => "just now",
+        { TotalMinutes: < 1 } s => $"{(int)s.TotalSeconds} s ago",
+        { TotalHours: < 1 } s => $"{(int)s.TotalMinutes} min ago",
+        { TotalDays: < 1 } s => $"{(int)s.TotalHours} h ago",
+        var s => $"{(int)s.TotalDays} d ago",
+    };
+
+    /// <summary>"epoch 3", or "epochs 1–4".</summary>
+    public static string Epochs(int first, int last) => first == last ? $"epoch {first}" : $"epochs {first}–{last}";
+
     /// <summary>How long a run trained: until it finished, or until <paramref name="now"/> while it runs.</summary>
     public static TimeSpan? RunDuration(DateTimeOffset? startedAt, DateTimeOffset? finishedAt, DateTimeOffset now) =>
         startedAt is { } start ? (finishedAt ?? now) - start : null;

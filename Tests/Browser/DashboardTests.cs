@@ -100,6 +100,16 @@ public sealed class DashboardTests(BrowserFixture browser, ITestOutputHelper out
         Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"), "the run page reloaded instead of updating in place");
         await ShootAsync(page, "run-live");
 
+        // Workers, from the navigation: this service trains in its own process, and its row links to the run it trains.
+        await page.Locator("header nav a[href='/workers']").ClickAsync();
+        var worker = page.Locator("#workers tbody tr").First;
+        await Expect(worker.Locator(".badge")).ToHaveAttributeAsync("data-status", "active");
+        var runLink = worker.Locator($".current-runs a[href='{new Uri(watched).AbsolutePath}']");
+        await Expect(runLink).ToBeVisibleAsync();
+        await ShootAsync(page, "workers");
+        await runLink.ClickAsync();
+        await page.WaitForURLAsync(watched);
+
         // Cancel it: its worker stops within a batch, and the page hears the new status.
         await CancelAsync(page);
 

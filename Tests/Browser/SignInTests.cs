@@ -52,6 +52,7 @@ public sealed class SignInTests(BrowserFixture browser) : IClassFixture<BrowserF
             await Expect(page.Locator("#new-run")).ToHaveCountAsync(0);
             await Expect(page.Locator("header nav a[href='/runs/new']")).ToHaveCountAsync(0);
             await Expect(page.Locator("header a[href='/hangfire']")).ToHaveCountAsync(0);
+            await Expect(page.Locator("header nav a[href='/workers']")).ToBeVisibleAsync();
             await OpenAsync(page, $"/runs/{bobsRun.Id}");
             await Expect(page.Locator("h1")).ToContainTextAsync("Run");
             await Expect(page.Locator("#cancel")).ToHaveCountAsync(0);

@@ -2,6 +2,7 @@ using Bunit;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Workers;
 using Experiments.Web.Live;
 using Experiments.Web.Services;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,7 @@ public abstract class DashboardContext : BunitContext
         Services.AddSingleton<IRunQueries>(Runs);
         Services.AddSingleton<IDatasetQueries>(Datasets);
         Services.AddSingleton<IModelQueries>(Models);
+        Services.AddSingleton<IWorkerQueries>(Workers);
         Services.AddSingleton<IRunEvents>(Events);
         Services.AddSingleton<TimeProvider>(Time);
         Services.AddSingleton<Reads>();
@@ -32,10 +34,23 @@ public abstract class DashboardContext : BunitContext
 
     protected FakeModelQueries Models { get; } = new();
 
+    protected FakeWorkerQueries Workers { get; } = new();
+
     protected FakeRunEvents Events { get; } = new();
 
     protected FakeApi Api { get; } = new();
 
     /// <summary>The components' clock: it moves only when a test advances it.</summary>
     protected FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    /// <summary>
+    /// Moves the clock and waits for what that set off. The timers that come due queue their continuations on the
+    /// renderer's dispatcher before <see cref="FakeTimeProvider.Advance"/> returns; the empty work queued after them ends
+    /// once they ran, reads of the in-memory fakes included (those complete at once).
+    /// </summary>
+    protected async Task AdvanceAsync(TimeSpan by)
+    {
+        Time.Advance(by);
+        await Renderer.Dispatcher.InvokeAsync(() => { });
+    }
 }

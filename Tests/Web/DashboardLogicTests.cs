@@ -3,6 +3,7 @@ using Experiments.Domain.Models;
 using Experiments.Domain.Optimizers;
 using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
+using Experiments.Web;
 using Experiments.Web.Forms;
 using Experiments.Web.Runs;
 using Experiments.Web.Services;
@@ -28,6 +29,34 @@ public sealed class DashboardLogicTests
         Assert.Equal(version + 1, series.Version);
         var line = series.Line("test", metric => metric.TestAccuracy, "#000");
         Assert.Equal([1.0, 2.0, 3.0], line.X);
+    }
+
+    [Fact]
+    public void A_pushed_epoch_extends_the_range_of_its_worker_or_starts_one_and_anything_else_waits_for_a_read()
+    {
+        IReadOnlyList<WorkerEpochs> ranges = [new("worker-b:1a2b3c4d", 1, 3)];
+
+        Assert.Equal([new WorkerEpochs("worker-b:1a2b3c4d", 1, 4)], TrainedBy.After(ranges, "worker-b:1a2b3c4d", 4));
+        Assert.Equal([ranges[0], new WorkerEpochs("worker-a:5e6f7a8b", 4, 4)], TrainedBy.After(ranges, "worker-a:5e6f7a8b", 4));
+        Assert.Equal([new WorkerEpochs("worker-a:5e6f7a8b", 1, 1)], TrainedBy.After([], "worker-a:5e6f7a8b", 1));
+        // Trained again after a resume, after a gap, or by a worker the page does not know.
+        Assert.Same(ranges, TrainedBy.After(ranges, "worker-a:5e6f7a8b", 2));
+        Assert.Same(ranges, TrainedBy.After(ranges, "worker-b:1a2b3c4d", 6));
+        Assert.Same(ranges, TrainedBy.After(ranges, null, 4));
+        Assert.Equal("worker-b:1a2b3c4d (epochs 1–3), an unrecorded worker (epoch 4)", TrainedBy.Describe([.. ranges, new WorkerEpochs(null, 4, 4)]));
+    }
+
+    [Fact]
+    public void Times_ago_are_written_in_their_largest_whole_unit()
+    {
+        var now = new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal("just now", Format.Ago(now + TimeSpan.FromSeconds(2), now));
+        Assert.Equal("just now", Format.Ago(now, now));
+        Assert.Equal("59 s ago", Format.Ago(now - TimeSpan.FromSeconds(59.9), now));
+        Assert.Equal("1 min ago", Format.Ago(now - TimeSpan.FromSeconds(60), now));
+        Assert.Equal("23 h ago", Format.Ago(now - TimeSpan.FromHours(23.5), now));
+        Assert.Equal("2 d ago", Format.Ago(now - TimeSpan.FromDays(2), now));
     }
 
     [Fact]

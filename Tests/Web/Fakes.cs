@@ -2,6 +2,7 @@ using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Workers;
 using Experiments.Web.Live;
 
 namespace Experiments.Tests.Web;
@@ -57,6 +58,9 @@ public sealed class FakeRunQueries : IRunQueries
 
     public List<(RunFilter Filter, int Page, int PageSize)> Listed { get; } = [];
 
+    /// <summary>How many times a run was read with <see cref="GetAsync"/>.</summary>
+    public int Gets { get; private set; }
+
     public Task<Page<RunListItem>> ListAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
         Listed.Add((filter, page, pageSize));
@@ -64,7 +68,11 @@ public sealed class FakeRunQueries : IRunQueries
         return Task.FromResult(new Page<RunListItem>([.. matching.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, matching.Count));
     }
 
-    public Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Runs.GetValueOrDefault(id));
+    public Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        Gets++;
+        return Task.FromResult(Runs.GetValueOrDefault(id));
+    }
 
     public Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken) => throw new NotSupportedException("The dashboard reads metrics with GetAsync.");
 
@@ -106,6 +114,29 @@ public sealed class FakeModelQueries : IModelQueries
     public Task<ModelView?> GetAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult(Items.FirstOrDefault(m => m.Id == id));
 }
 
+/// <summary>Workers held in memory, listed in the order a test adds them (the real query puts active ones first).</summary>
+public sealed class FakeWorkerQueries : IWorkerQueries
+{
+    public List<WorkerView> Items { get; } = [];
+
+    /// <summary>How many times the list was read.</summary>
+    public int Lists { get; private set; }
+
+    /// <summary>Thrown by the next read, as a database that cannot be reached does; then cleared.</summary>
+    public Exception? FailNext { get; set; }
+
+    public Task<IReadOnlyList<WorkerView>> ListAsync(CancellationToken cancellationToken)
+    {
+        Lists++;
+        if (FailNext is { } failure)
+        {
+            FailNext = null;
+            return Task.FromException<IReadOnlyList<WorkerView>>(failure);
+        }
+        return Task.FromResult<IReadOnlyList<WorkerView>>([.. Items]);
+    }
+}
+
 public static class Samples
 {
     public static EpochMetric Epoch(int epoch, double? testAccuracy = 0.5) =>
@@ -126,6 +157,10 @@ public static class Samples
         new(dataset.Id, test ? "test" : "train", dataset.SampleShape, images,
             [.. samples.Select((sample, index) => new PreviewSample(index, sample.Label, null, images ? null : sample.Values,
                 images ? $"data:image/png;base64,{Convert.ToBase64String([.. sample.Values.Select(value => (byte)value)])}" : null))]);
+
+    public static WorkerView Worker(string name, WorkerStatus status, DateTimeOffset lastHeartbeatAt, params Guid[] currentRuns) =>
+        new(name, status, "gpu-box-1", 4242, "cuda", 2, ["gpu", "training"], 8, currentRuns, lastHeartbeatAt - TimeSpan.FromHours(1), lastHeartbeatAt,
+            status == WorkerStatus.Stopped ? lastHeartbeatAt : null);
 
     public static RunView Run(Guid id, RunStatus status, params EpochMetric[] metrics) =>
         new(id, status, null, null, Guid.NewGuid(), "iris", Guid.NewGuid(), "iris-mlp", 1,

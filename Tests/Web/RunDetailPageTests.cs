@@ -14,6 +14,8 @@ public sealed class RunDetailPageTests : DashboardContext
         Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
         var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
         Assert.Equal("1 / 5", page.Find("#epochs").TextContent.Trim());
+        // Trained before workers were recorded, or not at all: no worker is named.
+        Assert.Empty(page.FindAll("#trained-by"));
 
         await page.InvokeAsync(() => Events.EpochAsync(id, Samples.Epoch(2, testAccuracy: 0.75)));
         await page.InvokeAsync(() => Events.PushAsync(id, handlers => () => handlers.LogLine!(new LogLineWritten(id, new RunLogLine(41, DateTimeOffset.UtcNow, "info", "epoch 2/5 done")))));
@@ -119,5 +121,66 @@ public sealed class RunDetailPageTests : DashboardContext
 
         page.WaitForAssertion(() => Assert.Equal("cancelled", page.Find(".page-head .badge").GetAttribute("data-status")));
         Assert.Empty(page.FindAll("#cancel"));
+    }
+
+    [Fact]
+    public async Task The_workers_that_trained_it_are_named_with_their_epochs_and_a_pushed_epoch_extends_the_last_one()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1), Samples.Epoch(2), Samples.Epoch(3), Samples.Epoch(4)) with
+        {
+            Environment = new RunEnvironment("cpu", "0.105.0", "2.5.1", 4, "gpu-box-1", "worker-a:5e6f7a8b"),
+            TrainedBy = [new WorkerEpochs("worker-b:1a2b3c4d", 1, 3), new WorkerEpochs("worker-a:5e6f7a8b", 4, 4)],
+        };
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+        Assert.Equal("Trained by worker-b:1a2b3c4d (epochs 1–3), worker-a:5e6f7a8b (epoch 4)", page.Find("#trained-by").TextContent.Trim());
+
+        await page.InvokeAsync(() => Events.EpochAsync(id, Samples.Epoch(5)));
+
+        Assert.Equal("Trained by worker-b:1a2b3c4d (epochs 1–3), worker-a:5e6f7a8b (epochs 4–5)", page.Find("#trained-by").TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task Without_live_events_an_unfinished_run_is_read_again_every_five_seconds_until_it_finishes()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+        var reads = Runs.Gets;
+
+        // Trained by another process whose events no longer reach this one (its backplane is lost): nothing is pushed.
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1), Samples.Epoch(2), Samples.Epoch(3));
+        await AdvanceAsync(QuietRefresh.DefaultInterval - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(reads, Runs.Gets);
+        await AdvanceAsync(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(reads + 1, Runs.Gets);
+        Assert.Equal("3 / 5", page.Find("#epochs").TextContent.Trim());
+
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Succeeded, Samples.Epoch(1), Samples.Epoch(2), Samples.Epoch(3), Samples.Epoch(4), Samples.Epoch(5));
+        await AdvanceAsync(QuietRefresh.DefaultInterval);
+        Assert.Equal("succeeded", page.Find(".page-head .badge").GetAttribute("data-status"));
+        Assert.Equal("5 / 5", page.Find("#epochs").TextContent.Trim());
+
+        await AdvanceAsync(QuietRefresh.DefaultInterval * 3);
+        Assert.Equal(reads + 2, Runs.Gets);
+    }
+
+    [Fact]
+    public async Task While_live_events_arrive_the_run_is_not_read_again_and_once_they_stop_it_is()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Running, Samples.Epoch(1));
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+        var reads = Runs.Gets;
+
+        for (var batch = 1; batch <= 4; batch++)
+        {
+            await AdvanceAsync(TimeSpan.FromSeconds(3));
+            await page.InvokeAsync(() => Events.BatchAsync(id, epoch: 2, batch: batch));
+        }
+        Assert.Equal(reads, Runs.Gets);
+
+        await AdvanceAsync(QuietRefresh.DefaultInterval);
+        Assert.Equal(reads + 1, Runs.Gets);
     }
 }
