@@ -126,14 +126,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         var ranges = new List<WorkerEpochs>();
         foreach (var epoch in epochs)
         {
-            if (ranges.Count > 0 && ranges[^1] is var last && last.Worker == epoch.Worker && last.LastEpoch == epoch.Epoch - 1)
-            {
-                ranges[^1] = last with { LastEpoch = epoch.Epoch };
-            }
-            else
-            {
-                ranges.Add(new WorkerEpochs(epoch.Worker, epoch.Epoch, epoch.Epoch));
-            }
+            WorkerEpochs.Add(ranges, epoch.Worker, epoch.Epoch);
         }
         return ranges;
     }

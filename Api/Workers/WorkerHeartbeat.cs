@@ -63,8 +63,9 @@ public sealed class WorkerHeartbeat(
             await db.Workers.Where(row => row.Name == identity.Id)
                 .ExecuteUpdateAsync(set => set.SetProperty(row => row.StoppedAt, now).SetProperty(row => row.LastHeartbeatAt, now), cancellationToken);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception)
         {
+            // Shutdown ran out of time, or the database is gone: the worker's heartbeat stops, so it shows as lost instead.
             logger.LogWarning(exception, "Could not mark worker {Worker} stopped; it will show as lost.", identity.Id);
         }
     }

@@ -78,7 +78,21 @@ public sealed record RunView(
 /// Consecutive epochs of a run that one worker trained (a run resumed by another worker has several); <c>Worker</c> is
 /// null for epochs trained before workers were recorded.
 /// </summary>
-public sealed record WorkerEpochs(string? Worker, int FirstEpoch, int LastEpoch);
+public sealed record WorkerEpochs(string? Worker, int FirstEpoch, int LastEpoch)
+{
+    /// <summary>Adds <paramref name="epoch"/>, trained by <paramref name="worker"/>: the last range grows when that worker trained the epoch before, else a range starts.</summary>
+    public static void Add(List<WorkerEpochs> ranges, string? worker, int epoch)
+    {
+        if (ranges.Count > 0 && ranges[^1] is var last && last.Worker == worker && last.LastEpoch == epoch - 1)
+        {
+            ranges[^1] = last with { LastEpoch = epoch };
+        }
+        else
+        {
+            ranges.Add(new WorkerEpochs(worker, epoch, epoch));
+        }
+    }
+}
 
 public sealed record RunLogLine(long Id, DateTimeOffset Timestamp, string Level, string Message);
 

@@ -77,7 +77,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             {
                 await Factory.DisposeAsync();
             }
-            catch (OperationCanceledException)
+            catch (Exception exception) when (exception is OperationCanceledException
+                || (exception is AggregateException aggregate && aggregate.Flatten().InnerExceptions.All(inner => inner is OperationCanceledException)))
             {
                 // A circuit whose page was left while a chart was drawn ends with Plotly.Blazor's DisposeAsync awaiting a
                 // JavaScript call without a timeout, which the departed page never answers; its disconnect request then

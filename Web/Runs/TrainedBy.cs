@@ -23,10 +23,8 @@ public static class TrainedBy
         {
             return ranges;
         }
-        if (ranges.Count > 0 && ranges[^1].Worker == worker)
-        {
-            return [.. ranges.SkipLast(1), ranges[^1] with { LastEpoch = epoch }];
-        }
-        return [.. ranges, new WorkerEpochs(worker, epoch, epoch)];
+        var extended = ranges.ToList();
+        WorkerEpochs.Add(extended, worker, epoch);
+        return extended;
     }
 }

@@ -218,7 +218,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
             ["GET {**path:file}"] = (Rule.Reader, Get("/no-such-file.txt")),
             ["HEAD {**path:file}"] = (Rule.Reader, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Head, "/no-such-file.txt"))),
         };
-        foreach (var page in new[] { "/", "/runs/new", "/datasets", "/models", "/compare" })
+        foreach (var page in new[] { "/", "/runs/new", "/datasets", "/models", "/compare", "/workers" })
         {
             cases[$"GET {page}"] = (Rule.Page, Get(page));
             cases[$"POST {page}"] = (Rule.Reader, _ => Task.FromResult(Form(page)));
