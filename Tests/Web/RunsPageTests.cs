@@ -1,5 +1,6 @@
 using Bunit;
 using Experiments.Domain.Runs;
+using Experiments.Web.Live;
 using Microsoft.Extensions.DependencyInjection;
 using RunsPage = Experiments.Web.Components.Pages.Runs;
 
@@ -73,6 +74,38 @@ public sealed class RunsPageTests : DashboardContext
         await statuses;
 
         page.WaitForAssertion(() => Assert.Equal(queries + 1, Runs.Listed.Count), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Without_live_events_the_page_is_read_again_every_five_seconds_while_a_run_shown_is_unfinished()
+    {
+        var run = Samples.ListItem(RunStatus.Running, 2);
+        var (page, queries) = RenderListing(run);
+
+        // Trained by another process whose events no longer reach this one: nothing is pushed.
+        await AdvanceAsync(QuietRefresh.DefaultInterval - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(queries, Runs.Listed.Count);
+        await AdvanceAsync(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(queries + 1, Runs.Listed.Count);
+
+        // An event resets the wait.
+        await AdvanceAsync(QuietRefresh.DefaultInterval - TimeSpan.FromSeconds(1));
+        await page.InvokeAsync(() => Events.EpochAsync(run.Id, Samples.Epoch(3)));
+        await AdvanceAsync(TimeSpan.FromSeconds(2));
+        Assert.Equal(queries + 1, Runs.Listed.Count);
+        await AdvanceAsync(QuietRefresh.DefaultInterval);
+        Assert.Equal(queries + 2, Runs.Listed.Count);
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll($"tr[data-run='{run.Id}']")));
+    }
+
+    [Fact]
+    public async Task With_every_run_shown_finished_nothing_is_read_again()
+    {
+        var (_, queries) = RenderListing(Samples.ListItem(RunStatus.Succeeded, 10));
+
+        await AdvanceAsync(QuietRefresh.DefaultInterval * 4);
+
+        Assert.Equal(queries, Runs.Listed.Count);
     }
 
     [Fact]
