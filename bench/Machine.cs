@@ -22,6 +22,13 @@ public static class Machine
         return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 
+    /// <summary>The one-minute load average (/proc/loadavg), where Linux reports it: how many others shared the cores.</summary>
+    public static double LoadAverage()
+    {
+        var line = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg") : null;
+        return line is null ? double.NaN : double.Parse(line.Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
     public static int Option(string[] args, string name, int fallback)
     {
         var index = Array.IndexOf(args, name);

@@ -18,6 +18,9 @@ public static class ScaleOutBenchmark
     public const string Name = "scaleout";
 
     private const int BatchSize = 64;
+    private static readonly TimeSpan FinishLimit = TimeSpan.FromMinutes(15);
+    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan IdleTime = TimeSpan.FromSeconds(5);
     private static readonly string[] WorkerNames = ["worker-a", "worker-b"];
 
     public static async Task RunAsync(string[] args)
@@ -33,13 +36,22 @@ public static class ScaleOutBenchmark
         var one = await ThroughputAsync(postgres, redis, workers: 1, runs, epochs);
         var two = await ThroughputAsync(postgres, redis, workers: 2, runs, epochs);
         Console.WriteLine();
-        Console.WriteLine("| workers | first create → all succeeded | **runs/min** | median run, claimed → finished | workers busy | runs per worker |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| workers | first create → all succeeded | **runs/min** | median run, claimed → finished | workers busy | workers' CPU / run | web node's CPU / run | PostgreSQL's CPU / run | runs per worker | torch threads of the runs | load average after |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var result in new[] { one, two })
         {
             Console.WriteLine(result.Row());
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"two workers / one worker: **{two.RunsPerMinute / one.RunsPerMinute:F2}** × the runs per minute"));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle, nothing queued, over {IdleTime.TotalSeconds} s from {SettleTime.TotalSeconds} s after the warm-up (share of one core):"));
+        Console.WriteLine();
+        Console.WriteLine("| workers | the workers | the web node | PostgreSQL |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var result in new[] { one, two })
+        {
+            Console.WriteLine(result.IdleRow());
+        }
 
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -63,23 +75,82 @@ public static class ScaleOutBenchmark
         var mlp = await web.CreateModelAsync("bench-mlp", OverheadBenchmark.Models[0].Layers);
         // One warm-up run per worker, queued together so that each worker takes one and pays its JIT before the clock starts.
         await RunAllAsync(web, ServiceBenchmarks.Spec(mnist.Id, mlp.Id, epochs: 2, batchSize: BatchSize), workers);
+        // The JIT's background recompilation of what the warm-up made hot takes a third of a core for seconds after it.
+        await Task.Delay(SettleTime);
+        // With nothing queued: the workers' Hangfire servers poll the queue every 100 ms, everyone beats its heartbeat.
+        var idleFrom = service.CpuSoFar();
+        await Task.Delay(IdleTime);
+        var idle = service.CpuSoFar().Since(idleFrom);
+        var before = service.CpuSoFar();
         var clock = Stopwatch.StartNew();
         var finished = await RunAllAsync(web, ServiceBenchmarks.Spec(mnist.Id, mlp.Id, epochs, BatchSize), runs);
-        return new Throughput(workers, clock.Elapsed.TotalSeconds, finished);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new Throughput(workers, seconds, finished, service.CpuSoFar().Since(before), idle, Machine.LoadAverage());
     }
 
-    /// <summary>Creates <paramref name="count"/> runs of <paramref name="spec"/> one after another, then waits until all of them succeeded.</summary>
+    private static TimeSpan CpuOf(int processId)
+    {
+        using var process = Process.GetProcessById(processId);
+        return process.TotalProcessorTime;
+    }
+
+    /// <summary>
+    /// The CPU time of a process and of its children alive now: for PostgreSQL the postmaster, its background processes
+    /// and a backend per pooled connection (a child that exited meanwhile is missed).
+    /// </summary>
+    private static TimeSpan CpuWithChildrenOf(int processId)
+    {
+        var total = CpuOf(processId);
+        foreach (var folder in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(folder), CultureInfo.InvariantCulture, out var child))
+            {
+                continue;
+            }
+            try
+            {
+                // "pid (command) state ppid …": the command may hold spaces and parentheses, so read after the last ')'.
+                var stat = File.ReadAllText(Path.Combine(folder, "stat"));
+                var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+                if (parent == processId)
+                {
+                    total += CpuOf(child);
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            {
+                // The process exited while being read.
+            }
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// Creates <paramref name="count"/> runs of <paramref name="spec"/> one after another, waits for the hub's news that
+    /// each has finished, then reads each run once (and throws unless it succeeded). Waiting on the hub rather than
+    /// polling every run leaves the web node and PostgreSQL their CPU for the workers: on two cores, GETs every 50 ms
+    /// are not free.
+    /// </summary>
     private static async Task<List<RunView>> RunAllAsync(ServiceClient web, object spec, int count)
     {
-        var created = new List<RunView>();
+        var created = new List<Guid>();
         for (var i = 0; i < count; i++)
         {
-            created.Add(await web.CreateRunAsync(spec));
+            created.Add((await web.CreateRunAsync(spec)).Id);
+        }
+        var waited = Stopwatch.StartNew();
+        while (web.Statuses.Where(status => status.Event.Status.IsFinished()).Select(status => status.Event.RunId).Intersect(created).Count() < count)
+        {
+            if (waited.Elapsed > FinishLimit)
+            {
+                throw new TimeoutException($"{count} runs did not all report their end on the hub within {FinishLimit.TotalMinutes} minutes.");
+            }
+            await Task.Delay(20);
         }
         var finished = new List<RunView>();
-        foreach (var run in created)
+        foreach (var id in created)
         {
-            finished.Add(await web.WaitUntilFinishedAsync(run.Id));
+            finished.Add(await web.WaitUntilFinishedAsync(id));
         }
         return finished;
     }
@@ -120,8 +191,18 @@ public static class ScaleOutBenchmark
 
     private static string Signed(double milliseconds) => milliseconds.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
 
-    /// <summary>The measured runs of one configuration, and the wall time from the first create until the last succeeded.</summary>
-    private sealed record Throughput(int Workers, double Seconds, List<RunView> Runs)
+    /// <summary>CPU seconds of the worker processes together, the web node and PostgreSQL (all its processes).</summary>
+    private sealed record Cpu(double Workers, double Web, double PostgreSql)
+    {
+        public Cpu Since(Cpu earlier) => new(Workers - earlier.Workers, Web - earlier.Web, PostgreSql - earlier.PostgreSql);
+    }
+
+    /// <summary>
+    /// The measured runs of one configuration; the wall time from the first create until the hub said the last had
+    /// finished, the CPU spent meanwhile, the CPU spent over <see cref="IdleTime"/> with nothing queued, and the load
+    /// average at the end.
+    /// </summary>
+    private sealed record Throughput(int Workers, double Seconds, List<RunView> Runs, Cpu Cpu, Cpu Idle, double Load)
     {
         public double RunsPerMinute => Runs.Count / Seconds * 60;
 
@@ -132,8 +213,16 @@ public static class ScaleOutBenchmark
             var busy = durations.Sum() / (Workers * Seconds);
             var perWorker = Runs.GroupBy(run => WorkerNameOf(run.Environment?.Worker)).OrderBy(group => group.Key)
                 .Select(group => $"{group.Key} {group.Count()}");
+            var threads = string.Join(", ", Runs.Select(run => run.Environment?.Threads).Distinct());
             return string.Create(CultureInfo.InvariantCulture,
-                $"| {Workers} | {Seconds:F1} s | **{RunsPerMinute:F1}** | {Stats.Median(durations):F2} s | {busy * 100:F0} % | {string.Join(", ", perWorker)} |");
+                $"| {Workers} | {Seconds:F1} s | **{RunsPerMinute:F1}** | {Stats.Median(durations):F2} s | {busy * 100:F0} % | {Cpu.Workers / Runs.Count:F2} s | {Cpu.Web / Runs.Count:F2} s | {Cpu.PostgreSql / Runs.Count:F2} s | {string.Join(", ", perWorker)} | {threads} | {Load:F1} |");
+        }
+
+        public string IdleRow()
+        {
+            var seconds = IdleTime.TotalSeconds;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"| {Workers} | {Idle.Workers / seconds * 100:F1} % | {Idle.Web / seconds * 100:F1} % | {Idle.PostgreSql / seconds * 100:F1} % |");
         }
 
         /// <summary>A worker's id is its configured name and a random suffix (WorkerIdentity).</summary>
@@ -146,17 +235,25 @@ public static class ScaleOutBenchmark
     /// </summary>
     private sealed class SplitService : IAsyncDisposable
     {
+        private readonly PostgreSqlServer _postgres;
         private readonly TemporaryFolder _dataFolder;
         private readonly List<ServiceProcess> _workers;
 
-        private SplitService(TemporaryFolder dataFolder, ServiceClient web, List<ServiceProcess> workers)
+        private SplitService(PostgreSqlServer postgres, TemporaryFolder dataFolder, ServiceClient web, List<ServiceProcess> workers)
         {
+            _postgres = postgres;
             _dataFolder = dataFolder;
             Web = web;
             _workers = workers;
         }
 
         public ServiceClient Web { get; }
+
+        /// <summary>The CPU time each part has spent so far, all threads.</summary>
+        public Cpu CpuSoFar() => new(
+            _workers.Sum(worker => CpuOf(worker.ProcessId).TotalSeconds),
+            CpuOf(Web.Service.ProcessId).TotalSeconds,
+            CpuWithChildrenOf(_postgres.ProcessId).TotalSeconds);
 
         public static async Task<SplitService> StartAsync(PostgreSqlServer postgres, RedisServer redis, int workers)
         {
@@ -168,7 +265,7 @@ public static class ScaleOutBenchmark
                 "--Experiments:Backplane=Redis", $"--ConnectionStrings:Redis={redis.ConnectionString}",
             ];
             // The web node first, so that it applies the migrations alone; ServiceClient sets its QueuePollInterval.
-            var service = new SplitService(dataFolder, await ServiceClient.StartAsync(dataFolder.Path, Settings("web")), []);
+            var service = new SplitService(postgres, dataFolder, await ServiceClient.StartAsync(dataFolder.Path, Settings("web")), []);
             try
             {
                 foreach (var name in WorkerNames.Take(workers))
