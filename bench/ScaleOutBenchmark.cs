@@ -36,8 +36,8 @@ public static class ScaleOutBenchmark
         var one = await ThroughputAsync(postgres, redis, workers: 1, runs, epochs);
         var two = await ThroughputAsync(postgres, redis, workers: 2, runs, epochs);
         Console.WriteLine();
-        Console.WriteLine("| workers | first create → all succeeded | **runs/min** | median run, claimed → finished | workers busy | workers' CPU / run | web node's CPU / run | PostgreSQL's CPU / run | runs per worker | torch threads of the runs | load average after |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| workers | first create → all succeeded | **runs/min** | median run, claimed → finished | workers busy | workers' CPU / run | web node's CPU / run | PostgreSQL's CPU / run | runs per worker | torch threads of the runs | cores used by the deployment | cores busy, whole machine | load average after |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var result in new[] { one, two })
         {
             Console.WriteLine(result.Row());
@@ -70,6 +70,20 @@ public static class ScaleOutBenchmark
     private static async Task<Throughput> ThroughputAsync(PostgreSqlServer postgres, RedisServer redis, int workers, int runs, int epochs)
     {
         await using var service = await SplitService.StartAsync(postgres, redis, workers);
+        try
+        {
+            return await MeasureThroughputAsync(service, workers, runs, epochs);
+        }
+        catch (InvalidOperationException)
+        {
+            // A run failed: what its worker logged says why.
+            Console.Error.WriteLine(service.WorkersOutput());
+            throw;
+        }
+    }
+
+    private static async Task<Throughput> MeasureThroughputAsync(SplitService service, int workers, int runs, int epochs)
+    {
         var web = service.Web;
         var mnist = await web.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"), ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
         var mlp = await web.CreateModelAsync("bench-mlp", OverheadBenchmark.Models[0].Layers);
@@ -82,10 +96,11 @@ public static class ScaleOutBenchmark
         await Task.Delay(IdleTime);
         var idle = service.CpuSoFar().Since(idleFrom);
         var before = service.CpuSoFar();
+        var machineBefore = Machine.BusyCpuSeconds();
         var clock = Stopwatch.StartNew();
         var finished = await RunAllAsync(web, ServiceBenchmarks.Spec(mnist.Id, mlp.Id, epochs, BatchSize), runs);
         var seconds = clock.Elapsed.TotalSeconds;
-        return new Throughput(workers, seconds, finished, service.CpuSoFar().Since(before), idle, Machine.LoadAverage());
+        return new Throughput(workers, seconds, finished, service.CpuSoFar().Since(before), idle, Machine.BusyCpuSeconds() - machineBefore, Machine.LoadAverage());
     }
 
     private static TimeSpan CpuOf(int processId)
@@ -199,10 +214,10 @@ public static class ScaleOutBenchmark
 
     /// <summary>
     /// The measured runs of one configuration; the wall time from the first create until the hub said the last had
-    /// finished, the CPU spent meanwhile, the CPU spent over <see cref="IdleTime"/> with nothing queued, and the load
-    /// average at the end.
+    /// finished, the CPU spent meanwhile by the deployment and by the whole machine, the CPU spent over
+    /// <see cref="IdleTime"/> with nothing queued, and the load average at the end.
     /// </summary>
-    private sealed record Throughput(int Workers, double Seconds, List<RunView> Runs, Cpu Cpu, Cpu Idle, double Load)
+    private sealed record Throughput(int Workers, double Seconds, List<RunView> Runs, Cpu Cpu, Cpu Idle, double MachineCpuSeconds, double Load)
     {
         public double RunsPerMinute => Runs.Count / Seconds * 60;
 
@@ -214,8 +229,9 @@ public static class ScaleOutBenchmark
             var perWorker = Runs.GroupBy(run => WorkerNameOf(run.Environment?.Worker)).OrderBy(group => group.Key)
                 .Select(group => $"{group.Key} {group.Count()}");
             var threads = string.Join(", ", Runs.Select(run => run.Environment?.Threads).Distinct());
+            var deployment = Cpu.Workers + Cpu.Web + Cpu.PostgreSql;
             return string.Create(CultureInfo.InvariantCulture,
-                $"| {Workers} | {Seconds:F1} s | **{RunsPerMinute:F1}** | {Stats.Median(durations):F2} s | {busy * 100:F0} % | {Cpu.Workers / Runs.Count:F2} s | {Cpu.Web / Runs.Count:F2} s | {Cpu.PostgreSql / Runs.Count:F2} s | {string.Join(", ", perWorker)} | {threads} | {Load:F1} |");
+                $"| {Workers} | {Seconds:F1} s | **{RunsPerMinute:F1}** | {Stats.Median(durations):F2} s | {busy * 100:F0} % | {Cpu.Workers / Runs.Count:F2} s | {Cpu.Web / Runs.Count:F2} s | {Cpu.PostgreSql / Runs.Count:F2} s | {string.Join(", ", perWorker)} | {threads} | {deployment / Seconds:F2} | {MachineCpuSeconds / Seconds:F2} | {Load:F1} |");
         }
 
         public string IdleRow()
@@ -248,6 +264,9 @@ public static class ScaleOutBenchmark
         }
 
         public ServiceClient Web { get; }
+
+        /// <summary>What each worker wrote to its standard output and error so far.</summary>
+        public string WorkersOutput() => string.Join("\n", _workers.Select((worker, index) => $"--- {WorkerNames[index]} ---\n{worker.Output}"));
 
         /// <summary>The CPU time each part has spent so far, all threads.</summary>
         public Cpu CpuSoFar() => new(
