@@ -22,6 +22,29 @@ public static class Machine
         return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 
+    /// <summary>The one-minute load average (/proc/loadavg), where Linux reports it: how many others shared the cores.</summary>
+    public static double LoadAverage()
+    {
+        var line = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg") : null;
+        return line is null ? double.NaN : double.Parse(line.Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// CPU seconds the whole machine has spent busy since boot, all cores and processes (/proc/stat: everything but idle
+    /// and iowait, in Linux's 100 ticks a second); NaN elsewhere.
+    /// </summary>
+    public static double BusyCpuSeconds()
+    {
+        var line = File.Exists("/proc/stat") ? File.ReadLines("/proc/stat").First() : null;
+        if (line is null)
+        {
+            return double.NaN;
+        }
+        // "cpu user nice system idle iowait irq softirq steal guest guest_nice"; guest time is counted in user already.
+        var ticks = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(field => long.Parse(field, CultureInfo.InvariantCulture)).ToArray();
+        return (ticks.Sum() - ticks[3] - ticks[4]) / 100.0;
+    }
+
     public static int Option(string[] args, string name, int fallback)
     {
         var index = Array.IndexOf(args, name);

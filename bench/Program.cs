@@ -13,6 +13,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task>>(StringComparer.Ord
     ["events"] = ServiceBenchmarks.EventsAsync,
     [ApiBenchmark.Name] = ApiBenchmark.RunAsync,
     [HeldLoadBenchmark.Name] = HeldLoadBenchmark.RunAsync,
+    [ScaleOutBenchmark.Name] = ScaleOutBenchmark.RunAsync,
 };
 
 if (args is ["all", ..])

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Experiments.Domain.Runs;
-using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Experiments.Bench;
 
@@ -75,16 +74,7 @@ public static class ServiceBenchmarks
         var (irisId, irisModelId) = await IrisAsync(service);
         var mnist = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"), ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
         var mlp = await service.CreateModelAsync("bench-mlp", OverheadBenchmark.Models[0].Layers);
-        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
-        var connections = new List<HubConnection>();
-        for (var i = 0; i < clients; i++)
-        {
-            var connection = ServiceClient.Connect(service.Service.Address);
-            connection.On<EpochCompleted>("EpochCompleted", e => latencies.Add((DateTimeOffset.UtcNow - e.PublishedAt).TotalMilliseconds));
-            await connection.StartAsync();
-            await connection.InvokeAsync("JoinAll");
-            connections.Add(connection);
-        }
+        await using var clientsOfAllRuns = await EpochLatencies.ConnectAsync(service.Service.Address, clients);
         // Two paces: Iris epochs last milliseconds, so its events come back to back (a burst of epochs × clients
         // messages); MNIST epochs of an MLP last a few tenths of a second, the pace of a real run.
         foreach (var (name, spec) in new[]
@@ -93,16 +83,9 @@ public static class ServiceBenchmarks
             ("MNIST 10k MLP, epochs of ~0.2 s", Spec(mnist.Id, mlp.Id, epochs: epochs, batchSize: 64)),
         })
         {
-            latencies.Clear();
-            var run = await service.CreateRunAsync(spec);
-            await service.WaitUntilFinishedAsync(run.Id);
-            await Task.Delay(1000);
+            var latencies = (await clientsOfAllRuns.OfRunAsync(service, spec)).Select(delivery => delivery.Milliseconds).ToList();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{name}: {clients} clients × {epochs} epochs, {latencies.Count} deliveries; published → received p50 {Stats.Percentile(latencies, 50):F1} ms, p99 {Stats.Percentile(latencies, 99):F1} ms, max {latencies.Max():F1} ms"));
-        }
-        foreach (var connection in connections)
-        {
-            await connection.DisposeAsync();
         }
     }
 

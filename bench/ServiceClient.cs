@@ -36,6 +36,9 @@ public sealed class ServiceClient : IAsyncDisposable
     /// <summary>Every EpochCompleted received, with the stopwatch time it arrived.</summary>
     public ConcurrentQueue<(EpochCompleted Event, long ArrivedAt)> Epochs { get; } = new();
 
+    /// <summary>Every RunStatusChanged received, with the stopwatch time it arrived.</summary>
+    public ConcurrentQueue<(RunStatusChanged Event, long ArrivedAt)> Statuses { get; } = new();
+
     /// <summary>Every BatchProgress received, with the stopwatch time it arrived.</summary>
     public ConcurrentQueue<(BatchProgress Event, long ArrivedAt)> Batches { get; } = new();
 
@@ -56,6 +59,7 @@ public sealed class ServiceClient : IAsyncDisposable
         var client = new ServiceClient(service, hub);
         hub.On<EpochCompleted>("EpochCompleted", e => client.Epochs.Enqueue((e, Stopwatch.GetTimestamp())));
         hub.On<BatchProgress>("BatchProgress", e => client.Batches.Enqueue((e, Stopwatch.GetTimestamp())));
+        hub.On<RunStatusChanged>("RunStatusChanged", e => client.Statuses.Enqueue((e, Stopwatch.GetTimestamp())));
         await hub.StartAsync();
         await hub.InvokeAsync("JoinAll");
         return client;
