@@ -31,7 +31,8 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
     private readonly List<BatchMetric> _pendingBatches = [];
     private readonly Channel<Func<IRunsClient, Task>> _events = Channel.CreateUnbounded<Func<IRunsClient, Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _sender;
-    private int _unsent;
+    // 1 while a batch progress event waits to be sent: at most one is ever queued.
+    private int _progressQueued;
     // Zero: the first batch of a run is always published, so watchers see it start at once.
     private long _lastProgress;
     private float? _latestLoss;
@@ -72,13 +73,24 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
             return;
         }
         _lastProgress = Stopwatch.GetTimestamp();
-        // Progress is only ever the latest news: while earlier events are still being sent, this one is dropped.
-        if (Volatile.Read(ref _unsent) > 0)
+        // Progress is only ever the latest news: while an earlier one still waits to be sent (a slow client, a backplane
+        // gone), this one is dropped rather than queued behind it.
+        if (Interlocked.CompareExchange(ref _progressQueued, 1, 0) != 0)
         {
             return;
         }
         var progress = new BatchProgress(_run.Id, epoch, batch, batchesPerEpoch, _latestLoss);
-        Publish(clients => clients.BatchProgress(progress));
+        Publish(async clients =>
+        {
+            try
+            {
+                await clients.BatchProgress(progress);
+            }
+            finally
+            {
+                Volatile.Write(ref _progressQueued, 0);
+            }
+        });
     }
 
     /// <summary>Saves the run's pending changes together with the batch losses buffered since the last save.</summary>
@@ -109,11 +121,7 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
         Publish(clients => clients.RunStatusChanged(change));
     }
 
-    private void Publish(Func<IRunsClient, Task> send)
-    {
-        Interlocked.Increment(ref _unsent);
-        _events.Writer.TryWrite(send);
-    }
+    private void Publish(Func<IRunsClient, Task> send) => _events.Writer.TryWrite(send);
 
     private async Task SendAsync()
     {
@@ -127,10 +135,6 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
             catch (Exception exception)
             {
                 _logger.LogDebug(exception, "A live event of run {RunId} was not delivered; clients catch up from REST.", _run.Id);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _unsent);
             }
         }
     }
