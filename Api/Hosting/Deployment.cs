@@ -15,6 +15,15 @@ public sealed partial record Deployment(NodeRole Role, StorageEngine Storage, st
     /// <summary><c>ConnectionStrings:Redis</c>: the backplane's server, in StackExchange.Redis's format (host:port,password=…).</summary>
     public const string RedisConnectionName = "Redis";
 
+    /// <summary><c>Experiments:Role</c>: what this process does: everything, only the web side, or only training.</summary>
+    public const string RoleSetting = "Role";
+
+    /// <summary><c>Experiments:Storage</c>: where the catalog, metrics and job queue live: SQLite files in the data folder, or one PostgreSQL database.</summary>
+    public const string StorageSetting = "Storage";
+
+    /// <summary><c>Experiments:Backplane</c>: how a run's live events reach clients of other processes: not at all, or through Redis.</summary>
+    public const string BackplaneSetting = "Backplane";
+
     /// <summary>The embedded default: SQLite, no backplane, everything in one process.</summary>
     public static Deployment Embedded { get; } = new(NodeRole.All, StorageEngine.Sqlite, null, BackplaneKind.None, null);
 
@@ -22,27 +31,27 @@ public sealed partial record Deployment(NodeRole Role, StorageEngine Storage, st
     public static Deployment Read(IConfiguration configuration)
     {
         var section = configuration.GetSection(ExperimentsOptions.Section);
-        var role = ParseEnum<NodeRole>(section, nameof(ExperimentsOptions.Role), NodeRole.All);
-        var storage = ParseEnum<StorageEngine>(section, nameof(ExperimentsOptions.Storage), StorageEngine.Sqlite);
-        var backplane = ParseEnum<BackplaneKind>(section, nameof(ExperimentsOptions.Backplane), BackplaneKind.None);
+        var role = ParseEnum<NodeRole>(section, RoleSetting, NodeRole.All);
+        var storage = ParseEnum<StorageEngine>(section, StorageSetting, StorageEngine.Sqlite);
+        var backplane = ParseEnum<BackplaneKind>(section, BackplaneSetting, BackplaneKind.None);
         var postgreSql = configuration.GetConnectionString(PostgreSqlConnectionName);
         var redis = configuration.GetConnectionString(RedisConnectionName);
         if (storage == StorageEngine.PostgreSql && string.IsNullOrWhiteSpace(postgreSql))
         {
             throw new InvalidOperationException(
-                $"{ExperimentsOptions.Section}:{nameof(ExperimentsOptions.Storage)} is PostgreSql but ConnectionStrings:{PostgreSqlConnectionName} is not set; "
+                $"{ExperimentsOptions.Section}:{StorageSetting} is PostgreSql but ConnectionStrings:{PostgreSqlConnectionName} is not set; "
                 + "set it, e.g. ConnectionStrings__Experiments=\"Host=db;Database=experiments;Username=experiments;Password=…\".");
         }
         if (backplane == BackplaneKind.Redis && string.IsNullOrWhiteSpace(redis))
         {
             throw new InvalidOperationException(
-                $"{ExperimentsOptions.Section}:{nameof(ExperimentsOptions.Backplane)} is Redis but ConnectionStrings:{RedisConnectionName} is not set; "
+                $"{ExperimentsOptions.Section}:{BackplaneSetting} is Redis but ConnectionStrings:{RedisConnectionName} is not set; "
                 + "set it, e.g. ConnectionStrings__Redis=\"redis:6379\".");
         }
         if (role != NodeRole.All && storage == StorageEngine.Sqlite)
         {
             throw new InvalidOperationException(
-                $"{ExperimentsOptions.Section}:{nameof(ExperimentsOptions.Role)} is {role} but {ExperimentsOptions.Section}:{nameof(ExperimentsOptions.Storage)} is Sqlite: "
+                $"{ExperimentsOptions.Section}:{RoleSetting} is {role} but {ExperimentsOptions.Section}:{StorageSetting} is Sqlite: "
                 + "web and worker processes share one database, which SQLite files cannot be across processes and machines; set Storage to PostgreSql (docs/deploy.md).");
         }
         var queues = section.GetSection(nameof(ExperimentsOptions.Queues)).Get<string[]>() ?? [];

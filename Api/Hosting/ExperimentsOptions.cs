@@ -11,19 +11,12 @@ public sealed class ExperimentsOptions
     public const string Section = "Experiments";
 
     /// <summary>
-    /// Holds the dataset tensors and checkpoints, and the SQLite databases when <see cref="Storage"/> is SQLite. Relative
+    /// Holds the dataset tensors and checkpoints, and the SQLite databases when <c>Experiments:Storage</c> is Sqlite (<see cref="Deployment"/>). Relative
     /// paths start at the working directory. Every node of a deployment points at the same folder (docs/deploy.md).
     /// </summary>
     public string DataFolder { get; set; } = "data";
 
-    /// <summary>Where the catalog, metrics and job queue live: SQLite files in the data folder, or one PostgreSQL database.</summary>
-    public StorageEngine Storage { get; set; } = StorageEngine.Sqlite;
-
-    /// <summary>How a run's live events reach browsers connected to other processes: not at all, or through Redis.</summary>
-    public BackplaneKind Backplane { get; set; } = BackplaneKind.None;
-
-    /// <summary>What this process does: everything, only the web side, or only training.</summary>
-    public NodeRole Role { get; set; } = NodeRole.All;
+    // Experiments:Storage, Experiments:Backplane and Experiments:Role are read once, by Deployment.Read.
 
     /// <summary>Training runs executed at once by this process.</summary>
     public int MaxConcurrentRuns { get; set; } = 1;

@@ -1,10 +1,10 @@
 using Experiments.Api.Access;
 using Experiments.Api.Persistence.Configurations;
-using Experiments.Domain.Workers;
 using Experiments.Domain.Access;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Workers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;

@@ -79,7 +79,7 @@ public static class JobsExtensions
         {
             return [.. settings.Queues.Distinct()];
         }
-        return role == NodeRole.All || TorchRuntime.Describe().CudaAvailable ? [TrainRunJob.GpuQueue, TrainRunJob.Queue] : [TrainRunJob.Queue];
+        return role == NodeRole.All || TorchRuntime.Describe().CudaAvailable ? [.. TrainRunJob.Queues] : [TrainRunJob.Queue];
     }
 }
 

@@ -39,6 +39,7 @@ public sealed class TrainRunJob(
     /// <summary>The queue of runs that ask for <c>cuda</c>: served by workers with a GPU.</summary>
     public const string GpuQueue = "gpu";
 
+    /// <summary>Every queue of runs, in the order a worker with a GPU serves them.</summary>
     public static IReadOnlyList<string> Queues { get; } = [GpuQueue, Queue];
 
     public static string QueueFor(RunSpec spec) => spec.Device == TrainingDevice.Cuda ? GpuQueue : Queue;
