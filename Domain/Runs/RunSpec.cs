@@ -29,10 +29,20 @@ public sealed record RunSpec
 
     public long? Seed { get; init; }
 
-    /// <summary>Stop as soon as test accuracy reaches this fraction (0..1]; classification only.</summary>
+    /// <summary>
+    /// Stop as soon as accuracy reaches this fraction (0..1]; classification only. Measured on the validation split when the
+    /// run holds one out (<see cref="ValidationFraction"/>), else on the test split.
+    /// </summary>
     public double? TargetAccuracy { get; init; }
 
     public TrainingDevice? Device { get; init; }
+
+    /// <summary>
+    /// Hold this fraction of the training split out for validation (stratified by class, drawn with the run's seed), e.g. 0.1.
+    /// With it, the target accuracy, the best epoch, reduceLROnPlateau and the best weights use validation, and the test split
+    /// is still evaluated and reported. Without it, they use the test split.
+    /// </summary>
+    public double? ValidationFraction { get; init; }
 
     /// <summary>Clip the gradients' total L2 norm to this value before each step (torch.nn.utils.clip_grad_norm_).</summary>
     public double? GradientClipNorm { get; init; }

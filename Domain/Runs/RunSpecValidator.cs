@@ -17,6 +17,12 @@ public static class RunSpecValidator
     public const int MaxBatchSize = 1_000_000;
     public const int MaxThreads = 256;
 
+    /// <summary>
+    /// How many of <paramref name="count"/> samples a validation <paramref name="fraction"/> holds out: rounded half away from
+    /// zero, overall and per class alike.
+    /// </summary>
+    public static int HeldOutCount(int count, double fraction) => (int)Math.Round(count * fraction, MidpointRounding.AwayFromZero);
+
     /// <summary>Checks the spec on its own. <paramref name="randomSeed"/> is used when no seed was sent.</summary>
     public static RunSpec? Resolve(RunSpec? spec, long randomSeed, ValidationErrors errors)
     {
@@ -62,6 +68,10 @@ public static class RunSpecValidator
         if (spec.LogEveryBatches is < 1)
         {
             before.Add("logEveryBatches", $"must be at least 1; got {spec.LogEveryBatches}. Leave it out to log once per epoch.");
+        }
+        if (spec.ValidationFraction is { } fraction && (!double.IsFinite(fraction) || fraction <= 0 || fraction >= 1))
+        {
+            before.Add("validationFraction", $"is the fraction of the training split held out for validation: greater than 0 and less than 1, e.g. 0.1; got {Show(fraction)}. Leave it out to select on the test split.");
         }
         if (spec.Threads is < 1 or > MaxThreads)
         {
@@ -163,6 +173,7 @@ public static class RunSpecValidator
         {
             fit.CheckClassification(problems);
         }
+        fit.CheckValidationSplit(problems);
         fit.CheckTrainable(problems);
         fit.CheckEmbedding(problems);
         fit.CheckBatchNorm(problems);
@@ -318,7 +329,7 @@ public static class RunSpecValidator
                 return;
             }
             var batchSize = spec.BatchSize!.Value;
-            var trainCount = dataset.TrainCount;
+            var trainCount = TrainingCount;
             if (batchSize == 1 || trainCount % batchSize == 1)
             {
                 var suggestion = Enumerable.Range(1, 64)
@@ -330,15 +341,33 @@ public static class RunSpecValidator
             }
         }
 
+        /// <summary>The training samples left once the validation split is held out (per-class rounding can move it by a few).</summary>
+        private int TrainingCount => spec.ValidationFraction is { } fraction ? dataset.TrainCount - HeldOutCount(dataset.TrainCount, fraction) : dataset.TrainCount;
+
+        public void CheckValidationSplit(ValidationErrors problems)
+        {
+            if (spec.ValidationFraction is not { } fraction)
+            {
+                return;
+            }
+            var heldOut = HeldOutCount(dataset.TrainCount, fraction);
+            if (heldOut < 1 || heldOut >= dataset.TrainCount)
+            {
+                problems.Add("validationFraction", string.Create(CultureInfo.InvariantCulture,
+                    $"holds out {heldOut} of the {dataset.TrainCount} training samples of {Data}, which leaves {(heldOut < 1 ? "no validation samples" : "nothing to train on")}; ")
+                    + (dataset.TrainCount < 2 ? "the training split is too small to hold any out; leave validationFraction out." : $"choose a fraction between {1.0 / dataset.TrainCount:G3} and {(dataset.TrainCount - 1.0) / dataset.TrainCount:G3}, e.g. 0.1."));
+            }
+        }
+
         public void CheckPlateauMetric(ValidationErrors problems)
         {
             if (spec.Scheduler?.Type != "reduceLROnPlateau")
             {
                 return;
             }
-            if (dataset.TestCount == 0)
+            if (dataset.TestCount == 0 && spec.ValidationFraction is null)
             {
-                problems.Add("scheduler.monitor", $"watches the test split, and {Data} has no test samples; choose another scheduler or import the data with a test split.");
+                problems.Add("scheduler.monitor", $"watches the test split, and {Data} has no test samples; hold a validation split out (validationFraction), choose another scheduler or import the data with a test split.");
             }
             else if (dataset.Task == DatasetTask.Regression && spec.Scheduler.String("monitor") == SchedulerCatalog.TestAccuracy)
             {

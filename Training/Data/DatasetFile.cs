@@ -293,4 +293,25 @@ public sealed class DatasetArrays
         ArgumentOutOfRangeException.ThrowIfLessThan(targetSize, 1);
         return new(features, TargetKind.Values, [], values, values.Length / targetSize, targetSize);
     }
+
+    /// <summary>The samples at <paramref name="rows"/>, in that order, copied.</summary>
+    public DatasetArrays Take(IReadOnlyList<int> rows)
+    {
+        var sampleSize = Count == 0 ? 0 : Features.Length / Count;
+        var features = new float[checked(rows.Count * sampleSize)];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Features.AsSpan(rows[i] * sampleSize, sampleSize).CopyTo(features.AsSpan(i * sampleSize));
+        }
+        if (Kind == TargetKind.ClassIndex)
+        {
+            return Classification(features, [.. rows.Select(row => Labels[row])]);
+        }
+        var values = new float[checked(rows.Count * TargetSize)];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Values.AsSpan(rows[i] * TargetSize, TargetSize).CopyTo(values.AsSpan(i * TargetSize));
+        }
+        return Regression(features, values, TargetSize);
+    }
 }

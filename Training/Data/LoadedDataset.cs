@@ -7,6 +7,20 @@ public sealed record LoadedDataset(int[] SampleShape, DatasetArrays Train, Datas
 {
     public int ClassCount { get; init; }
 
+    /// <summary>The samples held out of the training split for validation; null when the run holds none out.</summary>
+    public DatasetArrays? Validation { get; init; }
+
+    /// <summary>Holds <paramref name="fraction"/> of the training split out for validation (<see cref="ValidationSplit"/>); null keeps it whole.</summary>
+    public LoadedDataset HoldOut(double? fraction, long seed)
+    {
+        if (fraction is not { } held)
+        {
+            return this;
+        }
+        var (train, validation) = ValidationSplit.Apply(Train, held, seed);
+        return this with { Train = train, Validation = validation };
+    }
+
     /// <summary>
     /// Reads a dataset's tensor file and applies its preprocessing: both splits as the model sees them, for
     /// training and for evaluation alike.
