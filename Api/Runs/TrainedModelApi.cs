@@ -246,14 +246,14 @@ public static class TrainedModelApi
     private static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The request is not valid.");
 
-    private static Conflict<ProblemDetails> NoWeights(Guid id) => TypedResults.Conflict(new ProblemDetails
+    internal static Conflict<ProblemDetails> NoWeights(Guid id) => TypedResults.Conflict(new ProblemDetails
     {
         Status = StatusCodes.Status409Conflict,
         Title = "The run has no trained weights yet.",
         Detail = $"Run {id} has not finished an epoch; try again once GET /api/runs/{id} shows epochsCompleted of 1 or more.",
     });
 
-    private static TrainedModel? LoadModel(RunInputs inputs, IArtifactStore artifacts)
+    internal static TrainedModel? LoadModel(RunInputs inputs, IArtifactStore artifacts)
     {
         var (layers, summary) = inputs.ResolveModel();
         return TrainedModel.Load(layers, summary, artifacts.WeightsPath(inputs.Run.Id), artifacts.CheckpointPath(inputs.Run.Id));
