@@ -38,7 +38,7 @@ public sealed class RunMistakesPageTests : DashboardContext
         var first = page.FindAll("#mistakes figure.mistake")[0];
         Assert.Equal("17", first.GetAttribute("data-index"));
         Assert.Equal("versicolor → virginica", first.QuerySelector(".classes")!.TextContent.Trim());
-        Assert.Equal("virginica 80.0 % · versicolor 19.0 % · setosa 1.0 %", first.QuerySelector(".probabilities")!.TextContent.Trim());
+        Assert.Equal("virginica: 80.0 % · versicolor: 19.0 % · setosa: 1.0 %", first.QuerySelector(".probabilities")!.TextContent.Trim());
         Assert.Equal("6.3, 2.8, 5.1, 1.5", first.QuerySelector(".features")!.TextContent.Trim());
         Assert.Equal("#17", first.QuerySelector(".index")!.TextContent.Trim());
     }
