@@ -67,6 +67,8 @@ namespace Experiments.Tests.Clients.Generated.Models
         public double? TargetAccuracy { get; set; }
         /// <summary>The threads property</summary>
         public int? Threads { get; set; }
+        /// <summary>The validationFraction property</summary>
+        public double? ValidationFraction { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::Experiments.Tests.Clients.Generated.Models.RunSpec"/> and sets the default values.
         /// </summary>
@@ -109,6 +111,7 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "shuffle", n => { Shuffle = n.GetBoolValue(); } },
                 { "targetAccuracy", n => { TargetAccuracy = n.GetDoubleValue(); } },
                 { "threads", n => { Threads = n.GetIntValue(); } },
+                { "validationFraction", n => { ValidationFraction = n.GetDoubleValue(); } },
             };
         }
         /// <summary>
@@ -133,6 +136,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteBoolValue("shuffle", Shuffle);
             writer.WriteDoubleValue("targetAccuracy", TargetAccuracy);
             writer.WriteIntValue("threads", Threads);
+            writer.WriteDoubleValue("validationFraction", ValidationFraction);
         }
     }
 }
