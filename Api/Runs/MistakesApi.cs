@@ -33,6 +33,7 @@ public static class MistakesApi
             .DescribesQuery("split", Splits, defaultValue: Splits[0])
             .DescribesQuery("kind", Kinds, defaultValue: Kinds[0])
             .DescribesQuery("count", minimum: 1, maximum: MaxCount, defaultValue: DefaultCount)
+            .DescribesQuery("which", TrainedModelApi.WeightsChoices, defaultValue: TrainedModelApi.WeightsChoices[0])
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("A classifier's mistakes on a split: misclassified, most confidently wrong, or most ambiguous samples")
             .WithDescription("`kind` is wrong (default: misclassified samples in the split's order), confidentWrong (misclassified, the highest "
@@ -42,7 +43,8 @@ public static class MistakesApi
                 + $"with validationFraction). `count` (1 to {MaxCount}, default {DefaultCount}) samples are answered; `total` is how many matched, so for "
                 + "wrong it equals the confusion matrix's off-diagonal sum, or its cell. Each sample has its index in the split, its row in the stored "
                 + "split, the true and predicted class, every class's probability and, for images, a PNG of the sample as stored, else its first values. "
-                + "The predicted classes are decided as the run's evaluation decides them, at the run's batch size.");
+                + "The predicted classes are decided as the run's evaluation decides them, at the run's batch size: with which=last, the run's "
+                + "test evaluation and mistakes agree cell by cell." + TrainedModelApi.WhichDescription);
         return group;
     }
 
@@ -53,11 +55,16 @@ public static class MistakesApi
         [FromQuery(Name = "true")] string? trueClass,
         string? predicted,
         int? count,
+        string? which,
         ExperimentsDbContext db,
         IArtifactStore artifacts,
         HeavyRequests heavy,
         CancellationToken cancellationToken)
     {
+        if (TrainedModelApi.ParseWhich(which) is not { } weights)
+        {
+            return TrainedModelApi.InvalidWhich(which);
+        }
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var splitName = QueryParameters.NullIfEmpty(split) ?? Splits[0];
         MistakeSplit? chosenSplit = splitName switch
@@ -116,10 +123,10 @@ public static class MistakesApi
             return Invalid(errors);
         }
 
-        using var model = TrainedModelApi.LoadModel(context, artifacts);
+        using var model = TrainedModelApi.LoadModel(context, artifacts, weights);
         if (model is null)
         {
-            return TrainedModelApi.NoWeights(id);
+            return TrainedModelApi.NoWeights(id, weights);
         }
         using var turn = await heavy.EnterAsync(cancellationToken);
         if (turn is null)

@@ -217,8 +217,9 @@ public sealed class TrainRunJob(
             LogEveryBatches = spec.LogEveryBatches,
             CheckpointPath = artifacts.CheckpointPath(inputs.Run.Id),
             WeightsPath = artifacts.WeightsPath(inputs.Run.Id),
+            BestWeightsPath = artifacts.BestWeightsPath(inputs.Run.Id),
         };
-        return (plan, LoadedDataset.Read(inputs.Dataset, artifacts.TensorFilePath(inputs.Dataset)));
+        return (plan, LoadedDataset.Read(inputs.Dataset, artifacts.TensorFilePath(inputs.Dataset)).HoldOut(spec.ValidationFraction, spec.Seed!.Value));
     }
 
     private async Task ReleaseLeaseAsync(Guid runId)

@@ -111,6 +111,12 @@ public sealed class MistakesTests(ApiFactory factory) : IClassFixture<ApiFactory
             Assert.Equal(preview.Samples[sample.StoredRow].Features, sample.Features);
             Assert.Equal(preview.Samples[sample.StoredRow].Label, sample.TrueClassName);
         }
+        // The rows training validated on: the misclassified are what the epochs' validation accuracy missed, for the last
+        // weights and for the best epoch's.
+        var wrongLast = await MistakesAsync(run.Id, "split=validation&count=100");
+        var wrongBest = await MistakesAsync(run.Id, "split=validation&which=best&count=100");
+        Assert.Equal(run.Metrics[^1].ValidationAccuracy!.Value, (24.0 - wrongLast.Total) / 24, 9);
+        Assert.Equal(run.Metrics.Single(metric => metric.Epoch == run.BestEpoch).ValidationAccuracy!.Value, (24.0 - wrongBest.Total) / 24, 9);
     }
 
     [Fact]
@@ -167,6 +173,7 @@ public sealed class MistakesTests(ApiFactory factory) : IClassFixture<ApiFactory
             ("true=rose", "true", "use a class name (setosa, versicolor, virginica) or an index from 0 to 2"),
             ("predicted=3", "predicted", "an index from 0 to 2"),
             ("predicted=-1", "predicted", "an index from 0 to 2"),
+            ("which=worst", "which", "is not a choice of weights; use last"),
             ("Kind=wrong", "Kind", "did you mean 'kind'?"),
         };
         foreach (var (query, field, says) in cases)
