@@ -22,7 +22,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public MistakesRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/mistakes{?count*,kind*,predicted*,split*,true*}", pathParameters)
+        public MistakesRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/mistakes{?count*,kind*,predicted*,split*,true*,which*}", pathParameters)
         {
         }
         /// <summary>
@@ -30,11 +30,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public MistakesRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/mistakes{?count*,kind*,predicted*,split*,true*}", rawUrl)
+        public MistakesRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/mistakes{?count*,kind*,predicted*,split*,true*,which*}", rawUrl)
         {
         }
         /// <summary>
-        /// `kind` is wrong (default: misclassified samples in the split&apos;s order), confidentWrong (misclassified, the highest probability of the wrong predicted class first) or ambiguous (every sample, the smallest margin between its two most probable classes first). `true` and `predicted` keep the samples of one true or predicted class, by name or index: with both, the samples of one confusion-matrix cell. `split` is test (default), train (the rows training used) or validation (the rows held out, for a run with validationFraction). `count` (1 to 100, default 16) samples are answered; `total` is how many matched, so for wrong it equals the confusion matrix&apos;s off-diagonal sum, or its cell. Each sample has its index in the split, its row in the stored split, the true and predicted class, every class&apos;s probability and, for images, a PNG of the sample as stored, else its first values. The predicted classes are decided as the run&apos;s evaluation decides them, at the run&apos;s batch size.
+        /// `kind` is wrong (default: misclassified samples in the split&apos;s order), confidentWrong (misclassified, the highest probability of the wrong predicted class first) or ambiguous (every sample, the smallest margin between its two most probable classes first). `true` and `predicted` keep the samples of one true or predicted class, by name or index: with both, the samples of one confusion-matrix cell. `split` is test (default), train (the rows training used) or validation (the rows held out, for a run with validationFraction). `count` (1 to 100, default 16) samples are answered; `total` is how many matched, so for wrong it equals the confusion matrix&apos;s off-diagonal sum, or its cell. Each sample has its index in the split, its row in the stored split, the true and predicted class, every class&apos;s probability and, for images, a PNG of the sample as stored, else its first values. The predicted classes are decided as the run&apos;s evaluation decides them, at the run&apos;s batch size: with which=last, the run&apos;s test evaluation and mistakes agree cell by cell. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         /// <returns>A <see cref="global::Experiments.Tests.Clients.Generated.Models.RunMistakes"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -69,7 +69,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.RunMistakes>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.RunMistakes.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// `kind` is wrong (default: misclassified samples in the split&apos;s order), confidentWrong (misclassified, the highest probability of the wrong predicted class first) or ambiguous (every sample, the smallest margin between its two most probable classes first). `true` and `predicted` keep the samples of one true or predicted class, by name or index: with both, the samples of one confusion-matrix cell. `split` is test (default), train (the rows training used) or validation (the rows held out, for a run with validationFraction). `count` (1 to 100, default 16) samples are answered; `total` is how many matched, so for wrong it equals the confusion matrix&apos;s off-diagonal sum, or its cell. Each sample has its index in the split, its row in the stored split, the true and predicted class, every class&apos;s probability and, for images, a PNG of the sample as stored, else its first values. The predicted classes are decided as the run&apos;s evaluation decides them, at the run&apos;s batch size.
+        /// `kind` is wrong (default: misclassified samples in the split&apos;s order), confidentWrong (misclassified, the highest probability of the wrong predicted class first) or ambiguous (every sample, the smallest margin between its two most probable classes first). `true` and `predicted` keep the samples of one true or predicted class, by name or index: with both, the samples of one confusion-matrix cell. `split` is test (default), train (the rows training used) or validation (the rows held out, for a run with validationFraction). `count` (1 to 100, default 16) samples are answered; `total` is how many matched, so for wrong it equals the confusion matrix&apos;s off-diagonal sum, or its cell. Each sample has its index in the split, its row in the stored split, the true and predicted class, every class&apos;s probability and, for images, a PNG of the sample as stored, else its first values. The predicted classes are decided as the run&apos;s evaluation decides them, at the run&apos;s batch size: with which=last, the run&apos;s test evaluation and mistakes agree cell by cell. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -97,7 +97,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes
             return new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes.MistakesRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// `kind` is wrong (default: misclassified samples in the split&apos;s order), confidentWrong (misclassified, the highest probability of the wrong predicted class first) or ambiguous (every sample, the smallest margin between its two most probable classes first). `true` and `predicted` keep the samples of one true or predicted class, by name or index: with both, the samples of one confusion-matrix cell. `split` is test (default), train (the rows training used) or validation (the rows held out, for a run with validationFraction). `count` (1 to 100, default 16) samples are answered; `total` is how many matched, so for wrong it equals the confusion matrix&apos;s off-diagonal sum, or its cell. Each sample has its index in the split, its row in the stored split, the true and predicted class, every class&apos;s probability and, for images, a PNG of the sample as stored, else its first values. The predicted classes are decided as the run&apos;s evaluation decides them, at the run&apos;s batch size.
+        /// `kind` is wrong (default: misclassified samples in the split&apos;s order), confidentWrong (misclassified, the highest probability of the wrong predicted class first) or ambiguous (every sample, the smallest margin between its two most probable classes first). `true` and `predicted` keep the samples of one true or predicted class, by name or index: with both, the samples of one confusion-matrix cell. `split` is test (default), train (the rows training used) or validation (the rows held out, for a run with validationFraction). `count` (1 to 100, default 16) samples are answered; `total` is how many matched, so for wrong it equals the confusion matrix&apos;s off-diagonal sum, or its cell. Each sample has its index in the split, its row in the stored split, the true and predicted class, every class&apos;s probability and, for images, a PNG of the sample as stored, else its first values. The predicted classes are decided as the run&apos;s evaluation decides them, at the run&apos;s batch size: with which=last, the run&apos;s test evaluation and mistakes agree cell by cell. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class MistakesRequestBuilderGetQueryParameters 
@@ -140,6 +140,10 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes
             public string True { get; set; }
             #pragma warning restore CS1591
 #endif
+            #pragma warning disable CS1591
+            [QueryParameter("which")]
+            public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes.GetWhichQueryParameterType? Which { get; set; }
+            #pragma warning restore CS1591
         }
     }
 }
