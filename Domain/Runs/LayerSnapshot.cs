@@ -42,6 +42,9 @@ public sealed record RunLayerSeries(
     IReadOnlyList<ActivationSeries> Activations,
     long? NextFrom)
 {
+    /// <summary>The most steps one answer holds; a run's snapshots hold at most <see cref="WatchSpec.MaxValues"/> numbers in all.</summary>
+    public const int MaxSteps = 500;
+
     public static RunLayerSeries Empty { get; } = new([], [], [], [], [], null);
 
     /// <summary>
