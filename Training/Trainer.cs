@@ -19,8 +19,9 @@ namespace Experiments.Training;
 /// <summary>
 /// The training loop: seeded shuffled batches gathered with tensor indexing, zero_grad → forward → loss →
 /// backward → (clip) → step → schedule, each batch's tensors released by a dispose scope; an evaluation of the
-/// test split under no_grad in eval mode; a checkpoint after every epoch, from which an interrupted run
-/// resumes. The metrics follow the task (accuracy for class labels; MSE, MAE and R² for regression targets).
+/// test split (and of the validation split the run holds out, which then selects the best epoch, the target and the
+/// plateau) under no_grad in eval mode; a checkpoint after every epoch, from which an interrupted run resumes, and the
+/// best epoch's weights beside it. The metrics follow the task (accuracy for class labels; MSE, MAE and R² for regression targets).
 /// </summary>
 public static class Trainer
 {
@@ -36,6 +37,7 @@ public static class Trainer
         var device = TorchRuntime.Resolve(plan.Device);
         using var train = TensorSplit.From(data.Train, data.SampleShape, device);
         using var test = TensorSplit.From(data.Test, data.SampleShape, device);
+        using var validation = data.Validation is { } held ? TensorSplit.From(held, data.SampleShape, device) : null;
 
         nn.Module<Tensor, Tensor> model;
         lock (SeedLock)
@@ -57,6 +59,12 @@ public static class Trainer
         if (plan.CheckpointPath is { } checkpointPath && File.Exists(checkpointPath))
         {
             state = Resume(checkpointPath, model, optimizer, loader.ShuffleGenerator, schedule, batchesPerEpoch);
+            if (state.BestEpoch == state.Epoch && plan.BestWeightsPath is { } bestPath)
+            {
+                // The previous worker may have stopped between this checkpoint and its copy of the best weights: the
+                // checkpoint's model is the best epoch's, so the copy is made again.
+                Checkpoint.WriteWhole(bestPath, temporary => model.save(temporary));
+            }
             await observer.LogAsync(RunLogLevel.Info, $"resumed from the checkpoint of epoch {state.Epoch}", cancellationToken);
             if (plan.TargetAccuracy is { } reached && state.LastTestAccuracy >= reached)
             {
@@ -66,7 +74,7 @@ public static class Trainer
         else
         {
             await observer.LogAsync(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
-                $"training on {device.type.ToString().ToLowerInvariant()}: {train.Count} training and {test.Count} test samples, "
+                $"training on {device.type.ToString().ToLowerInvariant()}: {train.Count} training{(validation is null ? "" : $", {validation.Count} validation")} and {test.Count} test samples, "
                 + $"{plan.Summary.TotalParameters} parameters, {plan.Epochs} epochs of batch size {plan.BatchSize}, "
                 + $"optimizer {plan.Optimizer.Describe()}, loss {plan.Loss.Describe()}{(plan.Scheduler is null ? "" : $", scheduler {plan.Scheduler.Describe()}")}"), cancellationToken);
         }
@@ -76,10 +84,12 @@ public static class Trainer
             cancellationToken.ThrowIfCancellationRequested();
             var learningRate = schedule.LearningRate;
             var trained = TrainEpoch(plan, model, optimizer, loss, schedule, loader, watch, targetKind, device, epoch, state.Step, observer, cancellationToken);
-            // reduceLROnPlateau watches a test metric, so it needs one every epoch.
+            // reduceLROnPlateau watches a metric, so it needs one every epoch.
             var evaluate = epoch % plan.EvaluateEvery == 0 || epoch == plan.Epochs || plan.Scheduler?.Type == "reduceLROnPlateau";
             var tested = evaluate ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind) : null;
-            schedule.AfterEpoch(epoch, tested?.Loss, tested?.Accuracy);
+            var validated = evaluate && validation is not null ? Evaluator.Evaluate(model, loss, validation, plan.BatchSize, targetKind) : null;
+            var monitored = validation is null ? tested : validated;
+            schedule.AfterEpoch(epoch, monitored?.Loss, monitored?.Accuracy);
 
             var result = new EpochMetric(epoch, trained.Metrics.Loss, trained.Metrics.Accuracy, tested?.Loss, tested?.Accuracy, learningRate,
                 trained.GradientNorm, trained.Seconds, train.Count / Math.Max(trained.Seconds, 1e-9))
@@ -87,24 +97,34 @@ public static class Trainer
                 TestMse = tested?.Mse,
                 TestMae = tested?.Mae,
                 TestR2 = tested?.R2,
+                ValidationLoss = validated?.Loss,
+                ValidationAccuracy = validated?.Accuracy,
             };
-            state = Advance(state, result, trained.Batches);
+            var before = state;
+            state = Advance(state, result, trained.Batches, targetKind);
 
             await observer.EpochCompletedAsync(result, cancellationToken);
             if (plan.CheckpointPath is not null)
             {
                 Checkpoint.Save(plan.CheckpointPath, state, model, optimizer, loader.ShuffleGenerator);
             }
-            await observer.LogAsync(RunLogLevel.Info, Describe(result, plan.Epochs), cancellationToken);
-            if (result.TestAccuracy is not null && state.EpochsWithoutImprovement > 0 && state.EpochsWithoutImprovement % PatienceWarning == 0)
+            if (state.BestEpoch == epoch && plan.BestWeightsPath is { } bestWeightsPath)
             {
-                await observer.LogAsync(RunLogLevel.Warning, string.Create(CultureInfo.InvariantCulture,
-                    $"test accuracy has not improved for {state.EpochsWithoutImprovement} evaluations (best {state.BestTestAccuracy:P2})"), cancellationToken);
+                Checkpoint.WriteWhole(bestWeightsPath, temporary => model.save(temporary));
             }
-            if (plan.TargetAccuracy is { } target && result.TestAccuracy is { } testAccuracy && testAccuracy >= target)
+            await observer.LogAsync(RunLogLevel.Info, Describe(result, plan.Epochs), cancellationToken);
+            var split = validation is null ? "test" : "validation";
+            if (state.EpochsWithoutImprovement > before.EpochsWithoutImprovement && state.EpochsWithoutImprovement % PatienceWarning == 0)
+            {
+                var best = targetKind == TargetKind.ClassIndex
+                    ? string.Create(CultureInfo.InvariantCulture, $"{split} accuracy has not improved for {state.EpochsWithoutImprovement} evaluations (best {state.BestTestAccuracy:P2}")
+                    : string.Create(CultureInfo.InvariantCulture, $"{split} loss has not improved for {state.EpochsWithoutImprovement} evaluations (best {state.BestLoss:F4}");
+                await observer.LogAsync(RunLogLevel.Warning, $"{best} at epoch {state.BestEpoch})", cancellationToken);
+            }
+            if (plan.TargetAccuracy is { } target && EpochSummary.SelectionAccuracy(result) is { } accuracy && accuracy >= target)
             {
                 await observer.LogAsync(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
-                    $"test accuracy {testAccuracy:P2} reached the target {target:P2} at epoch {epoch}; stopping"), cancellationToken);
+                    $"{split} accuracy {accuracy:P2} reached the target {target:P2} at epoch {epoch}; stopping"), cancellationToken);
                 return Finish(plan, model, loss, test, data.ClassCount, targetKind, StopReason.TargetAccuracyReached, epoch);
             }
         }
@@ -124,24 +144,42 @@ public static class Trainer
             {
                 schedule.AfterBatch();
             }
-            schedule.AfterEpoch(epoch, saved.TestLosses[epoch - 1], saved.TestAccuracies[epoch - 1]);
+            var validated = saved.ValidationLosses.Count >= epoch;
+            schedule.AfterEpoch(epoch,
+                validated ? saved.ValidationLosses[epoch - 1] : saved.TestLosses[epoch - 1],
+                validated ? saved.ValidationAccuracies[epoch - 1] : saved.TestAccuracies[epoch - 1]);
         }
         return Checkpoint.Restore(path, model, optimizer, shuffle);
     }
 
-    private static CheckpointState Advance(CheckpointState state, EpochMetric result, int batches)
+    /// <summary>
+    /// Where training stands after <paramref name="result"/>. The best epoch is the one with the highest selection accuracy
+    /// (<see cref="EpochSummary.SelectionAccuracy"/>) for classifiers, the lowest selection loss for regression; ties keep the
+    /// earlier epoch.
+    /// </summary>
+    private static CheckpointState Advance(CheckpointState state, EpochMetric result, int batches, TargetKind targetKind)
     {
-        var accuracy = result.TestAccuracy;
-        var summary = new EpochSummary(state.Epoch, state.LastTestAccuracy, state.BestTestAccuracy, BestEpoch: null).Apply(result.Epoch, accuracy);
-        var improved = summary.BestEpoch == result.Epoch;
+        var validated = result.ValidationLoss is not null;
+        var accuracy = EpochSummary.SelectionAccuracy(result);
+        var selectionLoss = validated ? result.ValidationLoss : result.TestLoss;
+        var evaluated = selectionLoss is not null;
+        var improved = targetKind == TargetKind.ClassIndex
+            ? accuracy is { } a && (state.BestTestAccuracy is not { } best || a > best)
+            : selectionLoss is { } l && (state.BestLoss is not { } lowest || l < lowest);
         return new CheckpointState(
             result.Epoch,
             state.Step + batches,
-            summary.LastTestAccuracy,
-            summary.BestTestAccuracy,
-            improved ? 0 : accuracy is null ? state.EpochsWithoutImprovement : state.EpochsWithoutImprovement + 1,
+            accuracy ?? state.LastTestAccuracy,
+            improved && targetKind == TargetKind.ClassIndex ? accuracy : state.BestTestAccuracy,
+            improved ? 0 : evaluated ? state.EpochsWithoutImprovement + 1 : state.EpochsWithoutImprovement,
             [.. state.TestLosses, result.TestLoss],
-            [.. state.TestAccuracies, accuracy]);
+            [.. state.TestAccuracies, result.TestAccuracy])
+        {
+            ValidationLosses = validated || state.ValidationLosses.Count > 0 ? [.. state.ValidationLosses, result.ValidationLoss] : [],
+            ValidationAccuracies = validated || state.ValidationAccuracies.Count > 0 ? [.. state.ValidationAccuracies, result.ValidationAccuracy] : [],
+            BestEpoch = improved ? result.Epoch : state.BestEpoch,
+            BestLoss = improved && targetKind != TargetKind.ClassIndex ? selectionLoss : state.BestLoss,
+        };
     }
 
     /// <summary>Writes the final weights and evaluates the test split in full (with the confusion matrix for classifiers).</summary>

@@ -38,6 +38,12 @@ public sealed record TrainingPlan(
 
     /// <summary>Where the final weights are written when training ends.</summary>
     public string? WeightsPath { get; init; }
+
+    /// <summary>
+    /// Where the weights of the best epoch are kept (chosen on validation when the data holds a validation split, else on
+    /// test; by accuracy for classifiers, by loss for regression), rewritten whenever an epoch improves on it.
+    /// </summary>
+    public string? BestWeightsPath { get; init; }
 }
 
 /// <param name="Reason">Why training stopped.</param>

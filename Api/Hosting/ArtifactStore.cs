@@ -1,4 +1,5 @@
 using Experiments.Domain.Datasets;
+using Experiments.Training.Inference;
 using Microsoft.Extensions.Options;
 
 namespace Experiments.Api.Hosting;
@@ -21,6 +22,12 @@ public interface IArtifactStore
     /// <summary>The run's trained weights, written when it ends.</summary>
     string WeightsPath(Guid runId);
 
+    /// <summary>The weights of the run's best epoch, rewritten whenever an epoch improves on the best.</summary>
+    string BestWeightsPath(Guid runId);
+
+    /// <summary>The run's final, last-checkpoint and best weights together, as <see cref="TrainedModel.Load"/> takes them.</summary>
+    RunWeightFiles WeightFiles(Guid runId);
+
     /// <summary>Removes the dataset's tensors; nothing happens when they are gone already.</summary>
     void DeleteDataset(Dataset dataset);
 
@@ -30,7 +37,7 @@ public interface IArtifactStore
 
 /// <summary>
 /// The artifacts in <c>Experiments:DataFolder</c>: <c>datasets/{id}.bin</c> and <c>runs/{id}/checkpoint.bin</c>,
-/// <c>runs/{id}/weights.bin</c>. Every node of a deployment mounts the same folder.
+/// <c>runs/{id}/weights.bin</c>, <c>runs/{id}/best.bin</c>. Every node of a deployment mounts the same folder.
 /// </summary>
 public sealed class DataFolderArtifacts(IOptions<ExperimentsOptions> options) : IArtifactStore
 {
@@ -41,6 +48,10 @@ public sealed class DataFolderArtifacts(IOptions<ExperimentsOptions> options) : 
     public string CheckpointPath(Guid runId) => Path.Combine(RunFolderPath(runId), "checkpoint.bin");
 
     public string WeightsPath(Guid runId) => Path.Combine(RunFolderPath(runId), "weights.bin");
+
+    public string BestWeightsPath(Guid runId) => Path.Combine(RunFolderPath(runId), "best.bin");
+
+    public RunWeightFiles WeightFiles(Guid runId) => new(WeightsPath(runId), CheckpointPath(runId), BestWeightsPath(runId));
 
     public void DeleteDataset(Dataset dataset) => File.Delete(TensorFilePath(dataset));
 

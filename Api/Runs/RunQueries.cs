@@ -78,7 +78,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
                     run.Id, run.Status, run.StopReason, run.DatasetId, DatasetName = dataset.Name, run.ModelId, ModelName = model.Name, model.Version,
                     OptimizerType = EF.Property<string?>(run, RunConfiguration.OptimizerType),
                     Epochs = EF.Property<int?>(run, RunConfiguration.SpecEpochs),
-                    run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.CreatedAt, run.CreatedBy, run.StartedAt, run.FinishedAt,
+                    run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.BestValidationAccuracy, run.CreatedAt, run.CreatedBy, run.StartedAt, run.FinishedAt,
                 })
             .ToDictionaryAsync(row => row.Id, cancellationToken);
         var queuePositions = await QueuePositionsAsync(
@@ -86,7 +86,10 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         var items = ids.Where(rows.ContainsKey).Select(id => rows[id]).Select(row => new RunListItem(
             row.Id, row.Status, row.StopReason, row.DatasetId, row.DatasetName, row.ModelId, row.ModelName, row.Version,
             row.OptimizerType ?? "", row.EpochsCompleted, row.Epochs ?? 0, row.LastTestAccuracy, row.BestTestAccuracy,
-            queuePositions.GetValueOrDefault(row.Id), row.CreatedAt, row.CreatedBy, row.StartedAt, row.FinishedAt)).ToList();
+            queuePositions.GetValueOrDefault(row.Id), row.CreatedAt, row.CreatedBy, row.StartedAt, row.FinishedAt)
+        {
+            BestValidationAccuracy = row.BestValidationAccuracy,
+        }).ToList();
         return new Page<RunListItem>(items, page, pageSize, total);
     }
 
@@ -115,7 +118,10 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
             metrics.LastOrDefault(), found.CreatedAt, found.CreatedBy, found.StartedAt, found.FinishedAt,
             found.StartedAt is { } started ? (started - found.CreatedAt).TotalSeconds : null,
             found.StartedAt is { } start && found.FinishedAt is { } end ? (end - start).TotalSeconds : null,
-            found.Resumes, found.Environment, trainedBy, found.Evaluation, metrics);
+            found.Resumes, found.Environment, trainedBy, found.Evaluation, metrics)
+        {
+            BestValidationAccuracy = found.BestValidationAccuracy,
+        };
     }
 
     private async Task<List<WorkerEpochs>> TrainedByAsync(Guid id, CancellationToken cancellationToken)
@@ -153,7 +159,11 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
             [.. epochs.Select(m => m.GradientNorm)],
             [.. epochs.Select(m => m.Seconds)],
             [.. epochs.Select(m => m.SamplesPerSecond)],
-            new BatchSeries([.. batches.Select(b => b.Step)], [.. batches.Select(b => b.Epoch)], [.. batches.Select(b => b.Batch)], [.. batches.Select(b => b.Loss)]));
+            new BatchSeries([.. batches.Select(b => b.Step)], [.. batches.Select(b => b.Epoch)], [.. batches.Select(b => b.Batch)], [.. batches.Select(b => b.Loss)]))
+        {
+            ValidationLoss = [.. epochs.Select(m => m.ValidationLoss)],
+            ValidationAccuracy = [.. epochs.Select(m => m.ValidationAccuracy)],
+        };
     }
 
     public async Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken)

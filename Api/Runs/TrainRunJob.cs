@@ -220,8 +220,9 @@ public sealed class TrainRunJob(
             DetectAnomaly = spec.DetectAnomaly ?? false,
             CheckpointPath = artifacts.CheckpointPath(inputs.Run.Id),
             WeightsPath = artifacts.WeightsPath(inputs.Run.Id),
+            BestWeightsPath = artifacts.BestWeightsPath(inputs.Run.Id),
         };
-        return (plan, LoadedDataset.Read(inputs.Dataset, artifacts.TensorFilePath(inputs.Dataset)));
+        return (plan, LoadedDataset.Read(inputs.Dataset, artifacts.TensorFilePath(inputs.Dataset)).HoldOut(spec.ValidationFraction, spec.Seed!.Value));
     }
 
     private async Task ReleaseLeaseAsync(Guid runId)

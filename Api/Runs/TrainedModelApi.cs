@@ -27,20 +27,30 @@ public static class TrainedModelApi
     /// </summary>
     public static IReadOnlyList<string> WeightsFormats { get; } = ["torchsharp", "pytorch", "pt", "safetensors", "onnx", "card"];
 
+    /// <summary>The values of <c>which</c> on evaluate, predict and weights: the last weights (default) or the best epoch's.</summary>
+    public static IReadOnlyList<string> WeightsChoices { get; } = ["last", "best"];
+
+    private const string WhichDescription = " `which` is last (default: the final weights, or the last checkpoint's while the run trains) or best (the weights of "
+        + "the best epoch, chosen on validation when the run holds a validation split out, else on test).";
+
     public static RouteGroupBuilder MapTrainedModel(this RouteGroupBuilder group)
     {
         group.MapPost("/{id:guid}/evaluate", Evaluate)
             .WithName("evaluateRun")
+            .DescribesQuery("which", WeightsChoices, defaultValue: WeightsChoices[0])
             .WithSummary("Evaluate the trained model on a dataset of the same sample shape and classes")
-            .WithDescription("`split` is test (default), train or all. Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1.");
+            .WithDescription("`split` is test (default), train, all, or validation (the samples the run held out of its own dataset's training split). "
+                + "Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1." + WhichDescription);
         group.MapPost("/{id:guid}/predict", Predict)
             .WithName("predictWithRun")
+            .DescribesQuery("which", WeightsChoices, defaultValue: WeightsChoices[0])
             .WithSummary("Predict for raw samples")
             .WithDescription("Each sample is a list of numbers (nested or flat) with as many values as one sample of the run's dataset. "
-                + "Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values.");
+                + "Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values." + WhichDescription);
         group.MapGet("/{id:guid}/weights", Weights)
             .WithName("downloadRunWeights")
             .DescribesQuery("format", WeightsFormats, defaultValue: WeightsFormats[0])
+            .DescribesQuery("which", WeightsChoices, defaultValue: WeightsChoices[0])
             .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream", "text/markdown")
             .WithSummary("Download the trained weights, an ONNX graph or a model card")
             .WithDescription("`format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: "
@@ -49,13 +59,17 @@ public static class TrainedModelApi
                 + $"{OnnxExport.Opset}, the preprocessing folded in: input `{OnnxExport.InputName}` takes raw float32 samples as the dataset stores them, "
                 + $"output `{OnnxExport.ProbabilitiesName}` (classification) or `{OnnxExport.PredictionsName}` (regression)); or card (a Markdown model card: "
                 + "input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not "
-                + "include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint's weights.");
+                + "include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint's weights." + WhichDescription);
         return group;
     }
 
     public static async Task<Results<Ok<RunEvaluation>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Evaluate(
-        Guid id, EvaluateRequest? request, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
+        Guid id, EvaluateRequest? request, string? which, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
     {
+        if (ParseWhich(which) is not { } choice)
+        {
+            return InvalidWhich(which);
+        }
         var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
         {
@@ -73,17 +87,25 @@ public static class TrainedModelApi
             return Invalid("datasetId", $"dataset '{dataset.Name}' has samples of shape {ModelValidator.Format(dataset.SampleShape)} and {dataset.ClassCount} classes; "
                 + $"the run was trained on {ModelValidator.Format(context.Dataset.SampleShape)} with {context.Dataset.ClassCount} classes.");
         }
-        using var model = LoadModel(context, artifacts);
+        var split = request!.Split ?? EvaluationSplit.Test;
+        var heldOut = context.Run.Spec.ValidationFraction;
+        if (split == EvaluationSplit.Validation && (heldOut is null || dataset.Id != context.Dataset.Id))
+        {
+            return Invalid("split", heldOut is null
+                ? $"run {id} holds no validation split out (its spec has no validationFraction); use test, train or all."
+                : $"validation is the part of the run's own dataset ({context.Dataset.Id}) that it held out; evaluate on that dataset, or use test, train or all.");
+        }
+        using var model = LoadModel(context, artifacts, choice);
         if (model is null)
         {
-            return NoWeights(id);
+            return NoWeights(id, choice);
         }
         var (shape, train, test) = LoadedDataset.Read(dataset, artifacts.TensorFilePath(dataset));
-        var split = request!.Split ?? EvaluationSplit.Test;
         var samples = split switch
         {
             EvaluationSplit.Train => train,
             EvaluationSplit.Test => test,
+            EvaluationSplit.Validation => ValidationSplit.Apply(train, heldOut!.Value, context.Run.Spec.Seed!.Value).Validation,
             _ => train.Kind == TargetKind.ClassIndex
                 ? DatasetArrays.Classification([.. train.Features, .. test.Features], [.. train.Labels, .. test.Labels])
                 : DatasetArrays.Regression([.. train.Features, .. test.Features], [.. train.Values, .. test.Values], train.TargetSize),
@@ -93,8 +115,12 @@ public static class TrainedModelApi
     }
 
     public static async Task<Results<Ok<PredictResponse>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Predict(
-        Guid id, PredictRequest? request, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
+        Guid id, PredictRequest? request, string? which, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
     {
+        if (ParseWhich(which) is not { } choice)
+        {
+            return InvalidWhich(which);
+        }
         var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
         {
@@ -130,10 +156,10 @@ public static class TrainedModelApi
             }
             values.CopyTo(features, index * sampleSize);
         }
-        using var model = LoadModel(context, artifacts);
+        using var model = LoadModel(context, artifacts, choice);
         if (model is null)
         {
-            return NoWeights(id);
+            return NoWeights(id, choice);
         }
         var modelShape = DatasetPreprocessing.Apply(context.Dataset.Preprocessing, features, shape);
         var regression = context.Dataset.Task == DatasetTask.Regression;
@@ -159,7 +185,7 @@ public static class TrainedModelApi
     }
 
     public static async Task<Results<FileContentHttpResult, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> Weights(
-        Guid id, string? format, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
+        Guid id, string? format, string? which, ExperimentsDbContext db, IArtifactStore artifacts, CancellationToken cancellationToken)
     {
         WeightsFormat? chosen = (format ?? "torchsharp").ToLowerInvariant() switch
         {
@@ -174,16 +200,20 @@ public static class TrainedModelApi
         {
             return Invalid("format", $"'{format}' is not a weights format; use torchsharp, pytorch, safetensors, onnx or card.");
         }
+        if (ParseWhich(which) is not { } choice)
+        {
+            return InvalidWhich(which);
+        }
         var context = await db.RunInputsAsync(id, cancellationToken);
         if (context is null)
         {
             return Problems.NotFound("run", id);
         }
         var (layers, summary) = context.ResolveModel();
-        using var model = TrainedModel.Load(layers, summary, artifacts.WeightsPath(id), artifacts.CheckpointPath(id));
+        using var model = TrainedModel.Load(layers, summary, artifacts.WeightFiles(id), choice);
         if (model is null)
         {
-            return NoWeights(id);
+            return NoWeights(id, choice);
         }
         using var buffer = new MemoryStream();
         try
@@ -202,7 +232,7 @@ public static class TrainedModelApi
             WeightsFormat.ModelCard => ("md", "text/markdown; charset=utf-8"),
             _ => ("bin", "application/octet-stream"),
         };
-        return TypedResults.File(buffer.ToArray(), contentType, $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}.{extension}");
+        return TypedResults.File(buffer.ToArray(), contentType, $"{context.Model.Name}-v{context.Model.Version}-{id.ToString("N")[..8]}{(choice == WeightsChoice.Best ? "-best" : "")}.{extension}");
     }
 
     private enum Unreadable
@@ -246,16 +276,35 @@ public static class TrainedModelApi
     private static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The request is not valid.");
 
-    private static Conflict<ProblemDetails> NoWeights(Guid id) => TypedResults.Conflict(new ProblemDetails
-    {
-        Status = StatusCodes.Status409Conflict,
-        Title = "The run has no trained weights yet.",
-        Detail = $"Run {id} has not finished an epoch; try again once GET /api/runs/{id} shows epochsCompleted of 1 or more.",
-    });
+    private static Conflict<ProblemDetails> NoWeights(Guid id, WeightsChoice which) => TypedResults.Conflict(which == WeightsChoice.Best
+        ? new ProblemDetails
+        {
+            Status = StatusCodes.Status409Conflict,
+            Title = "The run has no best weights yet.",
+            Detail = $"Run {id} has not evaluated an epoch yet (the best epoch is chosen at each evaluation, see evaluateEvery); "
+                + $"try again once GET /api/runs/{id} shows a bestEpoch, or use which=last.",
+        }
+        : new ProblemDetails
+        {
+            Status = StatusCodes.Status409Conflict,
+            Title = "The run has no trained weights yet.",
+            Detail = $"Run {id} has not finished an epoch; try again once GET /api/runs/{id} shows epochsCompleted of 1 or more.",
+        });
 
-    private static TrainedModel? LoadModel(RunInputs inputs, IArtifactStore artifacts)
+    /// <summary>The <c>which</c> query parameter; null when it names neither.</summary>
+    public static WeightsChoice? ParseWhich(string? which) => (which ?? "last").ToLowerInvariant() switch
+    {
+        "last" => WeightsChoice.Last,
+        "best" => WeightsChoice.Best,
+        _ => null,
+    };
+
+    public static ValidationProblem InvalidWhich(string? which) =>
+        Invalid("which", $"'{which}' is not a choice of weights; use last (the final weights, or the last checkpoint's) or best (the best epoch's).");
+
+    public static TrainedModel? LoadModel(RunInputs inputs, IArtifactStore artifacts, WeightsChoice which)
     {
         var (layers, summary) = inputs.ResolveModel();
-        return TrainedModel.Load(layers, summary, artifacts.WeightsPath(inputs.Run.Id), artifacts.CheckpointPath(inputs.Run.Id));
+        return TrainedModel.Load(layers, summary, artifacts.WeightFiles(inputs.Run.Id), which);
     }
 }

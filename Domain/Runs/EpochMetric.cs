@@ -5,7 +5,8 @@ namespace Experiments.Domain.Runs;
 /// the API serves it and the dashboard receives it. Classification records accuracies; regression has none
 /// and records the test split's mean squared error, mean absolute error and coefficient of determination
 /// (R², averaged over target values) instead. Test metrics are null on epochs that were not evaluated
-/// (<c>evaluateEvery</c> &gt; 1). A resumed run replaces the epochs after its checkpoint, it never duplicates them.
+/// (<c>evaluateEvery</c> &gt; 1). A run that holds a validation split out also records its validation loss and accuracy on
+/// the same epochs. A resumed run replaces the epochs after its checkpoint, it never duplicates them.
 /// </summary>
 public sealed record EpochMetric(
     int Epoch,
@@ -23,4 +24,10 @@ public sealed record EpochMetric(
     public double? TestMae { get; init; }
 
     public double? TestR2 { get; init; }
+
+    /// <summary>The loss on the validation split; null when the run holds none out, or on epochs that were not evaluated.</summary>
+    public double? ValidationLoss { get; init; }
+
+    /// <summary>The accuracy on the validation split (classification); null like <see cref="ValidationLoss"/>.</summary>
+    public double? ValidationAccuracy { get; init; }
 }

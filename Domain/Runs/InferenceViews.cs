@@ -10,6 +10,9 @@ public enum EvaluationSplit
     Test,
     Train,
     All,
+
+    /// <summary>The samples the run held out of its own dataset's training split (<c>validationFraction</c>).</summary>
+    Validation,
 }
 
 /// <summary>

@@ -55,6 +55,9 @@ public sealed class Run
 
     public int? BestEpoch { get; private set; }
 
+    /// <summary>The validation accuracy of <see cref="BestEpoch"/>; null when the run holds no validation split out.</summary>
+    public double? BestValidationAccuracy { get; private set; }
+
     public double? LastTestAccuracy { get; private set; }
 
     /// <summary>Where and with what the run trained, so its results can be reproduced.</summary>
@@ -112,7 +115,7 @@ public sealed class Run
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         var kept = keptMetrics
             .Where(metric => metric.Epoch <= epoch)
-            .Aggregate(EpochSummary.None, (summary, metric) => summary.Apply(metric.Epoch, metric.TestAccuracy));
+            .Aggregate(EpochSummary.None, (summary, metric) => summary.Apply(metric));
         Summarize(kept with { EpochsCompleted = epoch });
     }
 
@@ -123,7 +126,7 @@ public sealed class Run
         {
             throw new InvalidOperationException($"Run {Id} expected epoch {EpochsCompleted + 1}, got {metric.Epoch}.");
         }
-        Summarize(Summary.Apply(metric.Epoch, metric.TestAccuracy));
+        Summarize(Summary.Apply(metric));
     }
 
     /// <summary>Cancels a queued run at once; asks a running run's worker to stop. Returns false when already finished.</summary>
@@ -179,7 +182,7 @@ public sealed class Run
         LeaseExpiresAt = null;
     }
 
-    private EpochSummary Summary => new(EpochsCompleted, LastTestAccuracy, BestTestAccuracy, BestEpoch);
+    private EpochSummary Summary => new(EpochsCompleted, LastTestAccuracy, BestTestAccuracy, BestEpoch, BestValidationAccuracy);
 
     private void Summarize(EpochSummary summary)
     {
@@ -187,6 +190,7 @@ public sealed class Run
         LastTestAccuracy = summary.LastTestAccuracy;
         BestTestAccuracy = summary.BestTestAccuracy;
         BestEpoch = summary.BestEpoch;
+        BestValidationAccuracy = summary.BestValidationAccuracy;
     }
 
     private void EnsureRunning()

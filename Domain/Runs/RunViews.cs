@@ -17,7 +17,14 @@ public sealed record RunMetricSeries(
     double[] GradientNorm,
     double[] Seconds,
     double[] SamplesPerSecond,
-    BatchSeries Batches);
+    BatchSeries Batches)
+{
+    /// <summary>Validation loss per epoch; all null when the run holds no validation split out.</summary>
+    public double?[] ValidationLoss { get; init; } = [];
+
+    /// <summary>Validation accuracy per epoch (classification); all null like <see cref="ValidationLoss"/>.</summary>
+    public double?[] ValidationAccuracy { get; init; } = [];
+}
 
 /// <summary>Batch losses as parallel arrays; <see cref="Step"/> counts batches from the start of the run.</summary>
 public sealed record BatchSeries(long[] Step, int[] Epoch, int[] Batch, double[] Loss);
@@ -41,7 +48,11 @@ public sealed record RunListItem(
     DateTimeOffset CreatedAt,
     string? CreatedBy,
     DateTimeOffset? StartedAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt)
+{
+    /// <summary>The validation accuracy of the best epoch when the run holds a validation split out (<see cref="RunView.BestValidationAccuracy"/>).</summary>
+    public double? BestValidationAccuracy { get; init; }
+}
 
 /// <summary>A run in full: status, why it stopped, the resolved spec, the environment and every epoch's metrics.</summary>
 public sealed record RunView(
@@ -72,7 +83,14 @@ public sealed record RunView(
     RunEnvironment? Environment,
     IReadOnlyList<WorkerEpochs> TrainedBy,
     RunEvaluation? Evaluation,
-    IReadOnlyList<EpochMetric> Metrics);
+    IReadOnlyList<EpochMetric> Metrics)
+{
+    /// <summary>
+    /// The validation accuracy of <see cref="BestEpoch"/> when the run holds a validation split out; the best epoch is then
+    /// chosen on validation and <see cref="BestTestAccuracy"/> is that epoch's test accuracy.
+    /// </summary>
+    public double? BestValidationAccuracy { get; init; }
+}
 
 /// <summary>
 /// Consecutive epochs of a run that one worker trained (a run resumed by another worker has several); <c>Worker</c> is

@@ -7,8 +7,11 @@ namespace Experiments.Training.Checkpoints;
 
 /// <summary>
 /// Where training stood after an epoch: what a resumed run continues from. <see cref="TestLosses"/> and
-/// <see cref="TestAccuracies"/> hold every epoch's test metrics (null when not evaluated) so that the
-/// learning-rate schedule can be replayed to the same point.
+/// <see cref="TestAccuracies"/> hold every epoch's test metrics (null when not evaluated), and
+/// <see cref="ValidationLosses"/> and <see cref="ValidationAccuracies"/> its validation metrics when the run holds a
+/// validation split out, so that the learning-rate schedule can be replayed to the same point. <see cref="LastTestAccuracy"/>
+/// and <see cref="BestTestAccuracy"/> are the last and the best selection accuracy: validation when the run holds a
+/// validation split out, else test (the names are those of checkpoints written before validation existed).
 /// </summary>
 public sealed record CheckpointState(
     int Epoch,
@@ -20,6 +23,16 @@ public sealed record CheckpointState(
     IReadOnlyList<double?> TestAccuracies)
 {
     public static CheckpointState Start { get; } = new(0, 0, null, null, 0, [], []);
+
+    public IReadOnlyList<double?> ValidationLosses { get; init; } = [];
+
+    public IReadOnlyList<double?> ValidationAccuracies { get; init; } = [];
+
+    /// <summary>The epoch whose weights are the run's best weights; null before one was evaluated.</summary>
+    public int? BestEpoch { get; init; }
+
+    /// <summary>For regression, the best epoch's selection loss (validation when held out, else test): lower is better.</summary>
+    public double? BestLoss { get; init; }
 }
 
 /// <summary>

@@ -32,6 +32,19 @@ public enum WeightsFormat
     ModelCard,
 }
 
+/// <summary>Which of a run's weights to use: those it ended with, or those of its best epoch.</summary>
+public enum WeightsChoice
+{
+    /// <summary>The final weights, or the last checkpoint's while the run has not finished.</summary>
+    Last,
+
+    /// <summary>The weights of the best epoch (chosen on validation when the run holds a validation split out, else on test).</summary>
+    Best,
+}
+
+/// <summary>Where a run's weights are: the final ones, the last checkpoint and the best epoch's.</summary>
+public sealed record RunWeightFiles(string Weights, string Checkpoint, string Best);
+
 /// <summary>
 /// A run's trained model on the CPU in eval mode: for evaluation on other data, prediction and export.
 /// Loads the final weights, or the last checkpoint's when training did not finish.
@@ -46,21 +59,25 @@ public sealed class TrainedModel : IDisposable
         _module.eval();
     }
 
-    /// <summary>Null when the run left neither final weights nor a checkpoint.</summary>
-    public static TrainedModel? Load(IReadOnlyList<LayerSpec> layers, ModelSummary summary, string weightsPath, string checkpointPath)
+    /// <summary>
+    /// Null when the run has none of the weights asked for: for <see cref="WeightsChoice.Last"/> neither final weights nor a
+    /// checkpoint, for <see cref="WeightsChoice.Best"/> no evaluated epoch yet.
+    /// </summary>
+    public static TrainedModel? Load(IReadOnlyList<LayerSpec> layers, ModelSummary summary, RunWeightFiles files, WeightsChoice which = WeightsChoice.Last)
     {
-        if (!File.Exists(weightsPath) && !File.Exists(checkpointPath))
+        var path = which == WeightsChoice.Best ? files.Best : File.Exists(files.Weights) ? files.Weights : files.Checkpoint;
+        if (!File.Exists(path))
         {
             return null;
         }
         var module = ModelBuilder.Build(layers, summary);
-        if (File.Exists(weightsPath))
+        if (path == files.Checkpoint)
         {
-            module.load(weightsPath);
+            Checkpoint.LoadModel(path, module);
         }
         else
         {
-            Checkpoint.LoadModel(checkpointPath, module);
+            module.load(path);
         }
         return new TrainedModel(module);
     }

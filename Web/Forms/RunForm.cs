@@ -40,6 +40,8 @@ public sealed class RunForm
 
     public TrainingDevice Device { get; set; } = TrainingDevice.Auto;
 
+    public string ValidationFraction { get; set; } = "";
+
     public string GradientClipNorm { get; set; } = "";
 
     public string EvaluateEvery { get; set; } = "1";
@@ -61,6 +63,7 @@ public sealed class RunForm
             Seed = Text(spec.Seed),
             TargetAccuracy = Text(spec.TargetAccuracy),
             Device = spec.Device ?? TrainingDevice.Auto,
+            ValidationFraction = Text(spec.ValidationFraction),
             GradientClipNorm = Text(spec.GradientClipNorm),
             EvaluateEvery = Text(spec.EvaluateEvery),
             LogEveryBatches = Text(spec.LogEveryBatches),
@@ -96,6 +99,7 @@ public sealed class RunForm
         Seed = Long(Seed, "seed", errors),
         TargetAccuracy = Number(TargetAccuracy, "targetAccuracy", errors),
         Device = Device,
+        ValidationFraction = Number(ValidationFraction, "validationFraction", errors),
         GradientClipNorm = Number(GradientClipNorm, "gradientClipNorm", errors),
         EvaluateEvery = Integer(EvaluateEvery, "evaluateEvery", errors),
         LogEveryBatches = Integer(LogEveryBatches, "logEveryBatches", errors),

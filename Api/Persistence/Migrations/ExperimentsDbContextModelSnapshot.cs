@@ -378,6 +378,12 @@ namespace Experiments.Api.Persistence.Migrations
                     b.Property<double>("TrainLoss")
                         .HasColumnType("REAL");
 
+                    b.Property<double?>("ValidationAccuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("ValidationLoss")
+                        .HasColumnType("REAL");
+
                     b.Property<string>("Worker")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
@@ -397,6 +403,9 @@ namespace Experiments.Api.Persistence.Migrations
                         .HasColumnType("INTEGER");
 
                     b.Property<double?>("BestTestAccuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("BestValidationAccuracy")
                         .HasColumnType("REAL");
 
                     b.Property<bool>("CancelRequested")

@@ -51,7 +51,7 @@ public static class ExportedModels
             Randomize(module);
             module.save(weights);
         }
-        var model = TrainedModel.Load(layers!, summary!, weights, folder.File("no-checkpoint.bin"))!;
+        var model = TrainedModel.Load(layers!, summary!, new RunWeightFiles(weights, folder.File("no-checkpoint.bin"), folder.File("no-best.bin")))!;
         var description = new ModelDescription(Guid.NewGuid(), "test-model", 1, "test-data", task, classNames, storedShape, preprocessing, layers!, summary!, []);
         return new ExportedModel(model, description);
     }

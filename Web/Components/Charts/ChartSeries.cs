@@ -8,6 +8,7 @@ public static class ChartColors
 {
     public const string Train = "#3b5bdb";
     public const string Test = "#e8590c";
+    public const string Validation = "#2f9e44";
     public const string LearningRate = "#7048e8";
 
     /// <summary>One colour per run on the compare view, in order.</summary>

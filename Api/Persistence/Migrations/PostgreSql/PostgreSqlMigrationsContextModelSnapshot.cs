@@ -387,6 +387,12 @@ namespace Experiments.Api.Persistence.Migrations.PostgreSql
                     b.Property<double>("TrainLoss")
                         .HasColumnType("double precision");
 
+                    b.Property<double?>("ValidationAccuracy")
+                        .HasColumnType("double precision");
+
+                    b.Property<double?>("ValidationLoss")
+                        .HasColumnType("double precision");
+
                     b.Property<string>("Worker")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
@@ -406,6 +412,9 @@ namespace Experiments.Api.Persistence.Migrations.PostgreSql
                         .HasColumnType("integer");
 
                     b.Property<double?>("BestTestAccuracy")
+                        .HasColumnType("double precision");
+
+                    b.Property<double?>("BestValidationAccuracy")
                         .HasColumnType("double precision");
 
                     b.Property<bool>("CancelRequested")

@@ -36,6 +36,10 @@ namespace Experiments.Tests.Clients.Generated.Models
         public double? TrainAccuracy { get; set; }
         /// <summary>The trainLoss property</summary>
         public double? TrainLoss { get; set; }
+        /// <summary>The validationAccuracy property</summary>
+        public double? ValidationAccuracy { get; set; }
+        /// <summary>The validationLoss property</summary>
+        public double? ValidationLoss { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -66,6 +70,8 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "testR2", n => { TestR2 = n.GetDoubleValue(); } },
                 { "trainAccuracy", n => { TrainAccuracy = n.GetDoubleValue(); } },
                 { "trainLoss", n => { TrainLoss = n.GetDoubleValue(); } },
+                { "validationAccuracy", n => { ValidationAccuracy = n.GetDoubleValue(); } },
+                { "validationLoss", n => { ValidationLoss = n.GetDoubleValue(); } },
             };
         }
         /// <summary>
@@ -87,6 +93,8 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteDoubleValue("testR2", TestR2);
             writer.WriteDoubleValue("trainAccuracy", TrainAccuracy);
             writer.WriteDoubleValue("trainLoss", TrainLoss);
+            writer.WriteDoubleValue("validationAccuracy", ValidationAccuracy);
+            writer.WriteDoubleValue("validationLoss", ValidationLoss);
         }
     }
 }

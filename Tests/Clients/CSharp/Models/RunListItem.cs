@@ -14,6 +14,8 @@ namespace Experiments.Tests.Clients.Generated.Models
     {
         /// <summary>The bestTestAccuracy property</summary>
         public double? BestTestAccuracy { get; set; }
+        /// <summary>The bestValidationAccuracy property</summary>
+        public double? BestValidationAccuracy { get; set; }
         /// <summary>The createdAt property</summary>
         public DateTimeOffset? CreatedAt { get; set; }
         /// <summary>The createdBy property</summary>
@@ -97,6 +99,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "bestTestAccuracy", n => { BestTestAccuracy = n.GetDoubleValue(); } },
+                { "bestValidationAccuracy", n => { BestValidationAccuracy = n.GetDoubleValue(); } },
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
                 { "createdBy", n => { CreatedBy = n.GetStringValue(); } },
                 { "datasetId", n => { DatasetId = n.GetGuidValue(); } },
@@ -124,6 +127,7 @@ namespace Experiments.Tests.Clients.Generated.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteDoubleValue("bestTestAccuracy", BestTestAccuracy);
+            writer.WriteDoubleValue("bestValidationAccuracy", BestValidationAccuracy);
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
             writer.WriteStringValue("createdBy", CreatedBy);
             writer.WriteGuidValue("datasetId", DatasetId);

@@ -116,6 +116,22 @@ namespace Experiments.Tests.Clients.Generated.Models
 #else
         public List<double?> TrainLoss { get; set; }
 #endif
+        /// <summary>The validationAccuracy property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<double?>? ValidationAccuracy { get; set; }
+#nullable restore
+#else
+        public List<double?> ValidationAccuracy { get; set; }
+#endif
+        /// <summary>The validationLoss property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<double?>? ValidationLoss { get; set; }
+#nullable restore
+#else
+        public List<double?> ValidationLoss { get; set; }
+#endif
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -147,6 +163,8 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "testR2", n => { TestR2 = n.GetCollectionOfPrimitiveValues<double?>()?.AsList(); } },
                 { "trainAccuracy", n => { TrainAccuracy = n.GetCollectionOfPrimitiveValues<double?>()?.AsList(); } },
                 { "trainLoss", n => { TrainLoss = n.GetCollectionOfPrimitiveValues<double?>()?.AsList(); } },
+                { "validationAccuracy", n => { ValidationAccuracy = n.GetCollectionOfPrimitiveValues<double?>()?.AsList(); } },
+                { "validationLoss", n => { ValidationLoss = n.GetCollectionOfPrimitiveValues<double?>()?.AsList(); } },
             };
         }
         /// <summary>
@@ -169,6 +187,8 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteCollectionOfPrimitiveValues<double?>("testR2", TestR2);
             writer.WriteCollectionOfPrimitiveValues<double?>("trainAccuracy", TrainAccuracy);
             writer.WriteCollectionOfPrimitiveValues<double?>("trainLoss", TrainLoss);
+            writer.WriteCollectionOfPrimitiveValues<double?>("validationAccuracy", ValidationAccuracy);
+            writer.WriteCollectionOfPrimitiveValues<double?>("validationLoss", ValidationLoss);
         }
     }
 }

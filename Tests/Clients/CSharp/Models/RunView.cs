@@ -16,6 +16,8 @@ namespace Experiments.Tests.Clients.Generated.Models
         public int? BestEpoch { get; set; }
         /// <summary>The bestTestAccuracy property</summary>
         public double? BestTestAccuracy { get; set; }
+        /// <summary>The bestValidationAccuracy property</summary>
+        public double? BestValidationAccuracy { get; set; }
         /// <summary>The cancelRequested property</summary>
         public bool? CancelRequested { get; set; }
         /// <summary>The createdAt property</summary>
@@ -154,6 +156,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             {
                 { "bestEpoch", n => { BestEpoch = n.GetIntValue(); } },
                 { "bestTestAccuracy", n => { BestTestAccuracy = n.GetDoubleValue(); } },
+                { "bestValidationAccuracy", n => { BestValidationAccuracy = n.GetDoubleValue(); } },
                 { "cancelRequested", n => { CancelRequested = n.GetBoolValue(); } },
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
                 { "createdBy", n => { CreatedBy = n.GetStringValue(); } },
@@ -191,6 +194,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteIntValue("bestEpoch", BestEpoch);
             writer.WriteDoubleValue("bestTestAccuracy", BestTestAccuracy);
+            writer.WriteDoubleValue("bestValidationAccuracy", BestValidationAccuracy);
             writer.WriteBoolValue("cancelRequested", CancelRequested);
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
             writer.WriteStringValue("createdBy", CreatedBy);

@@ -22,7 +22,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public EvaluateRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/evaluate", pathParameters)
+        public EvaluateRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/evaluate{?which*}", pathParameters)
         {
         }
         /// <summary>
@@ -30,11 +30,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public EvaluateRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/evaluate", rawUrl)
+        public EvaluateRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/evaluate{?which*}", rawUrl)
         {
         }
         /// <summary>
-        /// `split` is test (default), train or all. Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1.
+        /// `split` is test (default), train, all, or validation (the samples the run held out of its own dataset&apos;s training split). Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         /// <returns>A <see cref="global::Experiments.Tests.Clients.Generated.Models.RunEvaluation"/></returns>
         /// <param name="body">The request body</param>
@@ -49,11 +49,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public async Task<global::Experiments.Tests.Clients.Generated.Models.RunEvaluation?> PostAsync(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::Experiments.Tests.Clients.Generated.Models.RunEvaluation?> PostAsync(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.EvaluateRequestBuilder.EvaluateRequestBuilderPostQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #nullable restore
 #else
-        public async Task<global::Experiments.Tests.Clients.Generated.Models.RunEvaluation> PostAsync(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::Experiments.Tests.Clients.Generated.Models.RunEvaluation> PostAsync(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.EvaluateRequestBuilder.EvaluateRequestBuilderPostQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
@@ -71,18 +71,18 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.RunEvaluation>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.RunEvaluation.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// `split` is test (default), train or all. Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1.
+        /// `split` is test (default), train, all, or validation (the samples the run held out of its own dataset&apos;s training split). Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public RequestInformation ToPostRequestInformation(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default)
+        public RequestInformation ToPostRequestInformation(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.EvaluateRequestBuilder.EvaluateRequestBuilderPostQueryParameters>>? requestConfiguration = default)
         {
 #nullable restore
 #else
-        public RequestInformation ToPostRequestInformation(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default)
+        public RequestInformation ToPostRequestInformation(global::Experiments.Tests.Clients.Generated.Models.EvaluateRequest body, Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.EvaluateRequestBuilder.EvaluateRequestBuilderPostQueryParameters>> requestConfiguration = default)
         {
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
@@ -100,6 +100,17 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate
         public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.EvaluateRequestBuilder WithUrl(string rawUrl)
         {
             return new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.EvaluateRequestBuilder(rawUrl, RequestAdapter);
+        }
+        /// <summary>
+        /// `split` is test (default), train, all, or validation (the samples the run held out of its own dataset&apos;s training split). Answers loss, accuracy, the confusion matrix and per-class precision, recall and F1. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
+        /// </summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
+        public partial class EvaluateRequestBuilderPostQueryParameters 
+        {
+            #pragma warning disable CS1591
+            [QueryParameter("which")]
+            public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.PostWhichQueryParameterType? Which { get; set; }
+            #pragma warning restore CS1591
         }
     }
 }

@@ -22,7 +22,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public PredictRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/predict", pathParameters)
+        public PredictRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/predict{?which*}", pathParameters)
         {
         }
         /// <summary>
@@ -30,11 +30,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public PredictRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/predict", rawUrl)
+        public PredictRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/predict{?which*}", rawUrl)
         {
         }
         /// <summary>
-        /// Each sample is a list of numbers (nested or flat) with as many values as one sample of the run&apos;s dataset. Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values.
+        /// Each sample is a list of numbers (nested or flat) with as many values as one sample of the run&apos;s dataset. Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         /// <returns>A <see cref="global::Experiments.Tests.Clients.Generated.Models.PredictResponse"/></returns>
         /// <param name="body">The request body</param>
@@ -49,11 +49,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict
         /// <exception cref="global::Experiments.Tests.Clients.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public async Task<global::Experiments.Tests.Clients.Generated.Models.PredictResponse?> PostAsync(global::Experiments.Tests.Clients.Generated.Models.PredictRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::Experiments.Tests.Clients.Generated.Models.PredictResponse?> PostAsync(global::Experiments.Tests.Clients.Generated.Models.PredictRequest body, Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict.PredictRequestBuilder.PredictRequestBuilderPostQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #nullable restore
 #else
-        public async Task<global::Experiments.Tests.Clients.Generated.Models.PredictResponse> PostAsync(global::Experiments.Tests.Clients.Generated.Models.PredictRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::Experiments.Tests.Clients.Generated.Models.PredictResponse> PostAsync(global::Experiments.Tests.Clients.Generated.Models.PredictRequest body, Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict.PredictRequestBuilder.PredictRequestBuilderPostQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
@@ -71,18 +71,18 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.PredictResponse>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.PredictResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Each sample is a list of numbers (nested or flat) with as many values as one sample of the run&apos;s dataset. Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values.
+        /// Each sample is a list of numbers (nested or flat) with as many values as one sample of the run&apos;s dataset. Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public RequestInformation ToPostRequestInformation(global::Experiments.Tests.Clients.Generated.Models.PredictRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default)
+        public RequestInformation ToPostRequestInformation(global::Experiments.Tests.Clients.Generated.Models.PredictRequest body, Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict.PredictRequestBuilder.PredictRequestBuilderPostQueryParameters>>? requestConfiguration = default)
         {
 #nullable restore
 #else
-        public RequestInformation ToPostRequestInformation(global::Experiments.Tests.Clients.Generated.Models.PredictRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default)
+        public RequestInformation ToPostRequestInformation(global::Experiments.Tests.Clients.Generated.Models.PredictRequest body, Action<RequestConfiguration<global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict.PredictRequestBuilder.PredictRequestBuilderPostQueryParameters>> requestConfiguration = default)
         {
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
@@ -100,6 +100,17 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict
         public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict.PredictRequestBuilder WithUrl(string rawUrl)
         {
             return new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict.PredictRequestBuilder(rawUrl, RequestAdapter);
+        }
+        /// <summary>
+        /// Each sample is a list of numbers (nested or flat) with as many values as one sample of the run&apos;s dataset. Answers, per sample, the predicted class, its name and the probability of every class; for a regression dataset, the predicted values. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
+        /// </summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
+        public partial class PredictRequestBuilderPostQueryParameters 
+        {
+            #pragma warning disable CS1591
+            [QueryParameter("which")]
+            public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict.PostWhichQueryParameterType? Which { get; set; }
+            #pragma warning restore CS1591
         }
     }
 }

@@ -22,7 +22,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public WeightsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/weights{?format*}", pathParameters)
+        public WeightsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/weights{?format*,which*}", pathParameters)
         {
         }
         /// <summary>
@@ -30,11 +30,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public WeightsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/weights{?format*}", rawUrl)
+        public WeightsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs/{id}/weights{?format*,which*}", rawUrl)
         {
         }
         /// <summary>
-        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights.
+        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         /// <returns>A <see cref="Stream"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -67,7 +67,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
             return await RequestAdapter.SendPrimitiveAsync<Stream>(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights.
+        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -95,7 +95,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
             return new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights.WeightsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights.
+        /// `format` is torchsharp (default, for module.load in .NET); pytorch (a .pt state dict written as torch.save writes it: model.load_state_dict(torch.load(path, mmap=True, weights_only=True)) on the equivalent nn.Sequential); safetensors (its `__metadata__` holds the class names, the layer spec and the dataset&apos;s preprocessing); onnx (opset 17, the preprocessing folded in: input `input` takes raw float32 samples as the dataset stores them, output `probabilities` (classification) or `predictions` (regression)); or card (a Markdown model card: input, preprocessing with its fitted mean and std, output classes, layers, state-dict keys, training). The weights files do not include the preprocessing: apply it first (see the card). A run that did not finish serves its last checkpoint&apos;s weights. `which` is last (default: the final weights, or the last checkpoint&apos;s while the run trains) or best (the weights of the best epoch, chosen on validation when the run holds a validation split out, else on test).
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class WeightsRequestBuilderGetQueryParameters 
@@ -103,6 +103,10 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights
             #pragma warning disable CS1591
             [QueryParameter("format")]
             public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights.GetFormatQueryParameterType? Format { get; set; }
+            #pragma warning restore CS1591
+            #pragma warning disable CS1591
+            [QueryParameter("which")]
+            public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights.GetWhichQueryParameterType? Which { get; set; }
             #pragma warning restore CS1591
         }
     }
