@@ -48,6 +48,33 @@ public sealed record RunLayerSeries(
     public static RunLayerSeries Empty { get; } = new([], [], [], [], [], null);
 
     /// <summary>
+    /// These series followed by <paramref name="next"/>'s (steps after these: the next answer, or a pushed snapshot), aligned by
+    /// name; a tensor or layer missing from one side has nulls there. <see cref="NextFrom"/> is <paramref name="next"/>'s.
+    /// </summary>
+    public RunLayerSeries Concat(RunLayerSeries next)
+    {
+        var (count, nextCount) = (Step.Length, next.Step.Length);
+        var parameters = Parameters.ToDictionary(series => series.Name);
+        var nextParameters = next.Parameters.ToDictionary(series => series.Name);
+        var activations = Activations.ToDictionary(series => series.Layer);
+        var nextActivations = next.Activations.ToDictionary(series => series.Layer);
+        return new RunLayerSeries(
+            [.. Step, .. next.Step],
+            [.. Epoch, .. next.Epoch],
+            [.. Batch, .. next.Batch],
+            [.. parameters.Keys.Concat(nextParameters.Keys).Distinct().Select(name => ParameterSeries.Join(
+                parameters.GetValueOrDefault(name) ?? ParameterSeries.Missing(name, count), nextParameters.GetValueOrDefault(name) ?? ParameterSeries.Missing(name, nextCount)))],
+            [.. Activations.Concat(next.Activations).DistinctBy(series => series.Layer).Select(layer => ActivationSeries.Join(
+                activations.GetValueOrDefault(layer.Layer) ?? ActivationSeries.Missing(layer.Layer, layer.Type, count),
+                nextActivations.GetValueOrDefault(layer.Layer) ?? ActivationSeries.Missing(layer.Layer, layer.Type, nextCount)))],
+            next.NextFrom);
+    }
+
+    /// <summary>The series with a pushed <paramref name="snapshot"/> at the end; unchanged when it is not after the last step.</summary>
+    public RunLayerSeries Append(LayerSnapshot snapshot) =>
+        Step.Length > 0 && snapshot.Step <= Step[^1] ? this : Concat(From([snapshot], null)) with { NextFrom = NextFrom };
+
+    /// <summary>
     /// The series of <paramref name="snapshots"/> (in step order), of the parameters and layers named <paramref name="layer"/> or
     /// under it (<c>layers[0]</c> takes <c>layers[0].weight</c> and <c>layers[0].bias</c>) when it is set; a tensor or layer
     /// missing from a step has nulls there.
@@ -90,7 +117,15 @@ public sealed record RunLayerSeries(
 }
 
 /// <summary>One parameter tensor over the steps; its histograms as step × bin matrices.</summary>
-public sealed record ParameterSeries(string Name, double?[] WeightNorm, double?[] GradientNorm, double?[] UpdateRatio, HistogramSeries Weights, HistogramSeries Gradients);
+public sealed record ParameterSeries(string Name, double?[] WeightNorm, double?[] GradientNorm, double?[] UpdateRatio, HistogramSeries Weights, HistogramSeries Gradients)
+{
+    internal static ParameterSeries Missing(string name, int count) =>
+        new(name, new double?[count], new double?[count], new double?[count], HistogramSeries.Missing(count), HistogramSeries.Missing(count));
+
+    internal static ParameterSeries Join(ParameterSeries first, ParameterSeries then) => new(first.Name,
+        [.. first.WeightNorm, .. then.WeightNorm], [.. first.GradientNorm, .. then.GradientNorm], [.. first.UpdateRatio, .. then.UpdateRatio],
+        HistogramSeries.Join(first.Weights, then.Weights), HistogramSeries.Join(first.Gradients, then.Gradients));
+}
 
 /// <summary>Histograms over steps: row i is step i (empty when that step had none), with that step's range.</summary>
 public sealed record HistogramSeries(double?[] Min, double?[] Max, long[][] Counts)
@@ -100,7 +135,19 @@ public sealed record HistogramSeries(double?[] Min, double?[] Max, long[][] Coun
         var rows = histograms.ToList();
         return new HistogramSeries([.. rows.Select(row => row?.Min)], [.. rows.Select(row => row?.Max)], [.. rows.Select(row => row?.Counts ?? [])]);
     }
+
+    internal static HistogramSeries Missing(int count) => new(new double?[count], new double?[count], [.. Enumerable.Repeat(Array.Empty<long>(), count)]);
+
+    internal static HistogramSeries Join(HistogramSeries first, HistogramSeries then) =>
+        new([.. first.Min, .. then.Min], [.. first.Max, .. then.Max], [.. first.Counts, .. then.Counts]);
 }
 
 /// <summary>One layer's output statistics over the steps.</summary>
-public sealed record ActivationSeries(string Layer, string Type, double?[] Mean, double?[] Std, double?[] DeadFraction, double?[] SaturatedFraction);
+public sealed record ActivationSeries(string Layer, string Type, double?[] Mean, double?[] Std, double?[] DeadFraction, double?[] SaturatedFraction)
+{
+    internal static ActivationSeries Missing(string layer, string type, int count) =>
+        new(layer, type, new double?[count], new double?[count], new double?[count], new double?[count]);
+
+    internal static ActivationSeries Join(ActivationSeries first, ActivationSeries then) => new(first.Layer, first.Type,
+        [.. first.Mean, .. then.Mean], [.. first.Std, .. then.Std], [.. first.DeadFraction, .. then.DeadFraction], [.. first.SaturatedFraction, .. then.SaturatedFraction]);
+}
