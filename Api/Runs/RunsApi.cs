@@ -58,6 +58,7 @@ public static class RunsApi
             .WithDescription("A queued run is cancelled at once. A running run stops within one batch; its metrics and last checkpoint are kept. "
                 + "Answers 202 with the run; 409 when it already finished.");
         group.MapTrainedModel();
+        group.MapMistakes();
         return app;
     }
 
