@@ -60,7 +60,7 @@ public sealed class FieldBadInputTests(ApiFactory factory) : IClassFixture<ApiFa
     [InlineData("/api/runs", """{"device": 1}""", "device", "must be one of auto, cpu, cuda.")]
     [InlineData("/api/runs", """{"device": "1"}""", "device", "must be one of auto, cpu, cuda.")]
     [InlineData("/api/runs", """{"device": "gpu"}""", "device", "must be one of auto, cpu, cuda.")]
-    [InlineData("/api/runs/3fa85f64-5717-4562-b3fc-2c963f66afa6/evaluate", """{"datasetId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "split": 5}""", "split", "must be one of test, train, all.")]
+    [InlineData("/api/runs/3fa85f64-5717-4562-b3fc-2c963f66afa6/evaluate", """{"datasetId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "split": 5}""", "split", "must be one of test, train, all, validation.")]
     public async Task Regression_an_enum_is_one_of_its_names_never_a_number(string path, string body, string field, string expected)
     {
         var problem = await ExpectProblemAsync(await PostAsync(path, body));
