@@ -190,6 +190,37 @@ public sealed class DiagnosticsTests(ApiFactory factory, ITestOutputHelper outpu
         Assert.Contains(report.Warnings, warning => warning.StartsWith("The training split is badly imbalanced: class 'cat' has 22 samples, class 'dog' only 2 (11 to 1).", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_regression_run_gets_its_target_distribution_an_overfit_by_loss_and_no_expected_initial_loss()
+    {
+        var random = new Random(5);
+        var csv = new StringBuilder("a,b,y\n");
+        for (var row = 0; row < 120; row++)
+        {
+            var (a, b) = (random.NextDouble(), random.NextDouble());
+            csv.Append(CultureInfo.InvariantCulture, $"{a:F4},{b:F4},{2 * a - b + 0.5:F4}\n");
+        }
+        var import = await _client.PostAsync("/api/datasets", Workflow.CsvForm(Encoding.UTF8.GetBytes(csv.ToString()), "line.csv", ("task", "regression")));
+        Assert.True(import.IsSuccessStatusCode, await import.Content.ReadAsStringAsync());
+        var line = await import.ReadAsAsync<DatasetView>();
+        var model = await CreateModelAsync("line-mlp", new { type = "linear", outFeatures = 16 }, new { type = "relu" }, new { type = "linear", outFeatures = 1 });
+        var spec = new { datasetId = line.Id, modelId = model.Id, optimizer = new { type = "adam", lr = 0.01 }, loss = new { type = "mse" }, epochs = 5, batchSize = 16, seed = 2, validationFraction = 0.2 };
+
+        var response = await _client.PostAsJsonAsync("/api/runs/preflight?overfitSteps=300", spec);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        var report = await response.ReadAsAsync<PreflightReport>();
+        var sweep = await _client.PostAsJsonAsync("/api/runs/lr-range-test?minLr=1e-6&maxLr=10&steps=40", spec);
+
+        Assert.Null(report.InitialLoss.Expected);
+        Assert.Null(report.InitialLoss.LabelEntropy);
+        Assert.Equal(["train", "validation", "test"], report.Data.Splits.Select(split => split.Split));
+        Assert.All(report.Data.Splits, split => Assert.Empty(split.ClassCounts));
+        Assert.All(report.Data.Splits, split => Assert.InRange(split.TargetMean!.Value, 0, 1.5));
+        Assert.Null(report.Overfit!.FinalAccuracy);
+        Assert.True(report.Overfit.Memorized, $"{report.Overfit.InitialLoss} → {report.Overfit.FinalLoss}");
+        Assert.Equal(HttpStatusCode.OK, sweep.StatusCode);
+    }
+
     [Theory]
     [InlineData("/api/runs/preflight?overfitSteps=1001", "overfitSteps", "must be between 0 (no overfit check) and 1000")]
     [InlineData("/api/runs/preflight?overfitSteps=-1", "overfitSteps", "must be between 0 (no overfit check) and 1000")]
