@@ -74,6 +74,7 @@ public static class HttpExtensions
         builder.Services.AddScoped<IDatasetQueries, DatasetQueries>();
         builder.Services.AddScoped<IModelQueries, ModelQueries>();
         builder.Services.AddScoped<IWorkerQueries, WorkerQueries>();
+        builder.Services.AddSingleton<HeavyRequests>();
         return builder;
     }
 

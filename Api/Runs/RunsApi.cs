@@ -51,6 +51,7 @@ public static class RunsApi
                 + "Answers 202 with the run; 409 when it already finished.");
         group.MapRunDiagnostics();
         group.MapTrainedModel();
+        group.MapMistakes();
         return app;
     }
 

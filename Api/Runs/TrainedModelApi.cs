@@ -30,7 +30,7 @@ public static class TrainedModelApi
     /// <summary>The values of <c>which</c> on evaluate, predict and weights: the last weights (default) or the best epoch's.</summary>
     public static IReadOnlyList<string> WeightsChoices { get; } = ["last", "best"];
 
-    private const string WhichDescription = " `which` is last (default: the final weights, or the last checkpoint's while the run trains) or best (the weights of "
+    internal const string WhichDescription = " `which` is last (default: the final weights, or the last checkpoint's while the run trains) or best (the weights of "
         + "the best epoch, chosen on validation when the run holds a validation split out, else on test).";
 
     public static RouteGroupBuilder MapTrainedModel(this RouteGroupBuilder group)
@@ -276,7 +276,7 @@ public static class TrainedModelApi
     private static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The request is not valid.");
 
-    private static Conflict<ProblemDetails> NoWeights(Guid id, WeightsChoice which) => TypedResults.Conflict(which == WeightsChoice.Best
+    internal static Conflict<ProblemDetails> NoWeights(Guid id, WeightsChoice which) => TypedResults.Conflict(which == WeightsChoice.Best
         ? new ProblemDetails
         {
             Status = StatusCodes.Status409Conflict,

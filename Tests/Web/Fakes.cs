@@ -177,8 +177,8 @@ public sealed class FakeApi : HttpMessageHandler
 {
     public List<(string Path, string Body)> Requests { get; } = [];
 
-    /// <summary>Every request's path with its query string, in order.</summary>
-    public List<string> Urls { get; } = [];
+    /// <summary>Every request's address, its query included.</summary>
+    public List<Uri> Addresses { get; } = [];
 
     /// <summary>Answers a test gives for paths, by path, when it wants them: a pending task holds the request until it is completed.</summary>
     public Dictionary<string, Task<HttpResponseMessage>> Answers { get; } = [];
@@ -188,7 +188,7 @@ public sealed class FakeApi : HttpMessageHandler
         var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
         var path = request.RequestUri!.AbsolutePath;
         Requests.Add((path, body));
-        Urls.Add(request.RequestUri.PathAndQuery);
+        Addresses.Add(request.RequestUri);
         if (Answers.TryGetValue(path, out var answer))
         {
             return await answer;

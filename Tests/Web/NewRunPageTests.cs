@@ -34,7 +34,7 @@ public sealed class NewRunPageTests : DashboardContext
         await page.Find("#check").ClickAsync(new());
 
         page.WaitForAssertion(() => Assert.NotNull(page.Find("#preflight")));
-        Assert.Equal("/api/runs/preflight?overfitSteps=100", Assert.Single(Api.Urls, url => url.StartsWith("/api/runs/preflight", StringComparison.Ordinal)));
+        Assert.Equal("/api/runs/preflight?overfitSteps=100", Assert.Single(Api.Addresses.Select(address => address.PathAndQuery), url => url.StartsWith("/api/runs/preflight", StringComparison.Ordinal)));
         var sent = JsonSerializer.Deserialize<RunSpec>(Api.Requests.Single(request => request.Path == "/api/runs/preflight").Body, JsonConventions.Web)!;
         Assert.Equal((_iris.Id, _mlp.Id), (sent.DatasetId, sent.ModelId));
         Assert.Contains("layers[0].weight and layers[0].bias received no gradient", page.Find("#preflight-warnings").TextContent, StringComparison.Ordinal);

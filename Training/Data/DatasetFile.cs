@@ -73,6 +73,33 @@ public static class DatasetFile
         return ReadTargets(stream, header, features, count);
     }
 
+    /// <summary>
+    /// The samples at <paramref name="rows"/> of one split, in that order, as stored (no preprocessing), with the file's
+    /// header: each row is read where it lies, without reading the rest.
+    /// </summary>
+    public static (DatasetFileHeader Header, DatasetArrays Samples) ReadRows(string path, bool testSplit, IReadOnlyList<int> rows)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var header = ReadHeader(stream, path);
+        var splitCount = testSplit ? header.TestCount : header.TrainCount;
+        var splitStart = testSplit ? header.DataOffset + header.SplitBytes(header.TrainCount) : header.DataOffset;
+        var targetsStart = splitStart + splitCount * header.SampleSize * header.FeatureBytes;
+        var sampleSize = checked((int)header.SampleSize);
+        var features = new float[checked(rows.Count * sampleSize)];
+        var targets = new byte[checked(rows.Count * header.TargetBytes)];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(rows[i], nameof(rows));
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rows[i], splitCount, nameof(rows));
+            stream.Position = splitStart + rows[i] * header.SampleSize * header.FeatureBytes;
+            ReadFeatures(stream, header.FeatureType, features.AsSpan(i * sampleSize, sampleSize));
+            stream.Position = targetsStart + rows[i] * (long)header.TargetBytes;
+            stream.ReadExactly(targets, i * header.TargetBytes, header.TargetBytes);
+        }
+        using var gathered = new MemoryStream(targets);
+        return (header, ReadTargets(gathered, header, features, rows.Count));
+    }
+
     private static DatasetFileHeader ReadHeader(Stream stream, string path)
     {
         using var reader = new BinaryReader(stream, Encoding.ASCII, leaveOpen: true);
@@ -115,11 +142,11 @@ public static class DatasetFile
         return DatasetArrays.Regression(features, values, header.TargetSize);
     }
 
-    private static void ReadFeatures(Stream stream, FeatureType type, float[] features)
+    private static void ReadFeatures(Stream stream, FeatureType type, Span<float> features)
     {
         if (type == FeatureType.Float32)
         {
-            stream.ReadExactly(MemoryMarshal.AsBytes(features.AsSpan()));
+            stream.ReadExactly(MemoryMarshal.AsBytes(features));
             return;
         }
         var buffer = new byte[Math.Min(features.Length, 1 << 20)];
@@ -127,7 +154,7 @@ public static class DatasetFile
         {
             var chunk = Math.Min(buffer.Length, features.Length - done);
             stream.ReadExactly(buffer, 0, chunk);
-            var target = features.AsSpan(done, chunk);
+            var target = features.Slice(done, chunk);
             for (var i = 0; i < chunk; i++)
             {
                 target[i] = buffer[i];

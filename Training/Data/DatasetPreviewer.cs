@@ -5,7 +5,10 @@ using Experiments.Training.Data;
 
 namespace Experiments.Training.Data;
 
-/// <summary>Reads the first samples of a split from a dataset's tensor file; served by the dataset preview endpoint and the dashboard.</summary>
+/// <summary>
+/// Shows stored samples as the dashboard and the API draw them: an image dataset's samples as PNGs, any other's as their
+/// first values. Serves the dataset preview (the first samples of a split) and a run's mistakes (any rows).
+/// </summary>
 public static class DatasetPreviewer
 {
     public const int MaxFeatures = 100;
@@ -16,20 +19,33 @@ public static class DatasetPreviewer
         count = Math.Min(count, available);
         var arrays = DatasetFile.ReadSamples(path, testSplit, 0, count);
         var header = DatasetFile.ReadHeader(path);
-        var image = ImageLayout(dataset.SampleShape);
         var sampleSize = (int)header.SampleSize;
         var samples = new List<PreviewSample>(count);
         for (var i = 0; i < count; i++)
         {
-            var features = arrays.Features.AsSpan(i * sampleSize, sampleSize);
             var label = arrays.Kind == TargetKind.ClassIndex ? dataset.ClassNames[arrays.Labels[i]] : null;
             var target = arrays.Kind == TargetKind.Values ? arrays.Values.AsSpan(i * arrays.TargetSize, arrays.TargetSize).ToArray() : null;
-            var png = image is { } layout
-                ? "data:image/png;base64," + Convert.ToBase64String(Png(features, layout, header.FeatureType == FeatureType.UInt8 ? (0, 255) : (dataset.Statistics.Min, dataset.Statistics.Max)))
-                : null;
-            samples.Add(new PreviewSample(i, label, target, image is null ? features[..Math.Min(MaxFeatures, sampleSize)].ToArray() : null, png));
+            var shown = Show(dataset, header.FeatureType, arrays.Features.AsSpan(i * sampleSize, sampleSize));
+            samples.Add(new PreviewSample(i, label, target, shown.Features, shown.Png));
         }
-        return new DatasetPreview(dataset.Id, testSplit ? "test" : "train", dataset.SampleShape, image is not null, samples);
+        return new DatasetPreview(dataset.Id, testSplit ? "test" : "train", dataset.SampleShape, IsImages(dataset), samples);
+    }
+
+    /// <summary>Whether the dataset's samples are drawn as images.</summary>
+    public static bool IsImages(Dataset dataset) => ImageLayout(dataset.SampleShape) is not null;
+
+    /// <summary>
+    /// One sample as stored (before preprocessing): for an image dataset a PNG data URI (whole numbers 0..255 as grey
+    /// levels, float features mapped from the dataset's minimum and maximum), else its first <see cref="MaxFeatures"/> values.
+    /// </summary>
+    public static ShownSample Show(Dataset dataset, FeatureType featureType, ReadOnlySpan<float> features)
+    {
+        if (ImageLayout(dataset.SampleShape) is not { } layout)
+        {
+            return new ShownSample(features[..Math.Min(MaxFeatures, features.Length)].ToArray(), null);
+        }
+        var range = featureType == FeatureType.UInt8 ? (0, 255) : (dataset.Statistics.Min, dataset.Statistics.Max);
+        return new ShownSample(null, "data:image/png;base64," + Convert.ToBase64String(Png(features, layout, range)));
     }
 
     /// <summary>[H, W], [C, H, W] or [H, W, C] with 1 or 3 channels and sides of at least 4 are images.</summary>
@@ -112,3 +128,6 @@ public static class DatasetPreviewer
         return crc ^ 0xFFFFFFFFu;
     }
 }
+
+/// <summary>A stored sample as shown: its first values, or for an image dataset a PNG data URI.</summary>
+public sealed record ShownSample(float[]? Features, string? Png);

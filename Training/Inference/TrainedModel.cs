@@ -89,6 +89,16 @@ public sealed class TrainedModel : IDisposable
     }
 
     /// <summary>
+    /// A classifier's predicted class and class probabilities for every sample of <paramref name="split"/>, decided as the
+    /// confusion matrix of <see cref="Evaluate"/> (and of training's final evaluation, at the run's batch size) decides them.
+    /// </summary>
+    public ClassifiedSamples Classify(DatasetArrays split, int[] sampleShape, int batchSize, CancellationToken cancellationToken)
+    {
+        using var tensors = TensorSplit.From(split, sampleShape, CPU);
+        return Evaluator.Classify(_module, tensors, batchSize, cancellationToken);
+    }
+
+    /// <summary>
     /// The model's outputs for <paramref name="count"/> samples laid out row-major in <paramref name="features"/>. With
     /// <paramref name="probabilities"/>, each class's probability: the softmax of the logits, or for a single logit
     /// (bceWithLogits on two classes) [1 − σ(z), σ(z)].
@@ -101,9 +111,7 @@ public sealed class TrainedModel : IDisposable
         var output = _module.forward(input);
         if (probabilities)
         {
-            output = output.shape[1] == 1
-                ? cat([1 - sigmoid(output), sigmoid(output)], 1)
-                : nn.functional.softmax(output, 1);
+            output = Evaluator.Probabilities(output);
         }
         var width = (int)output.shape[1];
         var flat = output.contiguous().data<float>().ToArray();

@@ -111,7 +111,7 @@ public sealed class MetricAccumulator(TargetKind kind, int? confusionClasses = n
     }
 
     /// <summary>The predicted class: the largest logit, or for a single logit (bceWithLogits) whether it is positive.</summary>
-    private static Tensor Predict(Tensor outputs) =>
+    internal static Tensor Predict(Tensor outputs) =>
         outputs.shape[1] == 1 ? outputs.squeeze(1).gt(0).to(ScalarType.Int64) : outputs.argmax(1);
 
     /// <summary>Adds a batch's sum to a running sum that outlives the batch's dispose scope.</summary>

@@ -5,6 +5,7 @@ using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Web.Runs;
 
 namespace Experiments.Web.Services;
 
@@ -13,7 +14,7 @@ public sealed record DatasetUpload(string FileName, long Size, string? Name, str
     string? Delimiter = null, double? TestFraction = null, int? Seed = null);
 
 /// <summary>
-/// The dashboard's writes, sent to this service's own REST API so that a page does exactly what a curl call does:
+/// The dashboard's writes (and a run's mistakes, a request-shaped read), sent to this service's own REST API so that a page does exactly what a curl call does:
 /// same validation, same messages, same side effects (docs/decisions/007).
 /// </summary>
 public sealed class ExperimentsClient(HttpClient http, DashboardCaller? caller = null)
@@ -71,6 +72,22 @@ public sealed class ExperimentsClient(HttpClient http, DashboardCaller? caller =
     {
         using var response = await SendAsync(HttpMethod.Post, $"api/runs/{runId}/cancel", null, cancellationToken);
         return await ReadAsync<RunView>(response, cancellationToken);
+    }
+
+    /// <summary>A run's mistakes on <paramref name="split"/>, as <c>GET /api/runs/{id}/mistakes</c> answers them.</summary>
+    public async Task<ApiResult<RunMistakes>> MistakesAsync(Guid runId, string split, MistakeQuery query, int count, CancellationToken cancellationToken)
+    {
+        var path = FormattableString.Invariant($"api/runs/{runId}/mistakes?split={Uri.EscapeDataString(split)}&kind={Uri.EscapeDataString(query.Kind)}&count={count}");
+        if (query.TrueClass is { } trueClass)
+        {
+            path += FormattableString.Invariant($"&true={trueClass}");
+        }
+        if (query.PredictedClass is { } predictedClass)
+        {
+            path += FormattableString.Invariant($"&predicted={predictedClass}");
+        }
+        using var response = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
+        return await ReadAsync<RunMistakes>(response, cancellationToken);
     }
 
     /// <summary>Sends as the signed-in person: with their key, never with any other.</summary>

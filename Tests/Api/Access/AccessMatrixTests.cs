@@ -205,6 +205,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
             ["POST /api/runs/{id:guid}/evaluate"] = (Rule.Reader, _ => Json(HttpMethod.Post, $"{runs}/evaluate", new { datasetId = _dataset.Id })),
             ["POST /api/runs/{id:guid}/predict"] = (Rule.Reader, _ => Json(HttpMethod.Post, $"{runs}/predict", new { samples = new[] { new[] { 5.1, 3.5, 1.4, 0.2 } } })),
             ["GET /api/runs/{id:guid}/weights"] = (Rule.Reader, Get($"{runs}/weights")),
+            ["GET /api/runs/{id:guid}/mistakes"] = (Rule.Reader, Get($"{runs}/mistakes")),
 
             ["* /hubs/runs/negotiate"] = (Rule.Reader, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/hubs/runs/negotiate?negotiateVersion=1"))),
             ["* /hubs/runs"] = (Rule.Reader, Get("/hubs/runs")),

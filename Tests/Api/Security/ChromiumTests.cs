@@ -66,7 +66,7 @@ public sealed class ChromiumTests(BrowserFixture browser) : IClassFixture<Browse
 
         await OpenDashboardAsync(page, $"/runs/{run.Id}");
         await page.WaitForFunctionAsync("() => document.getElementById('chart-loss')?.data?.[0]?.x?.length === 3");
-        await page.WaitForFunctionAsync("() => document.querySelector('#chart-confusion .main-svg') !== null");
+        await page.WaitForFunctionAsync("() => document.querySelector('#chart-confusion button.cell') !== null");
 
         await OpenDashboardAsync(page, "/datasets");
         await page.Locator("#datasets tbody tr.clickable", new() { HasText = "mnist" }).ClickAsync();

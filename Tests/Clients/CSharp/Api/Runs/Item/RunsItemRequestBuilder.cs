@@ -4,6 +4,7 @@ using Experiments.Tests.Clients.Generated.Api.Runs.Item.Cancel;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Logs;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Metrics;
+using Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Weights;
 using Experiments.Tests.Clients.Generated.Models;
@@ -42,6 +43,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item
         public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Metrics.MetricsRequestBuilder Metrics
         {
             get => new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Metrics.MetricsRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The mistakes property</summary>
+        public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes.MistakesRequestBuilder Mistakes
+        {
+            get => new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes.MistakesRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The predict property</summary>
         public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Predict.PredictRequestBuilder Predict
