@@ -54,57 +54,30 @@ public static class DiagnosticsApi
         return group;
     }
 
-    public static async Task<Results<Ok<PreflightReport>, ValidationProblem, ProblemHttpResult>> Preflight(
-        RunSpec? spec,
-        int? overfitSteps,
-        HttpContext context,
-        ExperimentsDbContext db,
-        IArtifactStore artifacts,
-        Deployment deployment,
-        IWorkerQueries workers,
-        IOptions<ExperimentsOptions> options,
-        DiagnosticsGate gate,
-        CancellationToken cancellationToken)
+    /// <summary>What both diagnostics need besides their own query parameters.</summary>
+    public sealed record DiagnosticServices(
+        HttpContext Context,
+        ExperimentsDbContext Db,
+        IArtifactStore Artifacts,
+        Deployment Deployment,
+        IWorkerQueries Workers,
+        IOptions<ExperimentsOptions> Options,
+        DiagnosticsGate Gate);
+
+    public static Task<Results<Ok<PreflightReport>, ValidationProblem, ProblemHttpResult>> Preflight(
+        RunSpec? spec, int? overfitSteps, [AsParameters] DiagnosticServices services, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         if (overfitSteps is < 0 or > MaxOverfitSteps)
         {
             errors.Add("overfitSteps", $"must be between 0 (no overfit check) and {MaxOverfitSteps}, e.g. 100; got {overfitSteps}.");
         }
-        var run = await RunSpecChecks.CheckAsync(spec, RandomNumberGenerator.GetInt32(int.MaxValue), computesHere: true, db, deployment, workers, options.Value,
-            errors, cancellationToken);
-        if (run is null || !errors.IsEmpty)
-        {
-            return RunsApi.Invalid(errors);
-        }
-        using var permit = gate.TryEnter();
-        if (permit is null)
-        {
-            return gate.Busy(context, "check");
-        }
-        var inputs = new DiagnosticInputs(run.Spec, run.Layers, run.Summary, run.Dataset.ClassNames);
-        var limit = options.Value.DiagnosticsTimeLimit;
-        var report = await Task.Run(() =>
-        {
-            var data = LoadedDataset.Read(run.Dataset, artifacts.TensorFilePath(run.Dataset));
-            return Training.Diagnostics.Preflight.Run(inputs, data, overfitSteps ?? 0, limit, cancellationToken);
-        }, cancellationToken);
-        return TypedResults.Ok(report);
+        return ComputeAsync(spec, errors, "check", services,
+            (inputs, data, limit) => Training.Diagnostics.Preflight.Run(inputs, data, overfitSteps ?? 0, limit, cancellationToken), cancellationToken);
     }
 
-    public static async Task<Results<Ok<LearningRateRangeTestResult>, ValidationProblem, ProblemHttpResult>> RangeTest(
-        RunSpec? spec,
-        double? minLr,
-        double? maxLr,
-        int? steps,
-        HttpContext context,
-        ExperimentsDbContext db,
-        IArtifactStore artifacts,
-        Deployment deployment,
-        IWorkerQueries workers,
-        IOptions<ExperimentsOptions> options,
-        DiagnosticsGate gate,
-        CancellationToken cancellationToken)
+    public static Task<Results<Ok<LearningRateRangeTestResult>, ValidationProblem, ProblemHttpResult>> RangeTest(
+        RunSpec? spec, double? minLr, double? maxLr, int? steps, [AsParameters] DiagnosticServices services, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var (low, high, count) = (minLr ?? LearningRateRangeTestResult.DefaultMinLr, maxLr ?? LearningRateRangeTestResult.DefaultMaxLr,
@@ -125,24 +98,33 @@ public static class DiagnosticsApi
         {
             errors.Add("steps", $"must be between {LearningRateRangeTestResult.MinSteps} and {LearningRateRangeTestResult.MaxSteps}, e.g. {LearningRateRangeTestResult.DefaultSteps}; got {count}.");
         }
-        var run = await RunSpecChecks.CheckAsync(spec, RandomNumberGenerator.GetInt32(int.MaxValue), computesHere: true, db, deployment, workers, options.Value,
-            errors, cancellationToken);
+        return ComputeAsync(spec, errors, "range test", services,
+            (inputs, data, limit) => LearningRateRangeTest.Run(inputs, data, low, high, count, limit, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks the spec as run creation does (with the query's <paramref name="errors"/>), takes a permit, reads the dataset
+    /// and computes off the request thread.
+    /// </summary>
+    private static async Task<Results<Ok<T>, ValidationProblem, ProblemHttpResult>> ComputeAsync<T>(
+        RunSpec? spec, ValidationErrors errors, string what, DiagnosticServices services, Func<DiagnosticInputs, LoadedDataset, TimeSpan, T> compute,
+        CancellationToken cancellationToken)
+    {
+        var options = services.Options.Value;
+        var run = await RunSpecChecks.CheckAsync(spec, RandomNumberGenerator.GetInt32(int.MaxValue), computesHere: true, services.Db, services.Deployment,
+            services.Workers, options, errors, cancellationToken);
         if (run is null || !errors.IsEmpty)
         {
             return RunsApi.Invalid(errors);
         }
-        using var permit = gate.TryEnter();
+        using var permit = services.Gate.TryEnter();
         if (permit is null)
         {
-            return gate.Busy(context, "range test");
+            return services.Gate.Busy(services.Context, what);
         }
         var inputs = new DiagnosticInputs(run.Spec, run.Layers, run.Summary, run.Dataset.ClassNames);
-        var limit = options.Value.DiagnosticsTimeLimit;
-        var result = await Task.Run(() =>
-        {
-            var data = LoadedDataset.Read(run.Dataset, artifacts.TensorFilePath(run.Dataset));
-            return LearningRateRangeTest.Run(inputs, data, low, high, count, limit, cancellationToken);
-        }, cancellationToken);
+        var result = await Task.Run(() => compute(inputs, LoadedDataset.Read(run.Dataset, services.Artifacts.TensorFilePath(run.Dataset)), options.DiagnosticsTimeLimit),
+            cancellationToken);
         return TypedResults.Ok(result);
     }
 
