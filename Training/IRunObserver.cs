@@ -23,4 +23,12 @@ public interface IRunObserver
     void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged);
 
     Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called on the training thread with each snapshot of a run with <c>watch</c>, right after its step: keep it cheap (buffer,
+    /// queue). An observer that has no use for snapshots need not implement it.
+    /// </summary>
+    void LayersWatched(LayerSnapshot snapshot)
+    {
+    }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using Experiments.Domain.Runs;
 using Experiments.Training.Checkpoints;
 using Experiments.Training.Data;
+using Experiments.Training.Diagnostics;
 using Experiments.Training.Evaluation;
 using Experiments.Training.Layers;
 using Experiments.Training.Losses;
@@ -42,6 +43,7 @@ public static class Trainer
         var batchesPerEpoch = (int)((train.Count + plan.BatchSize - 1) / plan.BatchSize);
         var schedule = LearningRateSchedule.Create(plan.Scheduler, optimizer, plan.Epochs, batchesPerEpoch);
         using var loader = new BatchLoader(train, plan.BatchSize, plan.Shuffle, plan.Seed);
+        using var watch = new LayerWatch(model, plan.Layers, plan.Watch, plan.DetectAnomaly);
 
         var state = CheckpointState.Start;
         if (plan.CheckpointPath is { } checkpointPath && File.Exists(checkpointPath))
@@ -71,7 +73,7 @@ public static class Trainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var learningRate = schedule.LearningRate;
-            var trained = TrainEpoch(plan, model, optimizer, loss, schedule, loader, targetKind, device, epoch, state.Step, observer, cancellationToken);
+            var trained = TrainEpoch(plan, model, optimizer, loss, schedule, loader, watch, targetKind, device, epoch, state.Step, observer, cancellationToken);
             var evaluate = EvaluationSchedule.Evaluates(epoch, plan.Epochs, plan.EvaluateEvery, plan.Scheduler);
             var tested = evaluate ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind) : null;
             var validated = evaluate && validation is not null ? Evaluator.Evaluate(model, loss, validation, plan.BatchSize, targetKind) : null;
@@ -193,6 +195,7 @@ public static class Trainer
         Func<Tensor, Tensor, Tensor> loss,
         LearningRateSchedule schedule,
         BatchLoader loader,
+        LayerWatch watch,
         TargetKind targetKind,
         Device device,
         int epoch,
@@ -221,12 +224,18 @@ public static class Trainer
             var (inputs, targets) = loader.Batch(batch - 1);
 
             learningRates[batch - 1] = schedule.LearningRate;
+            watch.BeginBatch(stepBefore + batch);
             optimizer.zero_grad();
             var outputs = model.forward(inputs);
             var batchLoss = loss(outputs, targets);
             batchLoss.backward();
             var gradientNorm = ClipGradients(parameters, plan.GradientClipNorm, device);
+            watch.BeforeStep(batchLoss, epoch, batch, learningRates[batch - 1]);
             optimizer.step();
+            if (watch.AfterStep(epoch, batch) is { } snapshot)
+            {
+                observer.LayersWatched(snapshot);
+            }
             schedule.AfterBatch();
 
             losses[batch - 1] = batchLoss.detach();

@@ -27,6 +27,12 @@ public sealed record TrainingPlan(
 
     public int? LogEveryBatches { get; init; }
 
+    /// <summary>Record a <see cref="LayerSnapshot"/> every <c>Every</c> steps (resolved: every default filled in); none when null.</summary>
+    public WatchSpec? Watch { get; init; }
+
+    /// <summary>Check every batch's layer outputs and gradients, and fail naming the layer where a NaN or infinity first appeared.</summary>
+    public bool DetectAnomaly { get; init; }
+
     /// <summary>Where the checkpoint of the last finished epoch is kept; a run resumes from it when it exists.</summary>
     public string? CheckpointPath { get; init; }
 
@@ -47,6 +53,8 @@ public sealed record TrainingPlan(
             GradientClipNorm = spec.GradientClipNorm,
             EvaluateEvery = spec.EvaluateEvery ?? 1,
             LogEveryBatches = spec.LogEveryBatches,
+            Watch = spec.Watch,
+            DetectAnomaly = spec.DetectAnomaly ?? false,
         };
 }
 

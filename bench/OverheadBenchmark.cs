@@ -52,12 +52,7 @@ public static class OverheadBenchmark
         var withService = !args.Contains("--no-service");
         var dataFolder = Path.Combine(Path.GetTempPath(), "experiments-bench", Guid.NewGuid().ToString("N"));
         await using var service = await ServiceClient.StartAsync(dataFolder);
-        var dataset = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"),
-            ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
-        var tensorFile = Directory.GetFiles(Path.Combine(dataFolder, "datasets"), "*.bin").Single();
-        var (storedShape, train, test) = DatasetFile.Read(tensorFile);
-        var data = DatasetPreprocessing.Apply(new Preprocessing(dataset.Preprocessing.Scale, false, dataset.Preprocessing.Reshape, null, null),
-            new LoadedDataset(storedShape, train, test)) with { ClassCount = 10 };
+        var (dataset, data) = await ImportMnistAsync(service, dataFolder);
         using var trainSplit = TensorSplit.From(data.Train, data.SampleShape, torchDevice);
         using var testSplit = TensorSplit.From(data.Test, data.SampleShape, torchDevice);
 
@@ -85,7 +80,7 @@ public static class OverheadBenchmark
             for (var round = 0; round < rounds; round++)
             {
                 bare.AddRange(BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 3));
-                var (intervals, loops) = await TrainerEpochsAsync(layers, summary, data, device, epochs: 4);
+                var (intervals, loops, _) = await TrainerEpochsAsync(layers, summary, data, device, epochs: 4);
                 trainer.AddRange(intervals);
                 trainerLoop.AddRange(loops);
                 if (withService)
@@ -108,6 +103,18 @@ public static class OverheadBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"|   of which the training loop (median) | | {Stats.Median(trainerLoop):F3} s | {Stats.Median(serviceLoop):F3} s | | | | |"));
         }
+    }
+
+    /// <summary>The 10k MNIST sample imported through the service (scaled to 0..1, as [1,28,28] images), and read back as the trainer reads it.</summary>
+    internal static async Task<(DatasetView Dataset, LoadedDataset Data)> ImportMnistAsync(ServiceClient service, string dataFolder)
+    {
+        var dataset = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"),
+            ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
+        var tensorFile = Directory.GetFiles(Path.Combine(dataFolder, "datasets"), "*.bin").Single();
+        var (storedShape, train, test) = DatasetFile.Read(tensorFile);
+        var data = DatasetPreprocessing.Apply(new Preprocessing(dataset.Preprocessing.Scale, false, dataset.Preprocessing.Reshape, null, null),
+            new LoadedDataset(storedShape, train, test)) with { ClassCount = 10 };
+        return (dataset, data);
     }
 
     /// <summary>The classic loop: shuffled batches, zero_grad, forward, loss, backward, step; then the test split under no_grad.</summary>
@@ -158,7 +165,8 @@ public static class OverheadBenchmark
     private static string Join(IEnumerable<double> seconds) => string.Join(" ", seconds.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)));
 
     /// <summary>Seconds between consecutive epochs of <see cref="Trainer"/> run in this process, as the service would run it, minus the service.</summary>
-    private static async Task<(List<double> Intervals, List<double> TrainingLoops)> TrainerEpochsAsync(IReadOnlyList<LayerSpec> layers, ModelSummary summary, LoadedDataset data, string device, int epochs)
+    internal static async Task<(List<double> Intervals, List<double> TrainingLoops, List<double> CpuSeconds)> TrainerEpochsAsync(
+        IReadOnlyList<LayerSpec> layers, ModelSummary summary, LoadedDataset data, string device, int epochs, WatchSpec? watch = null)
     {
         var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
         HttpExtensions.Configure(json);
@@ -167,10 +175,11 @@ public static class OverheadBenchmark
         var resolved = RunSpecValidator.Resolve(spec with { DatasetId = Guid.NewGuid(), ModelId = Guid.NewGuid(), Epochs = epochs, BatchSize = BatchSize }, Seed, errors)
             ?? throw new InvalidOperationException(errors.ToString());
         var plan = new TrainingPlan(layers, summary, resolved.Optimizer!, resolved.Loss!, epochs, BatchSize, Shuffle: true, Seed, null,
-            device == "cuda" ? TrainingDevice.Cuda : TrainingDevice.Cpu);
+            device == "cuda" ? TrainingDevice.Cuda : TrainingDevice.Cpu) { Watch = watch };
         var observer = new TimingObserver();
         await Trainer.TrainAsync(plan, data, observer, CancellationToken.None);
-        return (observer.Arrivals.Zip(observer.Arrivals.Skip(1), Stats.Seconds).ToList(), observer.TrainingLoops.Skip(1).ToList());
+        return (observer.Arrivals.Zip(observer.Arrivals.Skip(1), Stats.Seconds).ToList(), observer.TrainingLoops.Skip(1).ToList(),
+            observer.CpuTimes.Zip(observer.CpuTimes.Skip(1), (from, to) => (to - from).TotalSeconds).ToList());
     }
 
     /// <summary>Hears the trainer and keeps only when each epoch finished.</summary>
@@ -180,9 +189,13 @@ public static class OverheadBenchmark
 
         public List<double> TrainingLoops { get; } = [];
 
+        /// <summary>This process's CPU time when each epoch finished: what an epoch cost, whatever else shares the cores.</summary>
+        public List<TimeSpan> CpuTimes { get; } = [];
+
         public Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
         {
             Arrivals.Add(Stopwatch.GetTimestamp());
+            CpuTimes.Add(Process.GetCurrentProcess().TotalProcessorTime);
             TrainingLoops.Add(result.Seconds);
             return Task.CompletedTask;
         }
@@ -192,6 +205,11 @@ public static class OverheadBenchmark
         }
 
         public Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        /// <summary>Kept, as the service's observer buffers them for the epoch's save.</summary>
+        public List<LayerSnapshot> Snapshots { get; } = [];
+
+        public void LayersWatched(LayerSnapshot snapshot) => Snapshots.Add(snapshot);
     }
 
     /// <summary>Seconds between consecutive EpochCompleted events of one run created over HTTP.</summary>

@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task>>(StringComparer.Ord
     [HostileImportBenchmark.Name] = HostileImportBenchmark.RunAsync,
     [LoaderBenchmark.Name] = LoaderBenchmark.RunAsync,
     [OverheadBenchmark.Name] = OverheadBenchmark.RunAsync,
+    [WatchBenchmark.Name] = WatchBenchmark.RunAsync,
     ["latency"] = ServiceBenchmarks.LatencyAsync,
     ["memory"] = ServiceBenchmarks.MemoryAsync,
     ["events"] = ServiceBenchmarks.EventsAsync,

@@ -27,6 +27,8 @@ public class ExperimentsDbContext(DbContextOptions<ExperimentsDbContext> options
 
     public DbSet<BatchMetric> BatchMetrics => Set<BatchMetric>();
 
+    public DbSet<WatchedStep> LayerSnapshots => Set<WatchedStep>();
+
     public DbSet<RunLogEntry> RunLogs => Set<RunLogEntry>();
 
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();

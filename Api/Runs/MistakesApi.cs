@@ -28,7 +28,7 @@ public static class MistakesApi
 
     public static RouteGroupBuilder MapMistakes(this RouteGroupBuilder group)
     {
-        group.MapGet("/{id:guid}/mistakes", Mistakes)
+        group.MapGet("/{id:guid}/mistakes", List)
             .WithName("listRunMistakes")
             .DescribesQuery("split", Splits, defaultValue: Splits[0])
             .DescribesQuery("kind", Kinds, defaultValue: Kinds[0])
@@ -48,7 +48,7 @@ public static class MistakesApi
         return group;
     }
 
-    public static async Task<Results<Ok<RunMistakes>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ProblemHttpResult>> Mistakes(
+    public static async Task<Results<Ok<RunMistakes>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ProblemHttpResult>> List(
         Guid id,
         string? split,
         string? kind,
@@ -137,7 +137,7 @@ public static class MistakesApi
         var data = LoadedDataset.Read(dataset, path);
         var chosen = SplitSamples.Of(data, chosenSplit!.Value, spec.ValidationFraction, spec.Seed!.Value);
         var classified = model.Classify(chosen.Samples, data.SampleShape, spec.BatchSize!.Value, cancellationToken);
-        var (total, mistakes) = Training.Inference.Mistakes.Find(chosen.Samples.Labels, classified, chosenKind!.Value, trueIndex, predictedIndex, samples);
+        var (total, mistakes) = Mistakes.Find(chosen.Samples.Labels, classified, chosenKind!.Value, trueIndex, predictedIndex, samples);
 
         // The samples as stored, for their pictures or first values: only the chosen rows are read again.
         var (header, stored) = DatasetFile.ReadRows(path, chosen.StoredInTest, [.. mistakes.Select(mistake => chosen.StoredRows[mistake.Index])]);

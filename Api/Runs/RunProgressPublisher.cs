@@ -11,7 +11,8 @@ namespace Experiments.Api.Runs;
 /// <summary>
 /// What a training run reports, saved and then pushed live: each epoch (with the run's summary and the batch
 /// losses buffered since the last save) and each log line are written to the database, then published to the
-/// run's hub groups; batch progress is published at most four times a second and never stored.
+/// run's hub groups; batch progress is published at most four times a second and never stored; the snapshots of
+/// <c>watch</c> are saved with the next epoch and pushed to the run's own group.
 /// Publishing never holds training up: events go, in the order they happened, through one sender of their own, so
 /// a slow client or a Redis backplane that is gone (each send then waits for its timeout) delays only the events.
 /// </summary>
@@ -29,10 +30,14 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly List<BatchMetric> _pendingBatches = [];
+    private readonly List<WatchedStep> _pendingSnapshots = [];
     private readonly Channel<Func<IRunsClient, Task>> _events = Channel.CreateUnbounded<Func<IRunsClient, Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _sender;
     // 1 while a batch progress event waits to be sent: at most one is ever queued.
     private int _progressQueued;
+    // 1 while a layer snapshot waits to be sent: like progress, a snapshot is dropped from the live events (never from the
+    // database) rather than queued behind another.
+    private int _snapshotQueued;
     // Zero: the first batch of a run is always published, so watchers see it start at once.
     private long _lastProgress;
     private float? _latestLoss;
@@ -93,16 +98,44 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
         });
     }
 
-    /// <summary>Saves the run's pending changes together with the batch losses buffered since the last save.</summary>
+    public void LayersWatched(LayerSnapshot snapshot)
+    {
+        _pendingSnapshots.Add(new WatchedStep { RunId = _run.Id, Step = snapshot.Step, Epoch = snapshot.Epoch, Snapshot = snapshot });
+        if (Interlocked.CompareExchange(ref _snapshotQueued, 1, 0) != 0)
+        {
+            return;
+        }
+        var watched = new LayersWatched(_run.Id, snapshot);
+        var runOnly = _hub.Clients.Group(RunsHub.RunGroup(_run.Id));
+        Publish(async _ =>
+        {
+            try
+            {
+                await runOnly.LayersWatched(watched);
+            }
+            finally
+            {
+                Volatile.Write(ref _snapshotQueued, 0);
+            }
+        });
+    }
+
+    /// <summary>Saves the run's pending changes together with the batch losses and layer snapshots buffered since the last save.</summary>
     public async Task SaveAsync()
     {
         _db.BatchMetrics.AddRange(_pendingBatches);
+        _db.LayerSnapshots.AddRange(_pendingSnapshots);
         await _db.SaveChangesAsync(CancellationToken.None);
         foreach (var batch in _pendingBatches)
         {
             _db.Entry(batch).State = EntityState.Detached;
         }
+        foreach (var step in _pendingSnapshots)
+        {
+            _db.Entry(step).State = EntityState.Detached;
+        }
         _pendingBatches.Clear();
+        _pendingSnapshots.Clear();
     }
 
     public async Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken)

@@ -182,6 +182,28 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         return new Page<RunLogLine>(items, page, pageSize, total);
     }
 
+    public async Task<RunLayerSeries?> LayersAsync(Guid id, long? from, long? to, string? layer, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
+        {
+            return null;
+        }
+        var steps = db.LayerSnapshots.AsNoTracking().Where(step => step.RunId == id);
+        if (from is { } first)
+        {
+            steps = steps.Where(step => step.Step >= first);
+        }
+        if (to is { } last)
+        {
+            steps = steps.Where(step => step.Step <= last);
+        }
+        // One more than an answer holds tells whether there is more, and where it starts.
+        var snapshots = await steps.OrderBy(step => step.Step).Take(RunLayerSeries.MaxSteps + 1).Select(step => step.Snapshot).ToListAsync(cancellationToken);
+        long? next = snapshots.Count > RunLayerSeries.MaxSteps ? snapshots[RunLayerSeries.MaxSteps].Step : null;
+        return RunLayerSeries.From([.. snapshots.Take(RunLayerSeries.MaxSteps)], next, layer);
+    }
+
     private static string EscapeLike(string text) =>
         text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 

@@ -42,6 +42,14 @@ public static class RunsApi
                 + "status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.");
         group.MapGet("/{id:guid}", Get).WithName("getRun").WithSummary("A run: status, why it stopped, resolved spec, environment, evaluation and every epoch's metrics");
         group.MapGet("/{id:guid}/metrics", Metrics).WithName("getRunMetrics").WithSummary("Every finished epoch's metrics (and logged batch losses) as arrays ready to plot");
+        group.MapGet("/{id:guid}/layers", Layers)
+            .WithName("getRunLayers")
+            .WithSummary("What a run with watch recorded inside the model, as series over the watched steps")
+            .WithDescription("Per parameter tensor (`layers[0].weight`) the weight and gradient norms, the update-to-weight ratio and the weight and "
+                + "gradient histograms as step × bin matrices; per layer (`layers[1]`) the mean and standard deviation of its output and the "
+                + "fraction of dead (relu family) or saturated (sigmoid, tanh) units. `from` and `to` bound the steps (inclusive), `layer` keeps one "
+                + $"layer's series (`layers[0]` also keeps its parameters). At most {RunLayerSeries.MaxSteps} steps per answer: `nextFrom` is where the "
+                + "rest starts. A run without watch answers empty series.");
         group.MapGet("/{id:guid}/logs", Logs).WithName("listRunLogs").Paged().WithSummary("The run's own log, oldest line first");
         group.MapPost("/{id:guid}/cancel", Cancel)
             .WithName("cancelRun")
@@ -172,6 +180,48 @@ public static class RunsApi
     {
         var (number, size) = Paging.Normalize(page, pageSize);
         return await queries.LogsAsync(id, number, size, cancellationToken) is { } logs ? TypedResults.Ok(logs) : Problems.NotFound("run", id);
+    }
+
+    /// <summary>The longest <c>layer</c> filter: deeper paths than the layer limit allows are never needed.</summary>
+    private const int MaxLayerNameLength = 200;
+
+    public static async Task<Results<Ok<RunLayerSeries>, NotFound<ProblemDetails>, ValidationProblem>> Layers(
+        Guid id, IRunQueries queries, long? from, long? to, string? layer, CancellationToken cancellationToken)
+    {
+        var errors = new ValidationErrors();
+        if (from is < 1)
+        {
+            errors.Add("from", $"is a step of the run, counted from 1; got {from}.");
+        }
+        if (to is < 1)
+        {
+            errors.Add("to", $"is a step of the run, counted from 1; got {to}.");
+        }
+        if (from is { } first && to is { } last && first > last)
+        {
+            errors.Add("to", $"must not come before from ({first}); got {last}.");
+        }
+        layer = QueryParameters.NullIfEmpty(layer);
+        if (layer is { Length: > MaxLayerNameLength })
+        {
+            errors.Add("layer", $"is a layer or parameter name such as layers[0] or layers[0].weight, at most {MaxLayerNameLength} characters; got {layer.Length}.");
+        }
+        if (!errors.IsEmpty)
+        {
+            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The layers cannot be read so.");
+        }
+        if (await queries.LayersAsync(id, from, to, layer, cancellationToken) is not { } series)
+        {
+            return Problems.NotFound("run", id);
+        }
+        if (layer is not null && series.Step.Length > 0 && series.Parameters.Count == 0 && series.Activations.Count == 0)
+        {
+            var names = (await queries.LayersAsync(id, series.Step[0], series.Step[0], null, cancellationToken))!;
+            errors.Add("layer", $"no layer or parameter of run {id} is named '{layer}'; use one of: "
+                + $"{string.Join(", ", names.Activations.Select(activation => activation.Layer).Concat(names.Parameters.Select(parameter => parameter.Name)))}.");
+            return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The layers cannot be read so.");
+        }
+        return TypedResults.Ok(series);
     }
 
     public static async Task<Results<Accepted<RunView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ProblemHttpResult>> Cancel(

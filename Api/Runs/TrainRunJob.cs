@@ -198,6 +198,7 @@ public sealed class TrainRunJob(
         var checkpointEpoch = Checkpoint.ReadState(artifacts.CheckpointPath(run.Id))?.Epoch ?? 0;
         await db.EpochMetrics.OfRun(run.Id).Where(metric => metric.Epoch > checkpointEpoch).ExecuteDeleteAsync();
         await db.BatchMetrics.Where(metric => metric.RunId == run.Id && metric.Epoch > checkpointEpoch).ExecuteDeleteAsync();
+        await db.LayerSnapshots.Where(step => step.RunId == run.Id && step.Epoch > checkpointEpoch).ExecuteDeleteAsync();
         var kept = await db.EpochMetrics.AsNoTracking().OfRun(run.Id).OrderBy(metric => metric.Epoch).ToListAsync();
         run.ResumeAt(checkpointEpoch, kept);
         await db.SaveChangesAsync();

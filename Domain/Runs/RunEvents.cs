@@ -15,6 +15,9 @@ public sealed record EpochCompleted(Guid RunId, EpochMetric Metric)
 /// </summary>
 public sealed record BatchProgress(Guid RunId, int Epoch, int Batch, int BatchesPerEpoch, double? Loss);
 
+/// <summary>Pushed to the run's own hub group (not to the group of all runs) for every snapshot its <c>watch</c> records.</summary>
+public sealed record LayersWatched(Guid RunId, LayerSnapshot Snapshot);
+
 /// <summary>Pushed on the runs hub for every line of a run's log.</summary>
 public sealed record LogLineWritten(Guid RunId, RunLogLine Line);
 
@@ -31,6 +34,8 @@ public interface IRunsClient
     Task BatchProgress(BatchProgress progress);
 
     Task LogLine(LogLineWritten line);
+
+    Task LayersWatched(LayersWatched watched);
 }
 
 /// <summary>What a client may call on the runs hub: join or leave one run's group or the group of all runs.</summary>

@@ -53,6 +53,22 @@ public sealed record RunSpec
     /// <summary>Record the training loss every this many batches (log, batch series, live progress). Off when absent.</summary>
     public int? LogEveryBatches { get; init; }
 
+    /// <summary>
+    /// Watch the inside of the run, e.g. <c>{"every": 50, "bins": 32}</c>: every <c>every</c> batches (counted across the run), the
+    /// weight and gradient norms, update ratio and histograms of every parameter tensor and the output statistics of every layer
+    /// (mean, standard deviation, dead or saturated fraction), served by <c>GET /api/runs/{id}/layers</c> and pushed live. Off when
+    /// absent. Costs a few percent at every 50 (docs/benchmarks.md).
+    /// </summary>
+    public WatchSpec? Watch { get; init; }
+
+    /// <summary>
+    /// Check every batch's layer outputs, loss and gradients for NaN and infinity, and fail the run at the first with the layer
+    /// where it appeared ("activation of layers[3] (linear) became infinite at epoch 2, batch 17"). It reads values back from
+    /// the device at every batch, which slows training (more on a GPU); without it a non-finite loss or gradient norm still
+    /// fails the run, naming the batch only.
+    /// </summary>
+    public bool? DetectAnomaly { get; init; }
+
     /// <summary>CPU threads for TorchSharp's operators. Default: what libtorch chooses for this machine.</summary>
     public int? Threads { get; init; }
 }

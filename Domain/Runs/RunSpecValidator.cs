@@ -77,6 +77,7 @@ public static class RunSpecValidator
         {
             before.Add("threads", $"must be between 1 and {MaxThreads}; got {spec.Threads}. Leave it out to let libtorch choose.");
         }
+        var watch = ResolveWatch(spec.Watch, before);
         var optimizer = OptimizerCatalog.Instance.Resolve(spec.Optimizer, "optimizer", before);
         var loss = LossCatalog.Instance.Resolve(spec.Loss, "loss", before);
         var scheduler = spec.Scheduler is null ? null : SchedulerCatalog.Instance.Resolve(spec.Scheduler, "scheduler", before);
@@ -99,7 +100,25 @@ public static class RunSpecValidator
             Seed = spec.Seed ?? randomSeed,
             Device = spec.Device ?? TrainingDevice.Auto,
             EvaluateEvery = spec.EvaluateEvery ?? 1,
+            Watch = watch,
         };
+    }
+
+    private static WatchSpec? ResolveWatch(WatchSpec? watch, ValidationErrors errors)
+    {
+        if (watch is null)
+        {
+            return null;
+        }
+        if (watch.Every is < 1)
+        {
+            errors.Add("watch.every", $"must be at least 1 (a snapshot every batch); got {watch.Every}. e.g. 50 records a snapshot every 50 batches.");
+        }
+        if (watch.Bins is < WatchSpec.MinBins or > WatchSpec.MaxBins)
+        {
+            errors.Add("watch.bins", $"must be between {WatchSpec.MinBins} and {WatchSpec.MaxBins}; got {watch.Bins}. Leave it out for {WatchSpec.DefaultBins}.");
+        }
+        return watch with { Every = watch.Every ?? WatchSpec.DefaultEvery, Bins = watch.Bins ?? WatchSpec.DefaultBins };
     }
 
     /// <summary>
@@ -178,6 +197,7 @@ public static class RunSpecValidator
         fit.CheckEmbedding(problems);
         fit.CheckBatchNorm(problems);
         fit.CheckPlateauMetric(problems);
+        fit.CheckWatch(problems);
         errors.AddRange(problems);
         return problems.IsEmpty ? summary : null;
     }
@@ -357,6 +377,34 @@ public static class RunSpecValidator
                     $"holds out {heldOut} of the {dataset.TrainCount} training samples of {Data}, which leaves {(heldOut < 1 ? "no validation samples" : "nothing to train on")}; ")
                     + (dataset.TrainCount < 2 ? "the training split is too small to hold any out; leave validationFraction out." : $"choose a fraction between {1.0 / dataset.TrainCount:G3} and {(dataset.TrainCount - 1.0) / dataset.TrainCount:G3}, e.g. 0.1."));
             }
+        }
+
+        /// <summary>
+        /// The run's snapshots must fit <see cref="WatchSpec.MaxValues"/>. Batches are counted on the whole training split, before any
+        /// validation hold-out: never fewer than the run trains.
+        /// </summary>
+        public void CheckWatch(ValidationErrors problems)
+        {
+            if (spec.Watch is not { Every: { } every, Bins: { } bins })
+            {
+                return;
+            }
+            var batchSize = spec.BatchSize!.Value;
+            var steps = checked(spec.Epochs!.Value * (((long)dataset.TrainCount + batchSize - 1) / batchSize));
+            var perSnapshot = WatchSpec.ValuesPerSnapshot(layers, bins);
+            var snapshots = steps / every;
+            if (snapshots == 0 || snapshots <= WatchSpec.MaxValues / perSnapshot)
+            {
+                return;
+            }
+            var fitting = WatchSpec.MaxValues / perSnapshot;
+            var smallest = fitting == 0 ? 0 : steps / (fitting + 1) + 1;
+            problems.Add("watch.every", string.Create(CultureInfo.InvariantCulture,
+                $"records {snapshots:N0} snapshots ({steps:N0} steps, every {every}) of {WatchSpec.ParameterTensors(layers)} parameter tensors and {WatchSpec.Layers(layers)} layers "
+                + $"at {bins} bins: {checked(snapshots * perSnapshot):N0} numbers, more than the limit of {WatchSpec.MaxValues:N0} per run; ")
+                + (fitting == 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"one snapshot of {Model} alone holds {perSnapshot:N0} numbers; use fewer bins (watch.bins), or leave watch out.")
+                    : string.Create(CultureInfo.InvariantCulture, $"use an every of at least {smallest}, or fewer bins or epochs.")));
         }
 
         public void CheckPlateauMetric(ValidationErrors problems)

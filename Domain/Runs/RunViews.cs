@@ -151,4 +151,11 @@ public interface IRunQueries
     Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken);
 
     Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The run's layer snapshots from step <paramref name="from"/> to <paramref name="to"/> (inclusive, either open), at most
+    /// <see cref="RunLayerSeries.MaxSteps"/> of them, of the tensors and layers under <paramref name="layer"/> when set; null when
+    /// there is no such run.
+    /// </summary>
+    Task<RunLayerSeries?> LayersAsync(Guid id, long? from, long? to, string? layer, CancellationToken cancellationToken);
 }

@@ -29,7 +29,7 @@ public sealed class FieldBadInputTests(ApiFactory factory) : IClassFixture<ApiFa
     private readonly HttpClient _client = factory.CreateClient();
 
     [Theory]
-    [InlineData("/api/runs", """{"epochs": 3, "targetAcuracy": 0.9}""", "targetAcuracy", "is not a field of a run; did you mean 'targetAccuracy'? The fields are datasetId, modelId, optimizer, loss, scheduler, epochs, batchSize, shuffle, seed, targetAccuracy, device, gradientClipNorm, evaluateEvery, logEveryBatches, threads.")]
+    [InlineData("/api/runs", """{"epochs": 3, "targetAcuracy": 0.9}""", "targetAcuracy", "is not a field of a run; did you mean 'targetAccuracy'? The fields are datasetId, modelId, optimizer, loss, scheduler, epochs, batchSize, shuffle, seed, targetAccuracy, device, validationFraction, gradientClipNorm, evaluateEvery, logEveryBatches, watch, detectAnomaly, threads.")]
     [InlineData("/api/runs", """{"Epochs": 3}""", "Epochs", "did you mean 'epochs'?")]
     [InlineData("/api/models", """{"name": "m", "descripton": "x", "layers": [{"type": "linear", "outFeatures": 3}]}""", "descripton", "is not a field of a model; the fields are name, layers, inputShape.")]
     [InlineData("/api/models/validate", """{"layers": [{"type": "relu"}], "inputShape": [4], "batchsize": 8}""", "batchsize", "is not a field of a model to validate; did you mean 'batchSize'?")]

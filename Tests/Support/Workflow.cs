@@ -65,7 +65,7 @@ public static class Workflow
 
     public static async Task<RunView> CreateRunAsync(
         HttpClient client, Guid datasetId, Guid modelId, int epochs = 30, double lr = 0.01, long seed = 7, double? targetAccuracy = null,
-        int batchSize = 16, string optimizer = "adam", int? logEveryBatches = null)
+        int batchSize = 16, string optimizer = "adam", int? logEveryBatches = null, object? watch = null, bool? detectAnomaly = null)
     {
         var response = await client.PostAsJsonAsync("/api/runs", new
         {
@@ -79,6 +79,8 @@ public static class Workflow
             seed,
             targetAccuracy,
             logEveryBatches,
+            watch,
+            detectAnomaly,
         });
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         return await response.ReadAsAsync<RunView>();

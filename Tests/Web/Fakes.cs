@@ -78,6 +78,13 @@ public sealed class FakeRunQueries : IRunQueries
 
     public Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken) =>
         Task.FromResult<Page<RunLogLine>?>(new Page<RunLogLine>([.. Logs.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, Logs.Count));
+
+    /// <summary>The layer snapshots of each run, in step order.</summary>
+    public Dictionary<Guid, List<LayerSnapshot>> Snapshots { get; } = [];
+
+    public Task<RunLayerSeries?> LayersAsync(Guid id, long? from, long? to, string? layer, CancellationToken cancellationToken) =>
+        Task.FromResult<RunLayerSeries?>(RunLayerSeries.From(
+            [.. Snapshots.GetValueOrDefault(id, []).Where(snapshot => snapshot.Step >= (from ?? 0) && snapshot.Step <= (to ?? long.MaxValue))], null, layer));
 }
 
 public sealed class FakeDatasetQueries : IDatasetQueries

@@ -18,6 +18,9 @@ public sealed class RunEventHandlers
 
     public Func<LogLineWritten, Task>? LogLine { get; init; }
 
+    /// <summary>A snapshot of a run with <c>watch</c>; pushed to the run's own group only, so a subscription to all runs never hears it.</summary>
+    public Func<LayersWatched, Task>? LayersWatched { get; init; }
+
     public Func<Task>? CatchUp { get; init; }
 }
 

@@ -93,6 +93,7 @@ public sealed class RunsHubClient : IRunEvents, IAsyncDisposable
         connection.On<EpochCompleted>(nameof(IRunsClient.EpochCompleted), epoch => Enqueue(epoch.RunId, handlers => handlers.EpochCompleted?.Invoke(epoch)));
         connection.On<BatchProgress>(nameof(IRunsClient.BatchProgress), progress => Enqueue(progress.RunId, handlers => handlers.BatchProgress?.Invoke(progress)));
         connection.On<LogLineWritten>(nameof(IRunsClient.LogLine), line => Enqueue(line.RunId, handlers => handlers.LogLine?.Invoke(line)));
+        connection.On<LayersWatched>(nameof(IRunsClient.LayersWatched), watched => Enqueue(watched.RunId, handlers => handlers.LayersWatched?.Invoke(watched)));
         connection.Reconnected += _ => RejoinAndCatchUpAsync();
         return connection;
     }

@@ -73,6 +73,17 @@ internal sealed class BatchMetricConfiguration : IEntityTypeConfiguration<BatchM
     }
 }
 
+internal sealed class WatchedStepConfiguration : IEntityTypeConfiguration<WatchedStep>
+{
+    public void Configure(EntityTypeBuilder<WatchedStep> builder)
+    {
+        builder.ToTable("LayerSnapshots");
+        builder.HasKey(step => new { step.RunId, step.Step });
+        builder.Property(step => step.Snapshot).HasJsonConversion().IsRequired();
+        builder.HasOne<Run>().WithMany().HasForeignKey(step => step.RunId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
 internal sealed class RunLogEntryConfiguration : IEntityTypeConfiguration<RunLogEntry>
 {
     public void Configure(EntityTypeBuilder<RunLogEntry> builder)

@@ -127,6 +127,26 @@ namespace Experiments.Api.Persistence.Migrations
                     b.ToTable("RunLogs", (string)null);
                 });
 
+            modelBuilder.Entity("Experiments.Api.Persistence.WatchedStep", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Step")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Snapshot")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("RunId", "Step");
+
+                    b.ToTable("LayerSnapshots", (string)null);
+                });
+
             modelBuilder.Entity("Experiments.Domain.Datasets.Dataset", b =>
                 {
                     b.Property<Guid>("Id")
@@ -517,6 +537,15 @@ namespace Experiments.Api.Persistence.Migrations
                 });
 
             modelBuilder.Entity("Experiments.Api.Persistence.RunLogEntry", b =>
+                {
+                    b.HasOne("Experiments.Domain.Runs.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Experiments.Api.Persistence.WatchedStep", b =>
                 {
                     b.HasOne("Experiments.Domain.Runs.Run", null)
                         .WithMany()

@@ -201,6 +201,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
             ["GET /api/runs/{id:guid}"] = (Rule.Reader, Get(runs)),
             ["GET /api/runs/{id:guid}/metrics"] = (Rule.Reader, Get($"{runs}/metrics")),
             ["GET /api/runs/{id:guid}/logs"] = (Rule.Reader, Get($"{runs}/logs")),
+            ["GET /api/runs/{id:guid}/layers"] = (Rule.Reader, Get($"{runs}/layers")),
             ["POST /api/runs/{id:guid}/cancel"] = (Rule.OwnerOrAdmin, async _ => new HttpRequestMessage(HttpMethod.Post, $"/api/runs/{await OwnedRunAsync()}/cancel")),
             ["POST /api/runs/{id:guid}/evaluate"] = (Rule.Reader, _ => Json(HttpMethod.Post, $"{runs}/evaluate", new { datasetId = _dataset.Id })),
             ["POST /api/runs/{id:guid}/predict"] = (Rule.Reader, _ => Json(HttpMethod.Post, $"{runs}/predict", new { samples = new[] { new[] { 5.1, 3.5, 1.4, 0.2 } } })),

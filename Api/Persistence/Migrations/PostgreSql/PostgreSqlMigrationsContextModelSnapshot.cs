@@ -136,6 +136,26 @@ namespace Experiments.Api.Persistence.Migrations.PostgreSql
                     b.ToTable("RunLogs", (string)null);
                 });
 
+            modelBuilder.Entity("Experiments.Api.Persistence.WatchedStep", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("Step")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Snapshot")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("RunId", "Step");
+
+                    b.ToTable("LayerSnapshots", (string)null);
+                });
+
             modelBuilder.Entity("Experiments.Domain.Datasets.Dataset", b =>
                 {
                     b.Property<Guid>("Id")
@@ -526,6 +546,15 @@ namespace Experiments.Api.Persistence.Migrations.PostgreSql
                 });
 
             modelBuilder.Entity("Experiments.Api.Persistence.RunLogEntry", b =>
+                {
+                    b.HasOne("Experiments.Domain.Runs.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Experiments.Api.Persistence.WatchedStep", b =>
                 {
                     b.HasOne("Experiments.Domain.Runs.Run", null)
                         .WithMany()

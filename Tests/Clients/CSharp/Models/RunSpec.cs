@@ -17,6 +17,8 @@ namespace Experiments.Tests.Clients.Generated.Models
         public int? BatchSize { get; set; }
         /// <summary>The datasetId property</summary>
         public Guid? DatasetId { get; set; }
+        /// <summary>The detectAnomaly property</summary>
+        public bool? DetectAnomaly { get; set; }
         /// <summary>The device property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -69,6 +71,14 @@ namespace Experiments.Tests.Clients.Generated.Models
         public int? Threads { get; set; }
         /// <summary>The validationFraction property</summary>
         public double? ValidationFraction { get; set; }
+        /// <summary>The watch property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Experiments.Tests.Clients.Generated.Models.RunSpec_watch? Watch { get; set; }
+#nullable restore
+#else
+        public global::Experiments.Tests.Clients.Generated.Models.RunSpec_watch Watch { get; set; }
+#endif
         /// <summary>
         /// Instantiates a new <see cref="global::Experiments.Tests.Clients.Generated.Models.RunSpec"/> and sets the default values.
         /// </summary>
@@ -98,6 +108,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             {
                 { "batchSize", n => { BatchSize = n.GetIntValue(); } },
                 { "datasetId", n => { DatasetId = n.GetGuidValue(); } },
+                { "detectAnomaly", n => { DetectAnomaly = n.GetBoolValue(); } },
                 { "device", n => { Device = n.GetStringValue(); } },
                 { "epochs", n => { Epochs = n.GetIntValue(); } },
                 { "evaluateEvery", n => { EvaluateEvery = n.GetIntValue(); } },
@@ -112,6 +123,7 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "targetAccuracy", n => { TargetAccuracy = n.GetDoubleValue(); } },
                 { "threads", n => { Threads = n.GetIntValue(); } },
                 { "validationFraction", n => { ValidationFraction = n.GetDoubleValue(); } },
+                { "watch", n => { Watch = n.GetObjectValue<global::Experiments.Tests.Clients.Generated.Models.RunSpec_watch>(global::Experiments.Tests.Clients.Generated.Models.RunSpec_watch.CreateFromDiscriminatorValue); } },
             };
         }
         /// <summary>
@@ -123,6 +135,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteIntValue("batchSize", BatchSize);
             writer.WriteGuidValue("datasetId", DatasetId);
+            writer.WriteBoolValue("detectAnomaly", DetectAnomaly);
             writer.WriteStringValue("device", Device);
             writer.WriteIntValue("epochs", Epochs);
             writer.WriteIntValue("evaluateEvery", EvaluateEvery);
@@ -137,6 +150,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteDoubleValue("targetAccuracy", TargetAccuracy);
             writer.WriteIntValue("threads", Threads);
             writer.WriteDoubleValue("validationFraction", ValidationFraction);
+            writer.WriteObjectValue<global::Experiments.Tests.Clients.Generated.Models.RunSpec_watch>("watch", Watch);
         }
     }
 }

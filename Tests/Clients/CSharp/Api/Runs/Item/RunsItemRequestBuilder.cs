@@ -2,6 +2,7 @@
 #pragma warning disable CS0618
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Cancel;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate;
+using Experiments.Tests.Clients.Generated.Api.Runs.Item.Layers;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Logs;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Metrics;
 using Experiments.Tests.Clients.Generated.Api.Runs.Item.Mistakes;
@@ -33,6 +34,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs.Item
         public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.EvaluateRequestBuilder Evaluate
         {
             get => new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Evaluate.EvaluateRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The layers property</summary>
+        public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Layers.LayersRequestBuilder Layers
+        {
+            get => new global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Layers.LayersRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The logs property</summary>
         public global::Experiments.Tests.Clients.Generated.Api.Runs.Item.Logs.LogsRequestBuilder Logs
