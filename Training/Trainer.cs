@@ -28,10 +28,6 @@ public static class Trainer
     /// <summary>Evaluations without a better test accuracy after which the log warns.</summary>
     public const int PatienceWarning = 5;
 
-    // torch.manual_seed is process-wide: hold it while a model's weights are initialised so that two
-    // runs starting together each get the initial weights of their own seed.
-    private static readonly Lock SeedLock = new();
-
     public static async Task<TrainingOutcome> TrainAsync(TrainingPlan plan, LoadedDataset data, IRunObserver observer, CancellationToken cancellationToken)
     {
         var device = TorchRuntime.Resolve(plan.Device);
@@ -39,13 +35,7 @@ public static class Trainer
         using var test = TensorSplit.From(data.Test, data.SampleShape, device);
         using var validation = data.Validation is { } held ? TensorSplit.From(held, data.SampleShape, device) : null;
 
-        nn.Module<Tensor, Tensor> model;
-        lock (SeedLock)
-        {
-            manual_seed(plan.Seed);
-            model = ModelBuilder.Build(plan.Layers, plan.Summary);
-        }
-        using var disposeModel = model;
+        using var model = ModelBuilder.Build(plan.Layers, plan.Summary, plan.Seed);
         model.to(device);
         using var optimizer = OptimizerFactory.Create(plan.Optimizer, model.parameters());
         var targetKind = data.Train.Kind;
@@ -84,8 +74,7 @@ public static class Trainer
             cancellationToken.ThrowIfCancellationRequested();
             var learningRate = schedule.LearningRate;
             var trained = TrainEpoch(plan, model, optimizer, loss, schedule, loader, watch, targetKind, device, epoch, state.Step, observer, cancellationToken);
-            // reduceLROnPlateau watches a metric, so it needs one every epoch.
-            var evaluate = epoch % plan.EvaluateEvery == 0 || epoch == plan.Epochs || plan.Scheduler?.Type == "reduceLROnPlateau";
+            var evaluate = EvaluationSchedule.Evaluates(epoch, plan.Epochs, plan.EvaluateEvery, plan.Scheduler);
             var tested = evaluate ? Evaluator.Evaluate(model, loss, test, plan.BatchSize, targetKind) : null;
             var validated = evaluate && validation is not null ? Evaluator.Evaluate(model, loss, validation, plan.BatchSize, targetKind) : null;
             var monitored = validation is null ? tested : validated;

@@ -44,6 +44,18 @@ public sealed record TrainingPlan(
     /// test; by accuracy for classifiers, by loss for regression), rewritten whenever an epoch improves on it.
     /// </summary>
     public string? BestWeightsPath { get; init; }
+
+    /// <summary>The plan of a resolved run spec (<see cref="RunSpecValidator.Resolve"/>) for the model's resolved layers and shapes.</summary>
+    public static TrainingPlan For(RunSpec spec, IReadOnlyList<LayerSpec> layers, ModelSummary summary) =>
+        new(layers, summary, spec.Optimizer!, spec.Loss!, spec.Epochs!.Value, spec.BatchSize!.Value, spec.Shuffle!.Value, spec.Seed!.Value,
+            spec.TargetAccuracy, spec.Device!.Value, spec.Scheduler)
+        {
+            GradientClipNorm = spec.GradientClipNorm,
+            EvaluateEvery = spec.EvaluateEvery ?? 1,
+            LogEveryBatches = spec.LogEveryBatches,
+            Watch = spec.Watch,
+            DetectAnomaly = spec.DetectAnomaly ?? false,
+        };
 }
 
 /// <param name="Reason">Why training stopped.</param>

@@ -92,6 +92,16 @@ public sealed class ExperimentsOptions
     /// </summary>
     public long MaxTrainingMemoryBytes { get; set; } = 64L << 30;
 
+    /// <summary>
+    /// Pre-flight checks and learning-rate range tests (<c>POST /api/runs/preflight</c>, <c>/lr-range-test</c>) this process
+    /// computes at once; another is answered 429 with Retry-After while they run. They train on this process's CPU or GPU,
+    /// beside the runs it trains.
+    /// </summary>
+    public int MaxConcurrentDiagnostics { get; set; } = 1;
+
+    /// <summary>The longest a pre-flight check or range test computes: the overfit check and the sweep stop early when it comes.</summary>
+    public TimeSpan DiagnosticsTimeLimit { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The limits above as the validators take them, naming these settings; <paramref name="deviceMemoryBytes"/> when known.</summary>
     public ModelLimits Limits(long? deviceMemoryBytes = null) => new(MaxModelParameters, MaxTrainingMemoryBytes)
     {

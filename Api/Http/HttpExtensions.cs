@@ -21,6 +21,7 @@ public static class HttpExtensions
     {
         builder.Services.AddOptions<ExperimentsOptions>().Bind(builder.Configuration.GetSection(ExperimentsOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<DiagnosticsGate>();
         // Request bodies are read strictly (unknown members, wrong-case names and enum numbers refused); answers are
         // written with the same conventions as Configure.
         builder.Services.ConfigureHttpJsonOptions(options => JsonConventions.ApplyToRequests(options.SerializerOptions));

@@ -85,17 +85,20 @@ internal sealed class RequestExampleSchemaFilter : ISchemaFilter
 }
 
 /// <summary>
-/// Makes the POST /api/runs example runnable: it names the newest dataset and model that fit each other
+/// Makes the example of POST /api/runs (and of its pre-flight and range test) runnable: it names the newest dataset and model that fit each other
 /// (checked exactly as a run is), so "Try it out" starts a run as it stands.
 /// </summary>
 internal sealed class RunExampleOperationFilter(IDbContextFactory<ExperimentsDbContext> databases) : IOperationAsyncFilter
 {
     private const int Candidates = 20;
 
+    /// <summary>The operations whose body is a run spec.</summary>
+    private static readonly string[] RunSpecPaths = ["api/runs", "api/runs/preflight", "api/runs/lr-range-test"];
+
     public async Task ApplyAsync(OpenApiOperation operation, OperationFilterContext context, CancellationToken cancellationToken)
     {
         var description = context.ApiDescription;
-        if (description.HttpMethod != HttpMethods.Post || description.RelativePath?.TrimEnd('/') != "api/runs"
+        if (description.HttpMethod != HttpMethods.Post || !RunSpecPaths.Contains(description.RelativePath?.TrimEnd('/'))
             || operation.RequestBody?.Content is null || !operation.RequestBody.Content.TryGetValue("application/json", out var body))
         {
             return;

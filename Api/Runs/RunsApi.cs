@@ -57,6 +57,7 @@ public static class RunsApi
             .WithSummary("Cancel a run")
             .WithDescription("A queued run is cancelled at once. A running run stops within one batch; its metrics and last checkpoint are kept. "
                 + "Answers 202 with the run; 409 when it already finished.");
+        group.MapRunDiagnostics();
         group.MapTrainedModel();
         group.MapMistakes();
         return app;
@@ -77,45 +78,19 @@ public static class RunsApi
         CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
-        var resolved = RunSpecValidator.Resolve(spec, RandomNumberGenerator.GetInt32(int.MaxValue), errors);
-        if (resolved is null)
+        var checkedSpec = await RunSpecChecks.CheckAsync(spec, RandomNumberGenerator.GetInt32(int.MaxValue), computesHere: false, db, deployment, workers, options.Value,
+            errors, cancellationToken);
+        if (checkedSpec is null)
         {
             return Invalid(errors);
         }
-        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == resolved.DatasetId, cancellationToken);
-        var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == resolved.ModelId, cancellationToken);
-        if (dataset is null)
-        {
-            errors.Add("datasetId", $"no dataset has id {resolved.DatasetId}; import one with POST /api/datasets or list them with GET /api/datasets.");
-        }
-        if (model is null)
-        {
-            errors.Add("modelId", $"no model has id {resolved.ModelId}; create one with POST /api/models or list them with GET /api/models.");
-        }
-        if (dataset is not null && model is not null && RunSpecValidator.CheckFit(resolved, dataset, model, errors) is { } summary)
-        {
-            RunSpecValidator.CheckResources(resolved, model, summary, options.Value.Limits(DeviceMemoryBytes(resolved.Device!.Value)), errors);
-        }
-        if (resolved.Device == TrainingDevice.Cuda && deployment.Role == NodeRole.All && !TorchRuntime.Describe().CudaAvailable)
-        {
-            errors.Add("device", "'cuda' was requested but this service sees no CUDA GPU; use 'auto' or 'cpu' (see README, \"Training on a GPU\").");
-        }
-        else if (resolved.Device == TrainingDevice.Cuda && deployment.Role == NodeRole.Web
-            && !(await workers.ListAsync(cancellationToken)).Any(worker => worker.Status == WorkerStatus.Active && worker.Queues.Contains(TrainRunJob.GpuQueue)))
-        {
-            errors.Add("device", $"'cuda' was requested but no active worker serves the '{TrainRunJob.GpuQueue}' queue (GET /api/workers); start a worker "
-                + "on a machine with a GPU, or use 'auto' or 'cpu' (see docs/deploy.md).");
-        }
-        if (!errors.IsEmpty)
-        {
-            return Invalid(errors);
-        }
+        var (resolved, dataset, model) = (checkedSpec.Spec, checkedSpec.Dataset, checkedSpec.Model);
 
         var run = new Run(Guid.NewGuid(), resolved, time.GetUtcNow());
         var caller = Caller.Of(user);
         run.AttributeTo(caller.Name);
         db.Runs.Add(run);
-        db.Audit(caller, AuditActions.RunCreate, $"runs/{run.Id}", $"{dataset!.Name} × {model!.Name} v{model.Version}", run.CreatedAt);
+        db.Audit(caller, AuditActions.RunCreate, $"runs/{run.Id}", $"{dataset.Name} × {model.Name} v{model.Version}", run.CreatedAt);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -301,15 +276,6 @@ public static class RunsApi
         }
     }
 
-    /// <summary>
-    /// The memory of the device a run will train on. The CPU: what the runtime sees as available to this process (physical
-    /// memory, or the container's limit), the ceiling a queued run meets whatever runs beside it; not the memory free now,
-    /// which changes before the run starts. A CUDA GPU: unknown, since TorchSharp offers no query of a GPU's memory, so
-    /// only the configured limit applies.
-    /// </summary>
-    private static long? DeviceMemoryBytes(TrainingDevice device) =>
-        device == TrainingDevice.Cpu || !TorchRuntime.Describe().CudaAvailable ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : null;
-
-    private static ValidationProblem Invalid(ValidationErrors errors) =>
+    internal static ValidationProblem Invalid(ValidationErrors errors) =>
         TypedResults.ValidationProblem(errors.ToDictionary(), title: "The run spec is not valid.");
 }

@@ -210,14 +210,8 @@ public sealed class TrainRunJob(
     {
         var (layers, summary) = inputs.ResolveModel();
         var spec = inputs.Run.Spec;
-        var plan = new TrainingPlan(layers, summary, spec.Optimizer!, spec.Loss!, spec.Epochs!.Value, spec.BatchSize!.Value,
-            spec.Shuffle!.Value, spec.Seed!.Value, spec.TargetAccuracy, spec.Device!.Value, spec.Scheduler)
+        var plan = TrainingPlan.For(spec, layers, summary) with
         {
-            GradientClipNorm = spec.GradientClipNorm,
-            EvaluateEvery = spec.EvaluateEvery ?? 1,
-            LogEveryBatches = spec.LogEveryBatches,
-            Watch = spec.Watch,
-            DetectAnomaly = spec.DetectAnomaly ?? false,
             CheckpointPath = artifacts.CheckpointPath(inputs.Run.Id),
             WeightsPath = artifacts.WeightsPath(inputs.Run.Id),
             BestWeightsPath = artifacts.BestWeightsPath(inputs.Run.Id),

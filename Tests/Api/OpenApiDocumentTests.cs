@@ -161,6 +161,8 @@ public sealed partial class OpenApiDocumentTests(ApiFactory factory, ITestOutput
             typeof(RunMetricSeries), typeof(BatchSeries), typeof(RunLogLine), typeof(DatasetView), typeof(FeatureStatistics), typeof(PreprocessingView),
             typeof(DatasetPreview), typeof(PreviewSample), typeof(ModelView), typeof(ModelSummary), typeof(LayerSummary), typeof(ModelValidation),
             typeof(TrainingEstimate), typeof(ModelTemplate), typeof(Prediction), typeof(PredictResponse),
+            typeof(PreflightReport), typeof(PreflightTiming), typeof(InitialLoss), typeof(ParameterGradient), typeof(DataChecks), typeof(SplitLabels),
+            typeof(SplitDuplicates), typeof(DuplicatePair), typeof(ConstantFeatures), typeof(OverfitCheck), typeof(LossPoint), typeof(LearningRateRangeTestResult),
         ];
         var nullability = new NullabilityInfoContext();
         foreach (var type in answers)

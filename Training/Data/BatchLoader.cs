@@ -29,13 +29,13 @@ public sealed class BatchLoader : IDisposable
 
     public long BatchCount => (_split.Count + BatchSize - 1) / BatchSize;
 
-    /// <summary>Draws the next epoch's order.</summary>
+    /// <summary>Draws the next epoch's order. The loader owns it: a dispose scope around the call does not take it.</summary>
     public void StartEpoch()
     {
         _order?.Dispose();
         var device = _split.Features.device;
         using var order = _shuffle ? randperm(_split.Count, generator: ShuffleGenerator) : arange(_split.Count);
-        _order = order.to(device);
+        _order = order.to(device).DetachFromDisposeScope();
     }
 
     /// <summary>The <paramref name="index"/>-th batch of this epoch, created in the caller's dispose scope.</summary>

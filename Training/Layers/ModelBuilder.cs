@@ -14,8 +14,25 @@ namespace Experiments.Training.Layers;
 /// </summary>
 public static class ModelBuilder
 {
+    /// <summary>
+    /// torch.manual_seed is process-wide: it is held while a model's weights are initialised, so that runs and
+    /// diagnostics starting together each get the initial weights of their own seed. Whoever seeds the global
+    /// generator to build a model holds it (see <see cref="Build(IReadOnlyList{LayerSpec}, ModelSummary, long)"/>).
+    /// </summary>
+    public static Lock SeedLock { get; } = new();
+
     public static nn.Module<Tensor, Tensor> Build(IReadOnlyList<LayerSpec> layers, ModelSummary summary) =>
         Sequential(layers, summary.Layers, summary.InputShape);
+
+    /// <summary>The module with the initial weights of <paramref name="seed"/>: the same for a run and for every check of it.</summary>
+    public static nn.Module<Tensor, Tensor> Build(IReadOnlyList<LayerSpec> layers, ModelSummary summary, long seed)
+    {
+        lock (SeedLock)
+        {
+            manual_seed(seed);
+            return Build(layers, summary);
+        }
+    }
 
     private static Sequential Sequential(IReadOnlyList<LayerSpec> layers, IReadOnlyList<LayerSummary> shapes, int[] input)
     {

@@ -53,6 +53,21 @@ public sealed class ExperimentsClient(HttpClient http, DashboardCaller? caller =
         return await ReadAsync<RunView>(response, cancellationToken);
     }
 
+    /// <summary>POST /api/runs/preflight: the spec checked and measured; nothing is queued.</summary>
+    public async Task<ApiResult<PreflightReport>> PreflightAsync(RunSpec spec, int overfitSteps, CancellationToken cancellationToken)
+    {
+        var query = overfitSteps > 0 ? $"?overfitSteps={overfitSteps.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "";
+        using var response = await SendAsync(HttpMethod.Post, $"api/runs/preflight{query}", JsonContent.Create(spec, options: JsonConventions.Web), cancellationToken);
+        return await ReadAsync<PreflightReport>(response, cancellationToken);
+    }
+
+    /// <summary>POST /api/runs/lr-range-test with the API's default bounds and steps.</summary>
+    public async Task<ApiResult<LearningRateRangeTestResult>> LearningRateRangeTestAsync(RunSpec spec, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "api/runs/lr-range-test", JsonContent.Create(spec, options: JsonConventions.Web), cancellationToken);
+        return await ReadAsync<LearningRateRangeTestResult>(response, cancellationToken);
+    }
+
     public async Task<ApiResult<RunView>> CancelRunAsync(Guid runId, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(HttpMethod.Post, $"api/runs/{runId}/cancel", null, cancellationToken);

@@ -194,6 +194,9 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
             ["GET /api/models/{id:guid}"] = (Rule.Reader, Get($"/api/models/{_model.Id}")),
 
             ["POST /api/runs/"] = (Rule.Creator, _ => Json(HttpMethod.Post, "/api/runs", RunSpec())),
+            // They compute on the server as a run does: editors and admins, not viewers.
+            ["POST /api/runs/preflight"] = (Rule.Creator, _ => Json(HttpMethod.Post, "/api/runs/preflight", RunSpec())),
+            ["POST /api/runs/lr-range-test"] = (Rule.Creator, _ => Json(HttpMethod.Post, "/api/runs/lr-range-test?steps=10", RunSpec())),
             ["GET /api/runs/"] = (Rule.Reader, Get("/api/runs")),
             ["GET /api/runs/{id:guid}"] = (Rule.Reader, Get(runs)),
             ["GET /api/runs/{id:guid}/metrics"] = (Rule.Reader, Get($"{runs}/metrics")),

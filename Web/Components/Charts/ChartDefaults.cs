@@ -18,7 +18,7 @@ public static class ChartDefaults
         DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover,
     };
 
-    public static Plotly.Blazor.Layout Layout(string title, string xTitle, string? yFormat, bool logScale) => new()
+    public static Plotly.Blazor.Layout Layout(string title, string xTitle, string? yFormat, bool logScale, bool logX = false) => new()
     {
         Title = new Title { Text = title, X = 0, XAnchor = Plotly.Blazor.LayoutLib.TitleLib.XAnchorEnum.Left, Font = new Plotly.Blazor.LayoutLib.TitleLib.Font { Size = 14 } },
         Font = new Font { Family = Font, Size = 12, Color = "#1f2933" },
@@ -28,7 +28,14 @@ public static class ChartDefaults
         PlotBgColor = "#ffffff",
         ShowLegend = true,
         Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, X = 1, XAnchor = Plotly.Blazor.LayoutLib.LegendLib.XAnchorEnum.Right, Y = 1.18m }],
-        XAxis = [new XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = xTitle }, GridColor = "#eef0f3", ZeroLine = false }],
+        XAxis = [new XAxis
+        {
+            Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = xTitle },
+            GridColor = "#eef0f3",
+            ZeroLine = false,
+            Type = logX ? Plotly.Blazor.LayoutLib.XAxisLib.TypeEnum.Log : null,
+            ExponentFormat = logX ? Plotly.Blazor.LayoutLib.XAxisLib.ExponentFormatEnum.Power : null,
+        }],
         YAxis = [new YAxis
         {
             GridColor = "#eef0f3",
