@@ -37,7 +37,8 @@ public sealed class PreflightTests(BrowserFixture browser) : IClassFixture<Brows
         await page.Locator("#overfit").CheckAsync();
         await page.Locator("#check").ClickAsync();
 
-        await Expect(page.Locator("#preflight-initial-loss")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^2\.3\d*$"));
+        // The form leaves the seed to the service, so the first batch's loss varies around ln 10 = 2.303 (2.2x or 2.3x).
+        await Expect(page.Locator("#preflight-initial-loss")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^2\.[23]\d*$"));
         await Expect(page.Locator("#preflight-overfit")).ToContainTextAsync("Memorised");
         await Expect(page.Locator("#preflight-layers tbody tr")).ToHaveCountAsync(4);
         await page.WaitForFunctionAsync("() => { const chart = document.getElementById('chart-overfit'); return chart && chart.data && chart.data.length === 1; }");
