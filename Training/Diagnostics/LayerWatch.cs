@@ -220,10 +220,10 @@ public sealed class LayerWatch : IDisposable
     private static Tensor Histogram(Tensor value, int bins)
     {
         var values = value.nan_to_num(0, 0, 0).flatten();
-        var (low, high) = (values.min(), values.max());
+        var (low, high) = values.aminmax();
         var width = (high - low).clamp_min(1e-30);
-        var index = ((values - low) / width * bins).floor().clamp(0, bins - 1).to(ScalarType.Int64);
-        var counts = zeros(bins, ScalarType.Int64, value.device).scatter_add_(0, index, ones_like(index));
+        var index = values.sub(low).div_(width).mul_(bins).floor_().clamp_(0, bins - 1).to(ScalarType.Int64);
+        var counts = index.bincount(null, bins);
         return cat([low.to(ScalarType.Float64).unsqueeze(0), high.to(ScalarType.Float64).unsqueeze(0), counts.to(ScalarType.Float64)], 0);
     }
 
