@@ -67,6 +67,11 @@ public sealed class LayerWatch : IDisposable
     /// </summary>
     public void BeforeStep(Tensor loss, int epoch, int batch, double learningRate)
     {
+        if (!_recording && !_checking)
+        {
+            // The common case, every batch of a run without watch or detectAnomaly: nothing to disarm, no native call.
+            return;
+        }
         Disarm();
         using var _ = no_grad();
         if (_checking)
