@@ -9,11 +9,21 @@ public enum RunLogLevel
     Error,
 }
 
-/// <summary>How the trainer reports; the host persists and publishes what it hears.</summary>
+/// <summary>A line of a run's log, as the trainer writes it.</summary>
+public readonly record struct RunLogMessage(RunLogLevel Level, string Message);
+
+/// <summary>
+/// How the trainer reports; the host persists and publishes what it hears. <see cref="EpochCompletedAsync"/> and
+/// <see cref="LogAsync"/> are called off the training thread, one at a time and in the order things happened;
+/// <see cref="BatchCompleted"/> and <see cref="LayersWatched"/> on the training thread, meanwhile.
+/// </summary>
 public interface IRunObserver
 {
-    /// <summary>Called after every epoch, before its checkpoint is written.</summary>
-    Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken);
+    /// <summary>
+    /// Called after every epoch with the log lines the epoch wrote; the epoch's checkpoint is written once it returns, so
+    /// an observer that stores epochs never has one that is checkpointed and not stored.
+    /// </summary>
+    Task EpochCompletedAsync(EpochMetric result, IReadOnlyList<RunLogMessage> lines, CancellationToken cancellationToken);
 
     /// <summary>
     /// Called after every batch, on the training thread: keep it cheap (throttle, buffer). <paramref name="loss"/> is

@@ -28,7 +28,28 @@ public static class Trainer
     /// <summary>Evaluations without a better test accuracy after which the log warns.</summary>
     public const int PatienceWarning = 5;
 
+    /// <summary>
+    /// Trains <paramref name="plan"/> on a thread of its own (<see cref="TrainingThread"/>) while the epochs are stored, checkpointed
+    /// and published off it (<see cref="EpochWriter"/>); returns, or throws, once everything the run reported is written.
+    /// </summary>
     public static async Task<TrainingOutcome> TrainAsync(TrainingPlan plan, LoadedDataset data, IRunObserver observer, CancellationToken cancellationToken)
+    {
+        using var writer = new EpochWriter(observer, plan.CheckpointPath, plan.BestWeightsPath);
+        TrainingOutcome outcome;
+        try
+        {
+            outcome = await TrainingThread.Run(plan.TorchThreads, () => Train(plan, data, writer, observer, cancellationToken));
+        }
+        catch
+        {
+            await writer.DrainAsync();
+            throw;
+        }
+        await writer.CompleteAsync();
+        return outcome;
+    }
+
+    private static TrainingOutcome Train(TrainingPlan plan, LoadedDataset data, EpochWriter writer, IRunObserver observer, CancellationToken cancellationToken)
     {
         var device = TorchRuntime.Resolve(plan.Device);
         using var train = TensorSplit.From(data.Train, data.SampleShape, device);
@@ -55,7 +76,7 @@ public static class Trainer
                 // checkpoint's model is the best epoch's, so the copy is made again.
                 Checkpoint.WriteWhole(bestPath, temporary => model.save(temporary));
             }
-            await observer.LogAsync(RunLogLevel.Info, $"resumed from the checkpoint of epoch {state.Epoch}", cancellationToken);
+            writer.Log(RunLogLevel.Info, $"resumed from the checkpoint of epoch {state.Epoch}");
             if (plan.TargetAccuracy is { } reached && state.LastTestAccuracy >= reached)
             {
                 return Finish(plan, model, loss, test, data.ClassCount, targetKind, StopReason.TargetAccuracyReached, state.Epoch);
@@ -63,10 +84,10 @@ public static class Trainer
         }
         else
         {
-            await observer.LogAsync(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
+            writer.Log(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
                 $"training on {device.type.ToString().ToLowerInvariant()}: {train.Count} training{(validation is null ? "" : $", {validation.Count} validation")} and {test.Count} test samples, "
                 + $"{plan.Summary.TotalParameters} parameters, {plan.Epochs} epochs of batch size {plan.BatchSize}, "
-                + $"optimizer {plan.Optimizer.Describe()}, loss {plan.Loss.Describe()}{(plan.Scheduler is null ? "" : $", scheduler {plan.Scheduler.Describe()}")}"), cancellationToken);
+                + $"optimizer {plan.Optimizer.Describe()}, loss {plan.Loss.Describe()}{(plan.Scheduler is null ? "" : $", scheduler {plan.Scheduler.Describe()}")}"));
         }
 
         for (var epoch = state.Epoch + 1; epoch <= plan.Epochs; epoch++)
@@ -92,28 +113,24 @@ public static class Trainer
             var before = state;
             state = Advance(state, result, trained.Batches, targetKind);
 
-            await observer.EpochCompletedAsync(result, cancellationToken);
-            if (plan.CheckpointPath is not null)
-            {
-                Checkpoint.Save(plan.CheckpointPath, state, model, optimizer, loader.ShuffleGenerator);
-            }
-            if (state.BestEpoch == epoch && plan.BestWeightsPath is { } bestWeightsPath)
-            {
-                Checkpoint.WriteWhole(bestWeightsPath, temporary => model.save(temporary));
-            }
-            await observer.LogAsync(RunLogLevel.Info, Describe(result, plan.Epochs), cancellationToken);
+            List<RunLogMessage> lines = [new(RunLogLevel.Info, Describe(result, plan.Epochs))];
             var split = validation is null ? "test" : "validation";
             if (state.EpochsWithoutImprovement > before.EpochsWithoutImprovement && state.EpochsWithoutImprovement % PatienceWarning == 0)
             {
                 var best = targetKind == TargetKind.ClassIndex
                     ? string.Create(CultureInfo.InvariantCulture, $"{split} accuracy has not improved for {state.EpochsWithoutImprovement} evaluations (best {state.BestTestAccuracy:P2}")
                     : string.Create(CultureInfo.InvariantCulture, $"{split} loss has not improved for {state.EpochsWithoutImprovement} evaluations (best {state.BestLoss:F4}");
-                await observer.LogAsync(RunLogLevel.Warning, $"{best} at epoch {state.BestEpoch})", cancellationToken);
+                lines.Add(new(RunLogLevel.Warning, $"{best} at epoch {state.BestEpoch})"));
             }
-            if (plan.TargetAccuracy is { } target && EpochSummary.SelectionAccuracy(result) is { } accuracy && accuracy >= target)
+            var reached = plan.TargetAccuracy is { } target && EpochSummary.SelectionAccuracy(result) is { } accuracy && accuracy >= target;
+            if (reached)
             {
-                await observer.LogAsync(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
-                    $"{split} accuracy {accuracy:P2} reached the target {target:P2} at epoch {epoch}; stopping"), cancellationToken);
+                lines.Add(new(RunLogLevel.Info, string.Create(CultureInfo.InvariantCulture,
+                    $"{split} accuracy {EpochSummary.SelectionAccuracy(result):P2} reached the target {plan.TargetAccuracy:P2} at epoch {epoch}; stopping")));
+            }
+            writer.Epoch(result, lines, snapshot => snapshot.Capture(state, model, optimizer, loader.ShuffleGenerator), bestWeights: state.BestEpoch == epoch);
+            if (reached)
+            {
                 return Finish(plan, model, loss, test, data.ClassCount, targetKind, StopReason.TargetAccuracyReached, epoch);
             }
         }

@@ -33,6 +33,9 @@ public sealed record TrainingPlan(
     /// <summary>Check every batch's layer outputs and gradients, and fail naming the layer where a NaN or infinity first appeared.</summary>
     public bool DetectAnomaly { get; init; }
 
+    /// <summary>libtorch's intra-op threads for this run's training thread; null leaves libtorch's default.</summary>
+    public int? TorchThreads { get; init; }
+
     /// <summary>Where the checkpoint of the last finished epoch is kept; a run resumes from it when it exists.</summary>
     public string? CheckpointPath { get; init; }
 
@@ -55,6 +58,7 @@ public sealed record TrainingPlan(
             LogEveryBatches = spec.LogEveryBatches,
             Watch = spec.Watch,
             DetectAnomaly = spec.DetectAnomaly ?? false,
+            TorchThreads = spec.Threads,
         };
 }
 

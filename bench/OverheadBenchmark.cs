@@ -192,7 +192,7 @@ public static class OverheadBenchmark
         /// <summary>This process's CPU time when each epoch finished: what an epoch cost, whatever else shares the cores.</summary>
         public List<TimeSpan> CpuTimes { get; } = [];
 
-        public Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
+        public Task EpochCompletedAsync(EpochMetric result, IReadOnlyList<RunLogMessage> lines, CancellationToken cancellationToken)
         {
             Arrivals.Add(Stopwatch.GetTimestamp());
             CpuTimes.Add(Process.GetCurrentProcess().TotalProcessorTime);

@@ -1,6 +1,7 @@
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Training.Data.Import;
+using Experiments.Training.Runtime;
 
 namespace Experiments.Api.Hosting;
 
@@ -27,8 +28,14 @@ public sealed class ExperimentsOptions
     /// </summary>
     public string[] Queues { get; set; } = [];
 
-    /// <summary>The threads libtorch uses for a run that does not set its own; 0 leaves libtorch's default (one per core).</summary>
+    /// <summary>
+    /// The threads libtorch uses for a run that does not set its own; 0 chooses them from the cores this process may use
+    /// (<see cref="TorchThreadsPerRun"/>).
+    /// </summary>
     public int TorchThreads { get; set; }
+
+    /// <summary><see cref="TorchThreads"/> when set, else the cores this process may use less one for the host, shared among <see cref="MaxConcurrentRuns"/>.</summary>
+    public int TorchThreadsPerRun => TorchThreads > 0 ? TorchThreads : TrainingThread.DefaultThreads(Environment.ProcessorCount, MaxConcurrentRuns);
 
     /// <summary>The name this process has in <c>GET /api/workers</c> and in the runs it trains; empty means host:process-id.</summary>
     public string WorkerName { get; set; } = "";

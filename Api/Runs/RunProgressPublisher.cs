@@ -9,9 +9,9 @@ using Microsoft.EntityFrameworkCore;
 namespace Experiments.Api.Runs;
 
 /// <summary>
-/// What a training run reports, saved and then pushed live: each epoch (with the run's summary and the batch
-/// losses buffered since the last save) and each log line are written to the database, then published to the
-/// run's hub groups; batch progress is published at most four times a second and never stored; the snapshots of
+/// What a training run reports, saved and then pushed live: each epoch is written to the database in one transaction
+/// with its log lines, the run's summary and the batch losses buffered since the last save (off the training thread:
+/// see <see cref="IRunObserver"/>), then published to the run's hub groups; other log lines likewise; batch progress is published at most four times a second and never stored; the snapshots of
 /// <c>watch</c> are saved with the next epoch and pushed to the run's own group.
 /// Publishing never holds training up: events go, in the order they happened, through one sender of their own, so
 /// a slow client or a Redis backplane that is gone (each send then waits for its timeout) delays only the events.
@@ -29,6 +29,8 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
     private readonly string _worker;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    // Filled on the training thread, saved from the writer's: both lists are guarded by this lock.
+    private readonly Lock _pending = new();
     private readonly List<BatchMetric> _pendingBatches = [];
     private readonly List<WatchedStep> _pendingSnapshots = [];
     private readonly Channel<Func<IRunsClient, Task>> _events = Channel.CreateUnbounded<Func<IRunsClient, Task>>(new UnboundedChannelOptions { SingleReader = true });
@@ -53,14 +55,24 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
         _sender = Task.Run(SendAsync);
     }
 
-    public async Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the epoch, its log lines, the run's summary and the batch losses and layer snapshots of the epochs so far in one
+    /// transaction, then publishes the epoch and its lines.
+    /// </summary>
+    public async Task EpochCompletedAsync(EpochMetric result, IReadOnlyList<RunLogMessage> lines, CancellationToken cancellationToken)
     {
         _run.RecordEpoch(result);
         var entry = _db.AddEpoch(_run.Id, result, _worker);
-        await SaveAsync();
+        var logEntries = lines.Select(NewLogEntry).ToList();
+        _db.RunLogs.AddRange(logEntries);
+        await SaveAsync(throughEpoch: result.Epoch);
         entry.State = EntityState.Detached;
         var completed = new EpochCompleted(_run.Id, result) { PublishedAt = _time.GetUtcNow() };
         Publish(clients => clients.EpochCompleted(completed));
+        foreach (var logEntry in logEntries)
+        {
+            PublishLine(logEntry);
+        }
     }
 
     public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged)
@@ -70,7 +82,10 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
             _latestLoss = value;
             if (logged)
             {
-                _pendingBatches.Add(new BatchMetric(_run.Id, epoch, batch, step, value));
+                lock (_pending)
+                {
+                    _pendingBatches.Add(new BatchMetric(_run.Id, epoch, batch, step, value));
+                }
             }
         }
         if (Stopwatch.GetElapsedTime(_lastProgress) < ProgressInterval && batch != batchesPerEpoch)
@@ -100,7 +115,10 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
 
     public void LayersWatched(LayerSnapshot snapshot)
     {
-        _pendingSnapshots.Add(new WatchedStep { RunId = _run.Id, Step = snapshot.Step, Epoch = snapshot.Epoch, Snapshot = snapshot });
+        lock (_pending)
+        {
+            _pendingSnapshots.Add(new WatchedStep { RunId = _run.Id, Step = snapshot.Step, Epoch = snapshot.Epoch, Snapshot = snapshot });
+        }
         if (Interlocked.CompareExchange(ref _snapshotQueued, 1, 0) != 0)
         {
             return;
@@ -120,32 +138,56 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
         });
     }
 
-    /// <summary>Saves the run's pending changes together with the batch losses and layer snapshots buffered since the last save.</summary>
-    public async Task SaveAsync()
+    /// <summary>
+    /// Saves the run's pending changes together with the batch losses and layer snapshots buffered since the last save (those
+    /// of epochs up to <paramref name="throughEpoch"/> only, when given: the training thread may have gone on to the next).
+    /// </summary>
+    public async Task SaveAsync(int? throughEpoch = null)
     {
-        _db.BatchMetrics.AddRange(_pendingBatches);
-        _db.LayerSnapshots.AddRange(_pendingSnapshots);
+        List<BatchMetric> batches;
+        List<WatchedStep> steps;
+        lock (_pending)
+        {
+            batches = Take(_pendingBatches, batch => throughEpoch is not { } last || batch.Epoch <= last);
+            steps = Take(_pendingSnapshots, step => throughEpoch is not { } last || step.Epoch <= last);
+        }
+        _db.BatchMetrics.AddRange(batches);
+        _db.LayerSnapshots.AddRange(steps);
         await _db.SaveChangesAsync(CancellationToken.None);
-        foreach (var batch in _pendingBatches)
+        foreach (var batch in batches)
         {
             _db.Entry(batch).State = EntityState.Detached;
         }
-        foreach (var step in _pendingSnapshots)
+        foreach (var step in steps)
         {
             _db.Entry(step).State = EntityState.Detached;
         }
-        _pendingBatches.Clear();
-        _pendingSnapshots.Clear();
     }
 
     public async Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken)
     {
-        var entry = new RunLogEntry { RunId = _run.Id, Timestamp = _time.GetUtcNow(), Level = level.ToString().ToLowerInvariant(), Message = message };
+        var entry = NewLogEntry(new RunLogMessage(level, message));
         _db.RunLogs.Add(entry);
         await _db.SaveChangesAsync(CancellationToken.None);
+        PublishLine(entry);
+    }
+
+    private RunLogEntry NewLogEntry(RunLogMessage line) =>
+        new() { RunId = _run.Id, Timestamp = _time.GetUtcNow(), Level = line.Level.ToString().ToLowerInvariant(), Message = line.Message };
+
+    /// <summary>Publishes a saved log line and stops tracking it.</summary>
+    private void PublishLine(RunLogEntry entry)
+    {
         _db.Entry(entry).State = EntityState.Detached;
         var line = new LogLineWritten(_run.Id, new RunLogLine(entry.Id, entry.Timestamp, entry.Level, entry.Message));
         Publish(clients => clients.LogLine(line));
+    }
+
+    private static List<T> Take<T>(List<T> pending, Predicate<T> taken)
+    {
+        var result = pending.FindAll(taken);
+        pending.RemoveAll(taken);
+        return result;
     }
 
     public void PublishStatus()

@@ -66,13 +66,9 @@ public sealed class TrainRunJob(
         try
         {
             var device = TorchRuntime.Resolve(run.Spec.Device ?? TrainingDevice.Auto);
-            if ((run.Spec.Threads ?? (_options.TorchThreads > 0 ? _options.TorchThreads : null)) is { } threads)
-            {
-                torch.set_num_threads(threads);
-            }
             var torchEnvironment = TorchRuntime.Describe();
             run.Claim(worker.Id, new RunEnvironment(device.ToString(), torchEnvironment.TorchSharpVersion, torchEnvironment.LibTorchVersion ?? "",
-                torch.get_num_threads(), Environment.MachineName, worker.Id), time.GetUtcNow(), _options.RunLeaseDuration);
+                TorchThreadsOf(run.Spec), Environment.MachineName, worker.Id), time.GetUtcNow(), _options.RunLeaseDuration);
             await db.SaveChangesAsync(cancellationToken);
         }
         catch (DbUpdateConcurrencyException)
@@ -212,12 +208,16 @@ public sealed class TrainRunJob(
         var spec = inputs.Run.Spec;
         var plan = TrainingPlan.For(spec, layers, summary) with
         {
+            TorchThreads = TorchThreadsOf(spec),
             CheckpointPath = artifacts.CheckpointPath(inputs.Run.Id),
             WeightsPath = artifacts.WeightsPath(inputs.Run.Id),
             BestWeightsPath = artifacts.BestWeightsPath(inputs.Run.Id),
         };
         return (plan, LoadedDataset.Read(inputs.Dataset, artifacts.TensorFilePath(inputs.Dataset)).HoldOut(spec.ValidationFraction, spec.Seed!.Value));
     }
+
+    /// <summary>The run's own <c>threads</c>, else the worker's (<see cref="ExperimentsOptions.TorchThreadsPerRun"/>).</summary>
+    private int TorchThreadsOf(RunSpec spec) => spec.Threads ?? _options.TorchThreadsPerRun;
 
     private async Task ReleaseLeaseAsync(Guid runId)
     {

@@ -30,7 +30,7 @@ public sealed class WorkerHeartbeat(
         await Task.Yield();
         var torch = TorchRuntime.Describe();
         var device = torch.CudaAvailable ? (torch.CudaDevices > 1 ? $"cuda ×{torch.CudaDevices}" : "cuda") : "cpu";
-        var threads = settings.TorchThreads > 0 ? settings.TorchThreads : torch.Threads;
+        var threads = settings.TorchThreadsPerRun;
         var worker = new Worker(identity.Id, Environment.MachineName, Environment.ProcessId, device, Math.Max(1, settings.MaxConcurrentRuns),
             queues.Names, threads, time.GetUtcNow());
         await Periodically.RunAsync(stopping => BeatAsync(worker, stopping), settings.WorkerHeartbeatInterval,

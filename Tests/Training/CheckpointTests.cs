@@ -23,7 +23,8 @@ public sealed class CheckpointTests : IDisposable
         var checkpoint = _folder.File("interrupted.bin");
         using (var stop = new CancellationTokenSource())
         {
-            var interrupted = new TrainerTests.RecordingObserver { OnEpoch = epoch => { if (epoch.Epoch == 3) { stop.Cancel(); } } };
+            // Stopped in the first batch of epoch 4: epochs 1 to 3 are finished, stored and checkpointed.
+            var interrupted = new TrainerTests.RecordingObserver { OnBatch = (epoch, _) => { if (epoch == 4) { stop.Cancel(); } } };
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
                 Trainer.TrainAsync(TrainerTests.Plan(epochs: 6, seed: 4, scheduler: scheduler) with { CheckpointPath = checkpoint }, data, interrupted, stop.Token));
         }

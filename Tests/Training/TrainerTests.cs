@@ -64,10 +64,11 @@ public sealed class TrainerTests
     public async Task Cancellation_stops_training_between_batches()
     {
         using var cancellation = new CancellationTokenSource();
-        var observer = new RecordingObserver { OnEpoch = _ => cancellation.Cancel() };
+        var observer = new RecordingObserver { OnBatch = (epoch, batch) => { if (epoch == 2 && batch == 1) { cancellation.Cancel(); } } };
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Trainer.TrainAsync(Plan(epochs: 50), Blobs(seed: 4), observer, cancellation.Token));
         Assert.Single(observer.Epochs);
+        Assert.Equal((2, 1), (observer.Batches[^1].Epoch, observer.Batches[^1].Batch));
     }
 
     public static TheoryData<string, string> ClassificationLosses => new()
@@ -248,16 +249,24 @@ public sealed class TrainerTests
 
         public Action<EpochMetric>? OnEpoch { get; init; }
 
-        public Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken)
+        /// <summary>Called on the training thread after each batch, with its epoch and batch: where a test stops training at an exact point.</summary>
+        public Action<int, int>? OnBatch { get; init; }
+
+        public Task EpochCompletedAsync(EpochMetric result, IReadOnlyList<RunLogMessage> lines, CancellationToken cancellationToken)
         {
             Epochs.Add(result);
+            Lines.AddRange(lines.Select(line => $"{line.Level}: {line.Message}"));
             OnEpoch?.Invoke(result);
             return Task.CompletedTask;
         }
 
         public List<(int Epoch, int Batch, float? Loss)> Batches { get; } = [];
 
-        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged) => Batches.Add((epoch, batch, logged ? loss : null));
+        public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged)
+        {
+            Batches.Add((epoch, batch, logged ? loss : null));
+            OnBatch?.Invoke(epoch, batch);
+        }
 
         public Task LogAsync(RunLogLevel level, string message, CancellationToken cancellationToken)
         {

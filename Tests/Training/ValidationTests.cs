@@ -66,7 +66,8 @@ public sealed class ValidationTests
             BestWeightsPath = folder.File("best.bin"),
         };
         using var interrupt = new CancellationTokenSource();
-        var first = new RecordingObserver { OnEpoch = epoch => { if (epoch.Epoch == 3) interrupt.Cancel(); } };
+        // Stopped in the first batch of epoch 4: epochs 1 to 3 are finished, stored and checkpointed.
+        var first = new RecordingObserver { OnBatch = (epoch, _) => { if (epoch == 4) interrupt.Cancel(); } };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Trainer.TrainAsync(plan, data, first, interrupt.Token));
         Assert.True(File.Exists(plan.BestWeightsPath));
 

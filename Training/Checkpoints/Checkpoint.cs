@@ -44,11 +44,14 @@ public sealed record CheckpointState(
 /// </summary>
 public static class Checkpoint
 {
-    private static readonly byte[] Magic = Encoding.ASCII.GetBytes("EXPCK001");
+    internal static readonly byte[] Magic = Encoding.ASCII.GetBytes("EXPCK001");
 
+    /// <summary>Captures the training state into a new snapshot and writes it to <paramref name="path"/>, on the calling thread.</summary>
     public static void Save(string path, CheckpointState state, nn.Module model, optim.Optimizer optimizer, Generator shuffle)
     {
-        WriteWhole(path, temporary => Write(temporary, state, model, optimizer, shuffle));
+        using var snapshot = new CheckpointSnapshot();
+        snapshot.Capture(state, model, optimizer, shuffle);
+        WriteWhole(path, snapshot.Write);
     }
 
     /// <summary>
@@ -70,33 +73,6 @@ public static class Checkpoint
             throw;
         }
         File.Move(temporary, path, overwrite: true);
-    }
-
-    private static void Write(string temporary, CheckpointState state, nn.Module model, optim.Optimizer optimizer, Generator shuffle)
-    {
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-        using (var writer = new BinaryWriter(file))
-        {
-            writer.Write(Magic);
-            var json = JsonSerializer.SerializeToUtf8Bytes(state);
-            writer.Write(json.Length);
-            writer.Write(json);
-            using (var shuffleState = shuffle.get_state())
-            {
-                WriteBlob(writer, shuffleState.bytes);
-            }
-            using (var globalState = get_rng_state())
-            {
-                WriteBlob(writer, globalState.bytes);
-            }
-            WriteBlob(writer, Serialize(stream => model.save(stream)));
-            WriteBlob(writer, Serialize(stream =>
-            {
-                using var optimizerWriter = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-                ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(optimizerWriter);
-            }));
-            file.Flush(flushToDisk: true);
-        }
     }
 
     /// <summary>The state alone, without loading tensors; null when there is no checkpoint.</summary>
@@ -155,19 +131,6 @@ public static class Checkpoint
         return JsonSerializer.Deserialize<CheckpointState>(json) ?? throw new InvalidDataException($"{path} has an empty checkpoint state.");
     }
 
-    private static byte[] Serialize(Action<Stream> write)
-    {
-        using var buffer = new MemoryStream();
-        write(buffer);
-        return buffer.ToArray();
-    }
-
-    private static void WriteBlob(BinaryWriter writer, ReadOnlySpan<byte> blob)
-    {
-        writer.Write((long)blob.Length);
-        writer.Write(blob);
-    }
-
     private static byte[] ReadBlob(BinaryReader reader)
     {
         var length = reader.ReadInt64();
@@ -177,5 +140,83 @@ public static class Checkpoint
             throw new InvalidDataException("The checkpoint ends early.");
         }
         return blob;
+    }
+}
+
+/// <summary>
+/// The training state of one moment, copied into memory: what <see cref="Checkpoint"/> writes, captured on the training thread
+/// in a few memory copies so that the file (and its <c>fsync</c>) can be written on another thread while training goes on. One
+/// snapshot is reused epoch after epoch: its buffers keep their capacity, so capturing allocates nothing once warm.
+/// </summary>
+public sealed class CheckpointSnapshot : IDisposable
+{
+    private readonly MemoryStream _model = new();
+    private readonly MemoryStream _optimizer = new();
+    private byte[] _shuffleState = [];
+    private byte[] _globalState = [];
+    private byte[] _state = [];
+
+    public CheckpointState State { get; private set; } = CheckpointState.Start;
+
+    /// <summary>Copies the model, the optimizer, both generators and <paramref name="state"/>; call it where training stopped for the epoch.</summary>
+    public void Capture(CheckpointState state, nn.Module model, optim.Optimizer optimizer, Generator shuffle)
+    {
+        State = state;
+        _state = JsonSerializer.SerializeToUtf8Bytes(state);
+        using (var shuffleState = shuffle.get_state())
+        {
+            _shuffleState = shuffleState.bytes.ToArray();
+        }
+        using (var globalState = get_rng_state())
+        {
+            _globalState = globalState.bytes.ToArray();
+        }
+        _model.SetLength(0);
+        using (var modelWriter = new BinaryWriter(_model, Encoding.UTF8, leaveOpen: true))
+        {
+            model.save(modelWriter);
+        }
+        _optimizer.SetLength(0);
+        using var optimizerWriter = new BinaryWriter(_optimizer, Encoding.UTF8, leaveOpen: true);
+        ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(optimizerWriter);
+    }
+
+    /// <summary>Writes the checkpoint file (<see cref="Checkpoint"/>'s format) to <paramref name="temporary"/>, flushed to disk.</summary>
+    public void Write(string temporary)
+    {
+        using var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        using (var writer = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Checkpoint.Magic);
+            writer.Write(_state.Length);
+            writer.Write(_state);
+            WriteBlob(writer, _shuffleState);
+            WriteBlob(writer, _globalState);
+            WriteBlob(writer, Contents(_model));
+            WriteBlob(writer, Contents(_optimizer));
+        }
+        file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Writes the model alone, as <c>module.save</c> writes it (the format of the run's weight files), flushed to disk.</summary>
+    public void WriteModel(string temporary)
+    {
+        using var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        file.Write(Contents(_model));
+        file.Flush(flushToDisk: true);
+    }
+
+    public void Dispose()
+    {
+        _model.Dispose();
+        _optimizer.Dispose();
+    }
+
+    private static ReadOnlySpan<byte> Contents(MemoryStream buffer) => buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+
+    private static void WriteBlob(BinaryWriter writer, ReadOnlySpan<byte> blob)
+    {
+        writer.Write((long)blob.Length);
+        writer.Write(blob);
     }
 }

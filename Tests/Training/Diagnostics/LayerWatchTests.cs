@@ -157,7 +157,7 @@ public sealed class LayerWatchTests
     {
         public List<LayerSnapshot> Snapshots { get; } = [];
 
-        public Task EpochCompletedAsync(EpochMetric result, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task EpochCompletedAsync(EpochMetric result, IReadOnlyList<RunLogMessage> lines, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public void BatchCompleted(int epoch, int batch, int batchesPerEpoch, long step, float? loss, bool logged)
         {
