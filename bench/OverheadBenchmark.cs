@@ -9,6 +9,7 @@ using Experiments.Domain.Validation;
 using Experiments.Training;
 using Experiments.Training.Data;
 using Experiments.Training.Layers;
+using Experiments.Training.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,9 +43,14 @@ public static class OverheadBenchmark
     {
         var device = args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "cpu";
         var rounds = Machine.Option(args, "--rounds", 3);
-        var threads = get_num_threads();
+        var epochsPerRound = Machine.Option(args, "--epochs", 4);
+        var samples = Machine.Option(args, "--samples", 10_000);
+        // The service chooses a run's threads from the cores (TrainingThread.DefaultThreads); the bare loop and the in-process
+        // Trainer get the same number, and the service's runs are checked to have used it.
+        var askedThreads = args.Contains("--threads") ? Machine.Option(args, "--threads", 1) : (int?)null;
+        var threads = askedThreads ?? TrainingThread.DefaultThreads(Environment.ProcessorCount, concurrentRuns: 1);
         var torchDevice = device == "cuda" ? CUDA : CPU;
-        Console.WriteLine($"device {device}, {threads} torch threads, batch size {BatchSize}, {rounds} rounds");
+        Console.WriteLine($"device {device}, {threads} torch threads{(askedThreads is null ? " (the service's default on this machine)" : "")}, batch size {BatchSize}, {rounds} rounds of {epochsPerRound} epochs");
 
         var matmul = MatmulGflops(torchDevice);
         Console.WriteLine($"float32 matmul 2048×2048×2048: {matmul:F1} GFLOP/s");
@@ -52,7 +58,8 @@ public static class OverheadBenchmark
         var withService = !args.Contains("--no-service");
         var dataFolder = Path.Combine(Path.GetTempPath(), "experiments-bench", Guid.NewGuid().ToString("N"));
         await using var service = await ServiceClient.StartAsync(dataFolder);
-        var (dataset, data) = await ImportMnistAsync(service, dataFolder);
+        var (dataset, data) = await ImportMnistAsync(service, dataFolder, samples);
+        Console.WriteLine($"data: {data.Train.Count:N0} training and {data.Test.Count:N0} test digits{(samples > 10_000 ? " (the 10k sample repeated)" : "")}");
         using var trainSplit = TensorSplit.From(data.Train, data.SampleShape, torchDevice);
         using var testSplit = TensorSplit.From(data.Test, data.SampleShape, torchDevice);
 
@@ -70,24 +77,27 @@ public static class OverheadBenchmark
             var orchestrated = new List<double>();
             var trainerLoop = new List<double>();
             var serviceLoop = new List<double>();
-            BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 1); // warm-up
-            await TrainerEpochsAsync(layers, summary, data, device, epochs: 2);
+            var serviceThreads = new HashSet<int>();
+            await BareEpochsAsync(layers, summary, trainSplit, testSplit, torchDevice, threads, epochs: 1); // warm-up
+            await TrainerEpochsAsync(layers, summary, data, device, threads, epochs: 2);
             if (withService)
             {
                 // The service's first run of a model pays for its JIT (seconds per epoch at first): warm it like the other two.
-                await ServiceEpochsAsync(service, dataset.Id, model.Id, device, threads, epochs: 3);
+                await ServiceEpochsAsync(service, dataset.Id, model.Id, device, askedThreads, epochs: 3);
             }
             for (var round = 0; round < rounds; round++)
             {
-                bare.AddRange(BareEpochs(layers, summary, trainSplit, testSplit, torchDevice, epochs: 3));
-                var (intervals, loops, _) = await TrainerEpochsAsync(layers, summary, data, device, epochs: 4);
+                // As many epochs of each arm: the bare loop's are timed whole, the others' epoch to epoch.
+                bare.AddRange(await BareEpochsAsync(layers, summary, trainSplit, testSplit, torchDevice, threads, epochs: epochsPerRound - 1));
+                var (intervals, loops, _) = await TrainerEpochsAsync(layers, summary, data, device, threads, epochs: epochsPerRound);
                 trainer.AddRange(intervals);
                 trainerLoop.AddRange(loops);
                 if (withService)
                 {
-                    var (serviceIntervals, serviceLoops) = await ServiceEpochsAsync(service, dataset.Id, model.Id, device, threads, epochs: 4);
+                    var (serviceIntervals, serviceLoops, runThreads) = await ServiceEpochsAsync(service, dataset.Id, model.Id, device, askedThreads, epochs: epochsPerRound);
                     orchestrated.AddRange(serviceIntervals);
                     serviceLoop.AddRange(serviceLoops);
+                    serviceThreads.Add(runThreads);
                 }
             }
             var a = Stats.Median(bare);
@@ -99,17 +109,31 @@ public static class OverheadBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {name} ({summary.TotalParameters:N0} parameters) | {a:F3} s | {t:F3} s | {b:F3} s | {t / a:F3} | **{b / a:F3}** | {achieved:F2} | {achieved / matmul:P1} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"|   all epochs | {Join(bare)} | {Join(trainer)} | {Join(orchestrated)} | | | | |"));
+                $"|   p10–p90 of the epochs | {Spread(bare)} | {Spread(trainer)} | {Spread(orchestrated)} | | | | |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"|   of which the training loop (median) | | {Stats.Median(trainerLoop):F3} s | {Stats.Median(serviceLoop):F3} s | | | | |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"|   all epochs | {Join(bare)} | {Join(trainer)} | {Join(orchestrated)} | | | | |"));
+            if (withService)
+            {
+                Console.WriteLine($"|   torch threads of the service's runs (their environment) | | | {string.Join(", ", serviceThreads)} | | | | |");
+            }
         }
     }
 
-    /// <summary>The 10k MNIST sample imported through the service (scaled to 0..1, as [1,28,28] images), and read back as the trainer reads it.</summary>
-    internal static async Task<(DatasetView Dataset, LoadedDataset Data)> ImportMnistAsync(ServiceClient service, string dataFolder)
+    /// <summary>
+    /// The 10k MNIST sample, or with <paramref name="samples"/> above 10,000 that many training digits (and a sixth as many test
+    /// digits) repeated from it, imported through the service (scaled to 0..1, as [1,28,28] images) and read back as the trainer reads it.
+    /// </summary>
+    internal static async Task<(DatasetView Dataset, LoadedDataset Data)> ImportMnistAsync(ServiceClient service, string dataFolder, int samples = 10_000)
     {
-        var dataset = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"),
-            ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
+        var path = MnistSample.Path;
+        if (samples > 10_000)
+        {
+            path = Path.Combine(dataFolder, $"mnist-{samples}.npz");
+            MnistSample.WriteRepeated(path, samples, samples / 6);
+        }
+        var dataset = await service.ImportAsync(path, ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
         var tensorFile = Directory.GetFiles(Path.Combine(dataFolder, "datasets"), "*.bin").Single();
         var (storedShape, train, test) = DatasetFile.Read(tensorFile);
         var data = DatasetPreprocessing.Apply(new Preprocessing(dataset.Preprocessing.Scale, false, dataset.Preprocessing.Reshape, null, null),
@@ -118,6 +142,14 @@ public static class OverheadBenchmark
     }
 
     /// <summary>The classic loop: shuffled batches, zero_grad, forward, loss, backward, step; then the test split under no_grad.</summary>
+    /// <remarks>
+    /// On a thread of its own with <paramref name="threads"/> set on it, as the service trains: libtorch's thread count is per
+    /// calling thread, and a pool thread reached after an await would run with libtorch's default instead.
+    /// </remarks>
+    private static Task<List<double>> BareEpochsAsync(
+        IReadOnlyList<LayerSpec> layers, ModelSummary summary, TensorSplit train, TensorSplit test, Device device, int threads, int epochs) =>
+        TrainingThread.Run(threads, () => BareEpochs(layers, summary, train, test, device, epochs));
+
     private static List<double> BareEpochs(IReadOnlyList<LayerSpec> layers, ModelSummary summary, TensorSplit train, TensorSplit test, Device device, int epochs)
     {
         manual_seed(Seed);
@@ -162,11 +194,14 @@ public static class OverheadBenchmark
         return times;
     }
 
+    private static string Spread(List<double> seconds) => seconds.Count == 0 ? ""
+        : string.Create(CultureInfo.InvariantCulture, $"{Stats.Percentile(seconds, 10):F3}–{Stats.Percentile(seconds, 90):F3} s");
+
     private static string Join(IEnumerable<double> seconds) => string.Join(" ", seconds.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)));
 
     /// <summary>Seconds between consecutive epochs of <see cref="Trainer"/> run in this process, as the service would run it, minus the service.</summary>
     internal static async Task<(List<double> Intervals, List<double> TrainingLoops, List<double> CpuSeconds)> TrainerEpochsAsync(
-        IReadOnlyList<LayerSpec> layers, ModelSummary summary, LoadedDataset data, string device, int epochs, WatchSpec? watch = null)
+        IReadOnlyList<LayerSpec> layers, ModelSummary summary, LoadedDataset data, string device, int? threads, int epochs, WatchSpec? watch = null)
     {
         var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
         HttpExtensions.Configure(json);
@@ -175,7 +210,7 @@ public static class OverheadBenchmark
         var resolved = RunSpecValidator.Resolve(spec with { DatasetId = Guid.NewGuid(), ModelId = Guid.NewGuid(), Epochs = epochs, BatchSize = BatchSize }, Seed, errors)
             ?? throw new InvalidOperationException(errors.ToString());
         var plan = new TrainingPlan(layers, summary, resolved.Optimizer!, resolved.Loss!, epochs, BatchSize, Shuffle: true, Seed, null,
-            device == "cuda" ? TrainingDevice.Cuda : TrainingDevice.Cpu) { Watch = watch };
+            device == "cuda" ? TrainingDevice.Cuda : TrainingDevice.Cpu) { Watch = watch, TorchThreads = threads };
         var observer = new TimingObserver();
         await Trainer.TrainAsync(plan, data, observer, CancellationToken.None);
         return (observer.Arrivals.Zip(observer.Arrivals.Skip(1), Stats.Seconds).ToList(), observer.TrainingLoops.Skip(1).ToList(),
@@ -212,18 +247,23 @@ public static class OverheadBenchmark
         public void LayersWatched(LayerSnapshot snapshot) => Snapshots.Add(snapshot);
     }
 
-    /// <summary>Seconds between consecutive EpochCompleted events of one run created over HTTP.</summary>
-    private static async Task<(List<double> Intervals, List<double> TrainingLoops)> ServiceEpochsAsync(ServiceClient service, Guid datasetId, Guid modelId, string device, int threads, int epochs)
+    /// <summary>
+    /// Seconds between consecutive EpochCompleted events of one run created over HTTP, its epochs' training-loop seconds, and the
+    /// torch threads its environment states; <paramref name="threads"/> null leaves the number to the service.
+    /// </summary>
+    private static async Task<(List<double> Intervals, List<double> TrainingLoops, int Threads)> ServiceEpochsAsync(
+        ServiceClient service, Guid datasetId, Guid modelId, string device, int? threads, int epochs)
     {
         var run = await service.CreateRunAsync(new
         {
             datasetId, modelId, optimizer = new { type = "adam", lr = 0.001 }, loss = new { type = "crossEntropy" },
             epochs, batchSize = BatchSize, shuffle = true, seed = Seed, device, threads,
         });
-        await service.WaitUntilFinishedAsync(run.Id);
+        var finished = await service.WaitUntilFinishedAsync(run.Id);
         var epochsOfRun = service.Epochs.Where(e => e.Event.RunId == run.Id).OrderBy(e => e.Event.Metric.Epoch).ToList();
         var arrivals = epochsOfRun.Select(e => e.ArrivedAt).ToList();
-        return (arrivals.Zip(arrivals.Skip(1), Stats.Seconds).ToList(), epochsOfRun.Skip(1).Select(e => e.Event.Metric.Seconds).ToList());
+        return (arrivals.Zip(arrivals.Skip(1), Stats.Seconds).ToList(), epochsOfRun.Skip(1).Select(e => e.Event.Metric.Seconds).ToList(),
+            finished.Environment?.Threads ?? 0);
     }
 
     private static double MatmulGflops(Device device)

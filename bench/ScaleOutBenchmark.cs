@@ -85,7 +85,7 @@ public static class ScaleOutBenchmark
     private static async Task<Throughput> MeasureThroughputAsync(SplitService service, int workers, int runs, int epochs)
     {
         var web = service.Web;
-        var mnist = await web.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"), ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
+        var mnist = await web.ImportAsync(MnistSample.Path, ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
         var mlp = await web.CreateModelAsync("bench-mlp", OverheadBenchmark.Models[0].Layers);
         // One warm-up run per worker, queued together so that each worker takes one and pays its JIT before the clock starts.
         await RunAllAsync(web, ServiceBenchmarks.Spec(mnist.Id, mlp.Id, epochs: 2, batchSize: BatchSize), workers);

@@ -38,7 +38,7 @@ public static class ServiceBenchmarks
         var idle = service.Service.ResidentBytes();
         var (datasetId, modelId) = await IrisAsync(service);
 
-        var mnist = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"), ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
+        var mnist = await service.ImportAsync(MnistSample.Path, ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
         var cnn = await service.CreateModelAsync("bench-cnn", OverheadBenchmark.Models[1].Layers);
         var mnistRun = await service.CreateRunAsync(Spec(mnist.Id, cnn.Id, epochs: 3, batchSize: 64));
         long duringPeak = 0;
@@ -72,7 +72,7 @@ public static class ServiceBenchmarks
         var epochs = Machine.Option(args, "--epochs", 30);
         await using var service = await ServiceClient.StartAsync(NewDataFolder());
         var (irisId, irisModelId) = await IrisAsync(service);
-        var mnist = await service.ImportAsync(Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz"), ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
+        var mnist = await service.ImportAsync(MnistSample.Path, ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
         var mlp = await service.CreateModelAsync("bench-mlp", OverheadBenchmark.Models[0].Layers);
         await using var clientsOfAllRuns = await EpochLatencies.ConnectAsync(service.Service.Address, clients);
         // Two paces: Iris epochs last milliseconds, so its events come back to back (a burst of epochs × clients

@@ -2,6 +2,7 @@ using System.Globalization;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
 using Experiments.Domain.Validation;
+using Experiments.Training.Runtime;
 using static TorchSharp.torch;
 
 namespace Experiments.Bench;
@@ -24,6 +25,7 @@ public static class WatchBenchmark
         var rounds = Machine.Option(args, "--rounds", 5);
         var epochs = Machine.Option(args, "--epochs", 4);
         var every = Machine.Option(args, "--every", WatchSpec.DefaultEvery);
+        var threads = TrainingThread.DefaultThreads(Environment.ProcessorCount, concurrentRuns: 1);
         var dataFolder = Path.Combine(Path.GetTempPath(), "experiments-bench", Guid.NewGuid().ToString("N"));
         await using var service = await ServiceClient.StartAsync(dataFolder);
         var (_, data) = await OverheadBenchmark.ImportMnistAsync(service, dataFolder);
@@ -33,14 +35,14 @@ public static class WatchBenchmark
         var summary = ModelValidator.InferShapes(layers, data.SampleShape, errors)!;
         var watch = new WatchSpec { Every = every, Bins = WatchSpec.DefaultBins };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"device {device}, {get_num_threads()} torch threads, mlp ({summary.TotalParameters:N0} parameters), {data.Train.Count} training samples, {rounds} rounds of {epochs} epochs, watch every {every}, load {Machine.LoadAverage():F2}"));
+            $"device {device}, {threads} torch threads, mlp ({summary.TotalParameters:N0} parameters), {data.Train.Count} training samples, {rounds} rounds of {epochs} epochs, watch every {every}, load {Machine.LoadAverage():F2}"));
 
-        await OverheadBenchmark.TrainerEpochsAsync(layers, summary, data, device, epochs: 2); // warm-up
+        await OverheadBenchmark.TrainerEpochsAsync(layers, summary, data, device, threads, epochs: 2); // warm-up
         var (offLoops, onLoops, offEpochs, onEpochs, offCpu, onCpu) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
         for (var round = 0; round < rounds; round++)
         {
-            var off = await OverheadBenchmark.TrainerEpochsAsync(layers, summary, data, device, epochs);
-            var on = await OverheadBenchmark.TrainerEpochsAsync(layers, summary, data, device, epochs, watch);
+            var off = await OverheadBenchmark.TrainerEpochsAsync(layers, summary, data, device, threads, epochs);
+            var on = await OverheadBenchmark.TrainerEpochsAsync(layers, summary, data, device, threads, epochs, watch);
             (offLoops, onLoops) = ([.. offLoops, .. off.TrainingLoops], [.. onLoops, .. on.TrainingLoops]);
             (offEpochs, onEpochs) = ([.. offEpochs, .. off.Intervals], [.. onEpochs, .. on.Intervals]);
             (offCpu, onCpu) = ([.. offCpu, .. off.CpuSeconds], [.. onCpu, .. on.CpuSeconds]);
