@@ -8,6 +8,7 @@ using Experiments.Domain.Validation;
 using Experiments.Domain.Workers;
 using Experiments.Training.Data;
 using Experiments.Training.Diagnostics;
+using Experiments.Training.Runtime;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -104,7 +105,7 @@ public static class DiagnosticsApi
 
     /// <summary>
     /// Checks the spec as run creation does (with the query's <paramref name="errors"/>), takes a permit, reads the dataset
-    /// and computes off the request thread.
+    /// and computes on a thread of its own.
     /// </summary>
     private static async Task<Results<Ok<T>, ValidationProblem, ProblemHttpResult>> ComputeAsync<T>(
         RunSpec? spec, ValidationErrors errors, string what, DiagnosticServices services, Func<DiagnosticInputs, LoadedDataset, TimeSpan, T> compute,
@@ -123,8 +124,9 @@ public static class DiagnosticsApi
             return services.Gate.Busy(services.Context, what);
         }
         var inputs = new DiagnosticInputs(run.Spec, run.Layers, run.Summary, run.Dataset.ClassNames);
-        var result = await Task.Run(() => compute(inputs, LoadedDataset.Read(run.Dataset, services.Artifacts.TensorFilePath(run.Dataset)), options.DiagnosticsTimeLimit),
-            cancellationToken);
+        // On a training thread with the threads the run would get: its timings (and ETA) are those of the run.
+        var result = await TrainingThread.Run(run.Spec.Threads ?? options.TorchThreadsPerRun,
+            () => compute(inputs, LoadedDataset.Read(run.Dataset, services.Artifacts.TensorFilePath(run.Dataset)), options.DiagnosticsTimeLimit));
         return TypedResults.Ok(result);
     }
 
