@@ -7,6 +7,8 @@ namespace Experiments.Domain.Runs;
 /// (R², averaged over target values) instead. Test metrics are null on epochs that were not evaluated
 /// (<c>evaluateEvery</c> &gt; 1). A run that holds a validation split out also records its validation loss and accuracy on
 /// the same epochs. A resumed run replaces the epochs after its checkpoint, it never duplicates them.
+/// <see cref="GradientNorm"/> is the mean total 2-norm of the gradients over every 8th batch of the epoch (the 1st, 9th,
+/// 17th, …), or over every batch when the run clips gradients.
 /// </summary>
 public sealed record EpochMetric(
     int Epoch,

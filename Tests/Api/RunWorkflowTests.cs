@@ -37,6 +37,8 @@ public abstract class RunWorkflowSuite<TFactory>(TFactory factory) where TFactor
         Assert.Equal("cpu", run.Environment!.Device);
         Assert.Equal("0.107.0", run.Environment.TorchSharpVersion);
         Assert.Equal(Environment.MachineName, run.Environment.MachineName);
+        // Neither the run nor the worker names the threads: the cores this process may use, less one for the host.
+        Assert.Equal(Experiments.Training.Runtime.TrainingThread.DefaultThreads(Environment.ProcessorCount, concurrentRuns: 1), run.Environment.Threads);
         Assert.Equal(3, run.Evaluation!.ConfusionMatrix.Length);
         Assert.Equal(30, run.Evaluation.ConfusionMatrix.Sum(row => row.Sum()));
         Assert.NotNull(run.Spec.Seed);
