@@ -41,6 +41,7 @@ public sealed class FeaturePreprocessor : IDisposable
     private readonly Tensor? _mean;
     private readonly Tensor? _std;
     private readonly long[] _sampleShape;
+    private readonly bool _reshapes;
 
     public FeaturePreprocessor(Preprocessing preprocessing, int[] storedShape, Device device)
     {
@@ -60,18 +61,19 @@ public sealed class FeaturePreprocessor : IDisposable
         }
         SampleShape = preprocessing.Reshape ?? storedShape;
         _sampleShape = [.. SampleShape.Select(dimension => (long)dimension)];
+        _reshapes = !SampleShape.SequenceEqual(storedShape);
     }
 
     /// <summary>The shape the model sees one sample as.</summary>
     public int[] SampleShape { get; }
 
     /// <summary>
-    /// <paramref name="stored"/> samples, [n, …stored shape] on this device, as the model sees them: a new float32 tensor
-    /// in the caller's dispose scope (the intermediate ones are released here).
+    /// <paramref name="stored"/> samples, [n, …stored shape] on this device, as the model sees them: float32 (a view of
+    /// <paramref name="stored"/> when it is float32 already and nothing changes it). Call it in a dispose scope: the
+    /// intermediate tensors are left to it.
     /// </summary>
     public Tensor Apply(Tensor stored)
     {
-        using var scope = NewDisposeScope();
         var inputs = stored.to(ScalarType.Float32);
         if (_scale is { } scale)
         {
@@ -81,7 +83,7 @@ public sealed class FeaturePreprocessor : IDisposable
         {
             inputs = inputs.sub(_mean).div(_std);
         }
-        return inputs.reshape([stored.shape[0], .. _sampleShape]).MoveToOuterDisposeScope();
+        return _reshapes ? inputs.reshape([stored.shape[0], .. _sampleShape]) : inputs;
     }
 
     public void Dispose()
