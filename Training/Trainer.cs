@@ -52,9 +52,9 @@ public static class Trainer
     private static TrainingOutcome Train(TrainingPlan plan, LoadedDataset data, EpochWriter writer, IRunObserver observer, CancellationToken cancellationToken)
     {
         var device = TorchRuntime.Resolve(plan.Device);
-        using var train = TensorSplit.From(data.Train, data.SampleShape, device);
-        using var test = TensorSplit.From(data.Test, data.SampleShape, device);
-        using var validation = data.Validation is { } held ? TensorSplit.From(held, data.SampleShape, device) : null;
+        using var train = TensorSplit.From(data.Train, data.StoredShape, data.Preprocessing, device);
+        using var test = TensorSplit.From(data.Test, data.StoredShape, data.Preprocessing, device);
+        using var validation = data.Validation is { } held ? TensorSplit.From(held, data.StoredShape, data.Preprocessing, device) : null;
 
         using var model = ModelBuilder.Build(plan.Layers, plan.Summary, plan.Seed);
         model.to(device);

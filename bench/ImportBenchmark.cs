@@ -131,7 +131,8 @@ public static class ImportBenchmark
         });
     }
 
-    private static void WriteEntry(ZipArchive zip, string name, string descr, string shape, Action<Stream> write)
+    /// <summary>One .npy entry (format 1.0, header padded to 64 bytes) whose data <paramref name="write"/> writes.</summary>
+    internal static void WriteEntry(ZipArchive zip, string name, string descr, string shape, Action<Stream> write)
     {
         using var stream = zip.CreateEntry(name + ".npy", CompressionLevel.Fastest).Open();
         var header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";

@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Text;
 
 namespace Experiments.Bench;
 
@@ -12,48 +11,39 @@ public static class MnistSample
 {
     public static string Path => System.IO.Path.Combine(ServiceClient.RepositoryRoot(), "samples", "mnist-10k.npz");
 
-    /// <summary>Writes an .npz with <paramref name="trainRows"/> training and <paramref name="testRows"/> test digits, the sample's repeated.</summary>
+    /// <summary>An .npz of x_train, y_train, x_test, y_test as uint8, each the 10k sample's split with its rows repeated to the count.</summary>
     public static void WriteRepeated(string path, int trainRows, int testRows)
     {
-        using var source = ZipFile.OpenRead(Path);
-        using var target = ZipFile.Open(path, ZipArchiveMode.Create);
-        foreach (var (name, rows) in new[] { ("x_train", trainRows), ("y_train", trainRows), ("x_test", testRows), ("y_test", testRows) })
+        using var sample = ZipFile.OpenRead(Path);
+        using var zip = new ZipArchive(File.Create(path), ZipArchiveMode.Create);
+        foreach (var (split, rows) in new[] { ("train", trainRows), ("test", testRows) })
         {
-            var (sampleShape, data) = ReadUInt8(source.GetEntry($"{name}.npy")!);
-            var sampleSize = sampleShape.Aggregate(1, (product, dimension) => product * dimension);
-            var count = data.Length / sampleSize;
-            var entry = target.CreateEntry($"{name}.npy", CompressionLevel.Fastest);
-            using var stream = entry.Open();
-            var shape = string.Join(", ", new[] { rows }.Concat(sampleShape)) + (sampleShape.Length == 0 ? "," : "");
-            WriteHeader(stream, $"{{'descr': '|u1', 'fortran_order': False, 'shape': ({shape}), }}");
-            for (var row = 0; row < rows; row++)
+            var images = NpyData(sample, $"x_{split}");
+            var labels = NpyData(sample, $"y_{split}");
+            ImportBenchmark.WriteEntry(zip, $"x_{split}", "|u1", $"({rows}, 28, 28)", stream =>
             {
-                stream.Write(data, row % count * sampleSize, sampleSize);
-            }
+                for (var row = 0; row < rows; row++)
+                {
+                    stream.Write(images, row % labels.Length * 784, 784);
+                }
+            });
+            ImportBenchmark.WriteEntry(zip, $"y_{split}", "|u1", $"({rows},)", stream =>
+            {
+                for (var row = 0; row < rows; row++)
+                {
+                    stream.WriteByte(labels[row % labels.Length]);
+                }
+            });
         }
     }
 
-    private static (int[] SampleShape, byte[] Data) ReadUInt8(ZipArchiveEntry entry)
+    /// <summary>The elements of an .npy entry of format 1.0: after the magic, the version and the 2-byte length of the header dict.</summary>
+    private static byte[] NpyData(ZipArchive zip, string name)
     {
-        using var stream = entry.Open();
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        var bytes = buffer.ToArray();
-        var headerLength = BitConverter.ToUInt16(bytes, 8);
-        var header = Encoding.ASCII.GetString(bytes, 10, headerLength);
-        var shapeText = header[(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10)..];
-        var dimensions = shapeText[..shapeText.IndexOf(')')].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
-        return (dimensions[1..], bytes[(10 + headerLength)..]);
-    }
-
-    private static void WriteHeader(Stream stream, string dictionary)
-    {
-        // Magic, version 1.0, then the header padded with spaces to a multiple of 64 bytes, ending in a newline.
-        var length = 10 + dictionary.Length + 1;
-        var padded = dictionary + new string(' ', (64 - length % 64) % 64) + "\n";
-        stream.Write("\x93NUMPY"u8);
-        stream.Write([1, 0]);
-        stream.Write(BitConverter.GetBytes((ushort)padded.Length));
-        stream.Write(Encoding.ASCII.GetBytes(padded));
+        using var entry = zip.GetEntry(name + ".npy")!.Open();
+        using var bytes = new MemoryStream();
+        entry.CopyTo(bytes);
+        var headerLength = BitConverter.ToUInt16(bytes.GetBuffer(), 8);
+        return bytes.ToArray()[(10 + headerLength)..];
     }
 }

@@ -60,8 +60,9 @@ public static class OverheadBenchmark
         await using var service = await ServiceClient.StartAsync(dataFolder);
         var (dataset, data) = await ImportMnistAsync(service, dataFolder, samples);
         Console.WriteLine($"data: {data.Train.Count:N0} training and {data.Test.Count:N0} test digits{(samples > 10_000 ? " (the 10k sample repeated)" : "")}");
-        using var trainSplit = TensorSplit.From(data.Train, data.SampleShape, torchDevice);
-        using var testSplit = TensorSplit.From(data.Test, data.SampleShape, torchDevice);
+        // The bare loop holds both splits as float32 tensors prepared up front, as a plain TorchSharp program would.
+        using var trainSplit = Prepared(data, data.Train, torchDevice);
+        using var testSplit = Prepared(data, data.Test, torchDevice);
 
         Console.WriteLine();
         Console.WriteLine("| model | (a) bare loop, median epoch | (t) Trainer in process | (b) through Experiments | (t)/(a) | **(b)/(a)** | training GFLOP/s (bare) | of matmul ceiling |");
@@ -123,7 +124,7 @@ public static class OverheadBenchmark
 
     /// <summary>
     /// The 10k MNIST sample, or with <paramref name="samples"/> above 10,000 that many training digits (and a sixth as many test
-    /// digits) repeated from it, imported through the service (scaled to 0..1, as [1,28,28] images) and read back as the trainer reads it.
+    /// digits) repeated from it, imported through the service (bytes scaled to 0..1, as [1,28,28] images) and read back as the trainer reads it.
     /// </summary>
     internal static async Task<(DatasetView Dataset, LoadedDataset Data)> ImportMnistAsync(ServiceClient service, string dataFolder, int samples = 10_000)
     {
@@ -136,9 +137,32 @@ public static class OverheadBenchmark
         var dataset = await service.ImportAsync(path, ("name", "mnist"), ("scale", "1/255"), ("reshape", "1,28,28"));
         var tensorFile = Directory.GetFiles(Path.Combine(dataFolder, "datasets"), "*.bin").Single();
         var (storedShape, train, test) = DatasetFile.Read(tensorFile);
-        var data = DatasetPreprocessing.Apply(new Preprocessing(dataset.Preprocessing.Scale, false, dataset.Preprocessing.Reshape, null, null),
-            new LoadedDataset(storedShape, train, test)) with { ClassCount = 10 };
+        var data = new LoadedDataset(storedShape, train, test)
+        {
+            Preprocessing = new Preprocessing(dataset.Preprocessing.Scale, false, dataset.Preprocessing.Reshape, null, null),
+            ClassCount = 10,
+        };
         return (dataset, data);
+    }
+
+    /// <summary>A split's features as the model sees them, float32 on <paramref name="device"/>, with its labels.</summary>
+    private static PreparedSplit Prepared(LoadedDataset data, DatasetArrays split, Device device)
+    {
+        using var scope = NewDisposeScope();
+        using var stored = TensorSplit.From(split, data.StoredShape, data.Preprocessing, device);
+        var (features, labels) = stored.Slice(0, stored.Count);
+        return new PreparedSplit(features.clone().DetachFromDisposeScope(), labels.clone().DetachFromDisposeScope());
+    }
+
+    private sealed record PreparedSplit(Tensor Features, Tensor Labels) : IDisposable
+    {
+        public long Count => Labels.shape[0];
+
+        public void Dispose()
+        {
+            Features.Dispose();
+            Labels.Dispose();
+        }
     }
 
     /// <summary>The classic loop: shuffled batches, zero_grad, forward, loss, backward, step; then the test split under no_grad.</summary>
@@ -147,10 +171,10 @@ public static class OverheadBenchmark
     /// calling thread, and a pool thread reached after an await would run with libtorch's default instead.
     /// </remarks>
     private static Task<List<double>> BareEpochsAsync(
-        IReadOnlyList<LayerSpec> layers, ModelSummary summary, TensorSplit train, TensorSplit test, Device device, int threads, int epochs) =>
+        IReadOnlyList<LayerSpec> layers, ModelSummary summary, PreparedSplit train, PreparedSplit test, Device device, int threads, int epochs) =>
         TrainingThread.Run(threads, () => BareEpochs(layers, summary, train, test, device, epochs));
 
-    private static List<double> BareEpochs(IReadOnlyList<LayerSpec> layers, ModelSummary summary, TensorSplit train, TensorSplit test, Device device, int epochs)
+    private static List<double> BareEpochs(IReadOnlyList<LayerSpec> layers, ModelSummary summary, PreparedSplit train, PreparedSplit test, Device device, int epochs)
     {
         manual_seed(Seed);
         using var model = ModelBuilder.Build(layers, summary);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Compression;
 using Experiments.Domain.Runs;
 
 namespace Experiments.Bench;
@@ -29,10 +30,14 @@ public static class ServiceBenchmarks
             $"POST /api/runs → first batch, {count} runs: p50 {Stats.Percentile(latencies, 50) * 1000:F0} ms, p95 {Stats.Percentile(latencies, 95) * 1000:F0} ms, max {latencies.Max() * 1000:F0} ms"));
     }
 
-    /// <summary>Resident memory of the service: idle, during an MNIST run, and after 5 and after 30 sequential short runs.</summary>
+    /// <summary>
+    /// Resident memory of the service: idle, during an MNIST run, and after 5 and after 30 sequential short runs; then the
+    /// peak of a run on an MNIST-sized uint8 dataset (<c>--rows</c> training images) against the dataset's size.
+    /// </summary>
     public static async Task MemoryAsync(string[] args)
     {
         var runs = Machine.Option(args, "--runs", 30);
+        var rows = Machine.Option(args, "--rows", 60_000);
         await using var service = await ServiceClient.StartAsync(NewDataFolder());
         await Task.Delay(2000);
         var idle = service.Service.ResidentBytes();
@@ -63,6 +68,55 @@ public static class ServiceBenchmarks
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle: {Mib(idle)}, during a CNN run on MNIST (peak): {Mib(duringPeak)}"));
         Console.WriteLine(string.Join(", ", after.Select(pair => string.Create(CultureInfo.InvariantCulture, $"after {pair.Key} short runs: {Mib(pair.Value)}"))));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after {runs} / after 5: {(double)after[runs] / after[5]:F3}"));
+        await LargeDatasetRunAsync(rows);
+    }
+
+    /// <summary>
+    /// The peak resident memory (VmHWM) of a service that trains one MLP epoch on <paramref name="trainRows"/> training and a
+    /// sixth as many test images of 28 × 28 bytes (the 10k MNIST sample's rows repeated), against the dataset's size. One
+    /// service process imports the dataset; a fresh one on the same data folder trains one short Iris run (which loads
+    /// TorchSharp) and then the large run, so its peak is the large run's over that baseline.
+    /// </summary>
+    private static async Task LargeDatasetRunAsync(int trainRows)
+    {
+        var testRows = trainRows / 6;
+        var dataFolder = NewDataFolder();
+        var folder = Machine.TemporaryFolder();
+        try
+        {
+            var npz = Path.Combine(folder, "mnist-repeated.npz");
+            MnistSample.WriteRepeated(npz, trainRows, testRows);
+            Guid datasetId, modelId, irisId, irisModelId;
+            long storedBytes;
+            await using (var importer = await ServiceClient.StartAsync(dataFolder))
+            {
+                var dataset = await importer.ImportAsync(npz, ("name", "mnist-repeated"), ("scale", "1/255"), ("reshape", "1,28,28"));
+                var model = await importer.CreateModelAsync("bench-mlp", OverheadBenchmark.Models[0].Layers);
+                (datasetId, modelId, storedBytes) = (dataset.Id, model.Id, dataset.StoredBytes);
+                (irisId, irisModelId) = await IrisAsync(importer);
+            }
+
+            await using var service = await ServiceClient.StartAsync(dataFolder);
+            await WarmUpAsync(service, irisId, irisModelId);
+            var baseline = service.Service.ResidentBytes();
+            var run = await service.CreateRunAsync(Spec(datasetId, modelId, epochs: 1, batchSize: 256));
+            await service.WaitUntilFinishedAsync(run.Id);
+            var peak = service.Service.PeakResidentBytes();
+
+            var features = (long)(trainRows + testRows) * 784;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"dataset: {trainRows:N0} + {testRows:N0} images of 28 × 28 as uint8: features {features / 1e6:F1} MB as stored (tensor file {storedBytes / 1e6:F1} MB), "
+                + $"{features * sizeof(float) / 1e6:F1} MB as float32"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"one MLP epoch (batch 256) on it in a fresh service after one Iris run: before it {Mib(baseline)}, peak (VmHWM) {Mib(peak)}; "
+                + $"peak − before {Mib(peak - baseline)} = {(peak - baseline) / (double)features:F2} × the stored features, "
+                + $"{(peak - baseline) / (features * (double)sizeof(float)):F2} × their float32 size"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+            Directory.Delete(dataFolder, recursive: true);
+        }
     }
 
     /// <summary>Live events: EpochCompleted published by the worker → received by each of N connected SignalR clients.</summary>

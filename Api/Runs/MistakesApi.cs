@@ -136,16 +136,15 @@ public static class MistakesApi
         var path = artifacts.TensorFilePath(dataset);
         var data = LoadedDataset.Read(dataset, path);
         var chosen = SplitSamples.Of(data, chosenSplit!.Value, spec.ValidationFraction, spec.Seed!.Value);
-        var classified = model.Classify(chosen.Samples, data.SampleShape, spec.BatchSize!.Value, cancellationToken);
+        var classified = model.Classify(data, chosen.Samples, spec.BatchSize!.Value, cancellationToken);
         var (total, mistakes) = Mistakes.Find(chosen.Samples.Labels, classified, chosenKind!.Value, trueIndex, predictedIndex, samples);
 
         // The samples as stored, for their pictures or first values: only the chosen rows are read again.
         var (header, stored) = DatasetFile.ReadRows(path, chosen.StoredInTest, [.. mistakes.Select(mistake => chosen.StoredRows[mistake.Index])]);
-        var sampleSize = checked((int)header.SampleSize);
         var names = dataset.ClassNames;
         var answered = mistakes.Select((mistake, position) =>
         {
-            var shown = DatasetPreviewer.Show(dataset, header.FeatureType, stored.Features.AsSpan(position * sampleSize, sampleSize));
+            var shown = DatasetPreviewer.Show(dataset, header.FeatureType, stored.Sample(position));
             return new MistakeSample(mistake.Index, chosen.StoredRows[mistake.Index], mistake.TrueClass, names[mistake.TrueClass],
                 mistake.PredictedClass, names[mistake.PredictedClass], mistake.Probabilities, mistake.Margin, shown.Features, shown.Png);
         }).ToList();

@@ -100,17 +100,15 @@ public static class TrainedModelApi
         {
             return NoWeights(id, choice);
         }
-        var (shape, train, test) = LoadedDataset.Read(dataset, artifacts.TensorFilePath(dataset));
+        var data = LoadedDataset.Read(dataset, artifacts.TensorFilePath(dataset));
         var samples = split switch
         {
-            EvaluationSplit.Train => train,
-            EvaluationSplit.Test => test,
-            EvaluationSplit.Validation => ValidationSplit.Apply(train, heldOut!.Value, context.Run.Spec.Seed!.Value).Validation,
-            _ => train.Kind == TargetKind.ClassIndex
-                ? DatasetArrays.Classification([.. train.Features, .. test.Features], [.. train.Labels, .. test.Labels])
-                : DatasetArrays.Regression([.. train.Features, .. test.Features], [.. train.Values, .. test.Values], train.TargetSize),
+            EvaluationSplit.Train => data.Train,
+            EvaluationSplit.Test => data.Test,
+            EvaluationSplit.Validation => ValidationSplit.Apply(data.Train, heldOut!.Value, context.Run.Spec.Seed!.Value).Validation,
+            _ => data.Train.Concat(data.Test),
         };
-        var result = model.Evaluate(samples, shape, context.Run.Spec.Loss!, dataset.ClassCount);
+        var result = model.Evaluate(data, samples, context.Run.Spec.Loss!);
         return TypedResults.Ok(RunEvaluationViews.From(split.ToString().ToLowerInvariant(), result, dataset));
     }
 
@@ -161,9 +159,8 @@ public static class TrainedModelApi
         {
             return NoWeights(id, choice);
         }
-        var modelShape = DatasetPreprocessing.Apply(context.Dataset.Preprocessing, features, shape);
         var regression = context.Dataset.Task == DatasetTask.Regression;
-        var outputs = model.Predict(features, samples.Count, modelShape, probabilities: !regression);
+        var outputs = model.Predict(features, samples.Count, shape, context.Dataset.Preprocessing, probabilities: !regression);
         // Finite inputs can still overflow float32 inside the model (or its preprocessing): say so rather than answer NaN.
         var overflowed = Array.FindIndex(outputs, row => !row.All(float.IsFinite));
         if (overflowed >= 0)

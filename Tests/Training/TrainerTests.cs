@@ -166,7 +166,7 @@ public sealed class TrainerTests
             var (shape, train, test) = DatasetFile.Read(path);
 
             Assert.Equal(data.SampleShape, shape);
-            Assert.Equal(data.Train.Features, train.Features);
+            Assert.Equal(data.Train.Features.Floats, train.Features.Floats);
             Assert.Equal(data.Test.Labels, test.Labels);
             Assert.False(File.Exists(path + ".partial"));
         }
@@ -191,7 +191,7 @@ public sealed class TrainerTests
                 features[i * 2 + 1] = (float)((label == 1 ? 4 : 0) + random.NextDouble() - 0.5);
                 labels[i] = label;
             }
-            return DatasetArrays.Classification(features, labels);
+            return DatasetArrays.Classification(StoredFeatures.Float32(features), labels);
         }
         return new LoadedDataset([2], Make(perClass), Make(perClass / 3));
     }
@@ -210,7 +210,7 @@ public sealed class TrainerTests
                 (features[i * 2], features[i * 2 + 1]) = (x0, x1);
                 (values[i * 2], values[i * 2 + 1]) = (MathF.Sin(x0) + x1, x0 - x1 / 2);
             }
-            return DatasetArrays.Regression(features, values, 2);
+            return DatasetArrays.Regression(StoredFeatures.Float32(features), values, 2);
         }
         return new LoadedDataset([2], Make(count), Make(count / 4));
     }
@@ -218,7 +218,7 @@ public sealed class TrainerTests
     private static DatasetArrays OnlyTwoClasses(DatasetArrays split)
     {
         var kept = Enumerable.Range(0, split.Count).Where(i => split.Labels[i] < 2).ToArray();
-        return DatasetArrays.Classification([.. kept.SelectMany(i => split.Features.Skip(i * 2).Take(2))], [.. kept.Select(i => split.Labels[i])]);
+        return split.Take(kept);
     }
 
     internal static TrainingPlan Plan(
@@ -228,17 +228,19 @@ public sealed class TrainerTests
         double lr = 0.05,
         string layers = """[{"type": "linear", "outFeatures": 8}, {"type": "relu"}, {"type": "linear", "outFeatures": 3}]""",
         string loss = """{"type": "crossEntropy"}""",
-        string? scheduler = null)
+        string? scheduler = null,
+        int[]? inputShape = null,
+        int batchSize = 16)
     {
         var errors = new ValidationErrors();
         var resolved = ModelValidator.Resolve(JsonSerializer.Deserialize<List<LayerSpec?>>(layers), errors)!;
-        var summary = ModelValidator.InferShapes(resolved, [2], errors)!;
+        var summary = ModelValidator.InferShapes(resolved, inputShape ?? [2], errors)!;
         var optimizerSpec = OptimizerCatalog.Instance.Resolve(
             new OptimizerSpec(optimizer, new Dictionary<string, JsonElement> { ["lr"] = JsonSerializer.SerializeToElement(lr) }), "optimizer", errors)!;
         var lossSpec = LossCatalog.Instance.Resolve(JsonSerializer.Deserialize<LossSpec>(loss), "loss", errors)!;
         var schedulerSpec = scheduler is null ? null : SchedulerCatalog.Instance.Resolve(JsonSerializer.Deserialize<SchedulerSpec>(scheduler), "scheduler", errors);
         Assert.True(errors.IsEmpty, errors.ToString());
-        return new TrainingPlan(resolved, summary, optimizerSpec, lossSpec, epochs, 16, true, seed, null, TrainingDevice.Cpu, schedulerSpec);
+        return new TrainingPlan(resolved, summary, optimizerSpec, lossSpec, epochs, batchSize, true, seed, null, TrainingDevice.Cpu, schedulerSpec);
     }
 
     internal sealed class RecordingObserver : IRunObserver

@@ -28,7 +28,7 @@ public sealed class ValidationTests
     [Fact]
     public void A_class_of_one_sample_stays_in_training()
     {
-        var train = DatasetArrays.Classification([0, 1, 2, 3, 4], [0, 0, 0, 0, 1]);
+        var train = DatasetArrays.Classification(StoredFeatures.Float32([0, 1, 2, 3, 4]), [0, 0, 0, 0, 1]);
 
         var (kept, heldOut) = ValidationSplit.Rows(train, 0.5, seed: 1);
 
@@ -84,7 +84,7 @@ public sealed class ValidationTests
         // The kept weights are exactly the best epoch's: they score its validation loss and accuracy again.
         var (layers, summary) = (plan.Layers, plan.Summary);
         using var model = TrainedModel.Load(layers, summary, new RunWeightFiles(plan.WeightsPath!, plan.CheckpointPath!, plan.BestWeightsPath!), WeightsChoice.Best)!;
-        var rescored = model.Evaluate(data.Validation!, data.SampleShape, plan.Loss, classCount: 3, batchSize: 16);
+        var rescored = model.Evaluate(data, data.Validation!, plan.Loss, batchSize: 16);
         Assert.Equal(bestMetric.ValidationAccuracy!.Value, rescored.Accuracy!.Value, 6);
         Assert.Equal(bestMetric.ValidationLoss!.Value, rescored.Loss, 4);
     }

@@ -4,8 +4,9 @@ namespace Experiments.Training.Data;
 
 /// <summary>
 /// Hands out a split's mini-batches: each epoch a permutation drawn from a seeded generator (or the split's
-/// order), each batch gathered from the split's tensors with one <c>index_select</c> per tensor. No per-sample
-/// objects: a batch costs two gathers on the device, whatever the dataset.
+/// order), each batch gathered from the split's tensors with one <c>index_select</c> per tensor and prepared as the model
+/// sees it (<see cref="TensorSplit.Gather"/>). No per-sample objects: a batch costs two gathers and its preprocessing on
+/// the device, whatever the dataset.
 /// </summary>
 public sealed class BatchLoader : IDisposable
 {
@@ -45,7 +46,7 @@ public sealed class BatchLoader : IDisposable
         var start = index * BatchSize;
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(start, _split.Count, nameof(index));
         using var indices = order.narrow(0, start, Math.Min(BatchSize, _split.Count - start));
-        return (_split.Features.index_select(0, indices), _split.Labels.index_select(0, indices));
+        return _split.Gather(indices);
     }
 
     public void Dispose()

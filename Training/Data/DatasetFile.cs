@@ -5,7 +5,7 @@ namespace Experiments.Training.Data;
 
 /// <summary>
 /// The compact file an imported dataset is stored in, written once at import and read straight into
-/// arrays for training:
+/// arrays of the stored type for training (bytes stay bytes: a run converts them per batch, see <see cref="TensorSplit"/>):
 /// <code>
 /// "EXPDS002"  int32 rank  int32[rank] sampleShape  byte featureType  byte targetKind  int32 targetSize  int64 trainCount  int64 testCount
 /// then for train, then test:  features [count × sampleSize] as float32 (featureType 0) or uint8 (featureType 1),
@@ -19,9 +19,13 @@ public static class DatasetFile
     private static readonly byte[] Magic = Encoding.ASCII.GetBytes("EXPDS002");
     private static readonly byte[] MagicVersion1 = Encoding.ASCII.GetBytes("EXPDS001");
 
-    /// <summary>Writes two in-memory splits (float32 features).</summary>
+    /// <summary>Writes two in-memory splits of float32 features.</summary>
     public static void Write(string path, int[] sampleShape, DatasetArrays train, DatasetArrays test)
     {
+        if (train.Features.Type != FeatureType.Float32 || test.Features.Type != FeatureType.Float32)
+        {
+            throw new ArgumentException("Both splits need float32 features.", nameof(train));
+        }
         if (train.Kind != test.Kind || train.TargetSize != test.TargetSize)
         {
             throw new ArgumentException("Both splits need the same kind and size of targets.", nameof(test));
@@ -30,7 +34,7 @@ public static class DatasetFile
         using var writer = new DatasetFileWriter(path, header);
         foreach (var split in new[] { train, test })
         {
-            writer.WriteFeatures(split.Features);
+            writer.WriteFeatures(split.Features.Floats);
             if (split.Kind == TargetKind.ClassIndex)
             {
                 writer.WriteClassIndices(split.Labels);
@@ -58,7 +62,7 @@ public static class DatasetFile
         return (header.SampleShape, train, test);
     }
 
-    /// <summary>Reads <paramref name="count"/> samples from <paramref name="start"/> of one split, without reading the rest.</summary>
+    /// <summary>Reads <paramref name="count"/> samples from <paramref name="start"/> of one split, as stored, without reading the rest.</summary>
     public static DatasetArrays ReadSamples(string path, bool testSplit, long start, int count)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -66,9 +70,8 @@ public static class DatasetFile
         var splitCount = testSplit ? header.TestCount : header.TrainCount;
         ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, splitCount, nameof(count));
         var splitStart = testSplit ? header.DataOffset + header.SplitBytes(header.TrainCount) : header.DataOffset;
-        var features = new float[count * header.SampleSize];
         stream.Position = splitStart + start * header.SampleSize * header.FeatureBytes;
-        ReadFeatures(stream, header.FeatureType, features);
+        var features = ReadFeatures(stream, header, count);
         stream.Position = splitStart + splitCount * header.SampleSize * header.FeatureBytes + start * header.TargetBytes;
         return ReadTargets(stream, header, features, count);
     }
@@ -84,20 +87,21 @@ public static class DatasetFile
         var splitCount = testSplit ? header.TestCount : header.TrainCount;
         var splitStart = testSplit ? header.DataOffset + header.SplitBytes(header.TrainCount) : header.DataOffset;
         var targetsStart = splitStart + splitCount * header.SampleSize * header.FeatureBytes;
-        var sampleSize = checked((int)header.SampleSize);
-        var features = new float[checked(rows.Count * sampleSize)];
+        var sampleBytes = checked((int)(header.SampleSize * header.FeatureBytes));
+        var features = new byte[checked(rows.Count * sampleBytes)];
         var targets = new byte[checked(rows.Count * header.TargetBytes)];
         for (var i = 0; i < rows.Count; i++)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(rows[i], nameof(rows));
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rows[i], splitCount, nameof(rows));
-            stream.Position = splitStart + rows[i] * header.SampleSize * header.FeatureBytes;
-            ReadFeatures(stream, header.FeatureType, features.AsSpan(i * sampleSize, sampleSize));
+            stream.Position = splitStart + rows[i] * (long)sampleBytes;
+            stream.ReadExactly(features, i * sampleBytes, sampleBytes);
             stream.Position = targetsStart + rows[i] * (long)header.TargetBytes;
             stream.ReadExactly(targets, i * header.TargetBytes, header.TargetBytes);
         }
-        using var gathered = new MemoryStream(targets);
-        return (header, ReadTargets(gathered, header, features, rows.Count));
+        using var gatheredFeatures = new MemoryStream(features);
+        using var gatheredTargets = new MemoryStream(targets);
+        return (header, ReadTargets(gatheredTargets, header, ReadFeatures(gatheredFeatures, header, rows.Count), rows.Count));
     }
 
     private static DatasetFileHeader ReadHeader(Stream stream, string path)
@@ -122,14 +126,24 @@ public static class DatasetFile
         return new DatasetFileHeader(shape, featureType, kind, targetSize, trainCount, testCount) { DataOffset = stream.Position };
     }
 
-    private static DatasetArrays ReadSplit(Stream stream, DatasetFileHeader header, long count)
+    private static DatasetArrays ReadSplit(Stream stream, DatasetFileHeader header, long count) =>
+        ReadTargets(stream, header, ReadFeatures(stream, header, count), count);
+
+    /// <summary>The features of <paramref name="count"/> samples in the file's type: float32, or the bytes themselves.</summary>
+    private static StoredFeatures ReadFeatures(Stream stream, DatasetFileHeader header, long count)
     {
-        var features = new float[count * header.SampleSize];
-        ReadFeatures(stream, header.FeatureType, features);
-        return ReadTargets(stream, header, features, count);
+        if (header.FeatureType == FeatureType.UInt8)
+        {
+            var bytes = new byte[count * header.SampleSize];
+            stream.ReadExactly(bytes);
+            return StoredFeatures.UInt8(bytes);
+        }
+        var floats = new float[count * header.SampleSize];
+        stream.ReadExactly(MemoryMarshal.AsBytes(floats.AsSpan()));
+        return StoredFeatures.Float32(floats);
     }
 
-    private static DatasetArrays ReadTargets(Stream stream, DatasetFileHeader header, float[] features, long count)
+    private static DatasetArrays ReadTargets(Stream stream, DatasetFileHeader header, StoredFeatures features, long count)
     {
         if (header.TargetKind == TargetKind.ClassIndex)
         {
@@ -140,27 +154,6 @@ public static class DatasetFile
         var values = new float[count * header.TargetSize];
         stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
         return DatasetArrays.Regression(features, values, header.TargetSize);
-    }
-
-    private static void ReadFeatures(Stream stream, FeatureType type, Span<float> features)
-    {
-        if (type == FeatureType.Float32)
-        {
-            stream.ReadExactly(MemoryMarshal.AsBytes(features));
-            return;
-        }
-        var buffer = new byte[Math.Min(features.Length, 1 << 20)];
-        for (var done = 0; done < features.Length;)
-        {
-            var chunk = Math.Min(buffer.Length, features.Length - done);
-            stream.ReadExactly(buffer, 0, chunk);
-            var target = features.Slice(done, chunk);
-            for (var i = 0; i < chunk; i++)
-            {
-                target[i] = buffer[i];
-            }
-            done += chunk;
-        }
     }
 }
 
@@ -283,22 +276,27 @@ public sealed class DatasetFileWriter : IDisposable
 }
 
 /// <summary>
-/// One split in memory: features row-major, and per sample either a class index (classification) or
-/// <see cref="TargetSize"/> values (regression).
+/// One split in memory: features row-major as the file stores them (<see cref="StoredFeatures"/>), and per sample either a
+/// class index (classification) or <see cref="TargetSize"/> values (regression).
 /// </summary>
 public sealed class DatasetArrays
 {
-    private DatasetArrays(float[] features, TargetKind kind, long[] labels, float[] values, int count, int targetSize)
+    private DatasetArrays(StoredFeatures features, TargetKind kind, long[] labels, float[] values, int count, int targetSize)
     {
+        if (count > 0 && features.Length % count != 0)
+        {
+            throw new ArgumentException($"{features.Length} feature values are not a whole number of samples for {count} targets.", nameof(features));
+        }
         Features = features;
         Kind = kind;
         Labels = labels;
         Values = values;
         Count = count;
         TargetSize = targetSize;
+        SampleSize = count == 0 ? 0 : checked((int)(features.Length / count));
     }
 
-    public float[] Features { get; }
+    public StoredFeatures Features { get; }
 
     public TargetKind Kind { get; }
 
@@ -312,24 +310,33 @@ public sealed class DatasetArrays
 
     public int TargetSize { get; }
 
-    public static DatasetArrays Classification(float[] features, long[] labels) =>
+    /// <summary>Feature values per sample (0 for an empty split).</summary>
+    public int SampleSize { get; }
+
+    public static DatasetArrays Classification(StoredFeatures features, long[] labels) =>
         new(features, TargetKind.ClassIndex, labels, [], labels.Length, 1);
 
-    public static DatasetArrays Regression(float[] features, float[] values, int targetSize)
+    public static DatasetArrays Regression(StoredFeatures features, float[] values, int targetSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(targetSize, 1);
         return new(features, TargetKind.Values, [], values, values.Length / targetSize, targetSize);
     }
 
+    /// <summary>One sample's features as float32, as stored (bytes widened, no preprocessing).</summary>
+    public float[] Sample(int row)
+    {
+        var sample = new float[SampleSize];
+        Features.CopyTo((long)row * SampleSize, sample);
+        return sample;
+    }
+
+    /// <summary>One sample's features as the file stores them, byte for byte: equal samples have equal bytes.</summary>
+    public ReadOnlySpan<byte> SampleBytes(int row) => Features.RawBytes((long)row * SampleSize, SampleSize);
+
     /// <summary>The samples at <paramref name="rows"/>, in that order, copied.</summary>
     public DatasetArrays Take(IReadOnlyList<int> rows)
     {
-        var sampleSize = Count == 0 ? 0 : Features.Length / Count;
-        var features = new float[checked(rows.Count * sampleSize)];
-        for (var i = 0; i < rows.Count; i++)
-        {
-            Features.AsSpan(rows[i] * sampleSize, sampleSize).CopyTo(features.AsSpan(i * sampleSize));
-        }
+        var features = Features.Take(rows, SampleSize);
         if (Kind == TargetKind.ClassIndex)
         {
             return Classification(features, [.. rows.Select(row => Labels[row])]);
@@ -340,5 +347,92 @@ public sealed class DatasetArrays
             Values.AsSpan(rows[i] * TargetSize, TargetSize).CopyTo(values.AsSpan(i * TargetSize));
         }
         return Regression(features, values, TargetSize);
+    }
+
+    /// <summary>This split's samples followed by <paramref name="other"/>'s, copied: both store the same type of features and targets.</summary>
+    public DatasetArrays Concat(DatasetArrays other)
+    {
+        if (other.Kind != Kind || other.TargetSize != TargetSize)
+        {
+            throw new ArgumentException("Both splits need the same kind and size of targets.", nameof(other));
+        }
+        var features = Features.Concat(other.Features);
+        return Kind == TargetKind.ClassIndex
+            ? Classification(features, [.. Labels, .. other.Labels])
+            : Regression(features, [.. Values, .. other.Values], TargetSize);
+    }
+}
+
+/// <summary>
+/// Feature values row-major in the type the dataset file stores them: float32, or one byte each for whole numbers 0..255
+/// (a quarter of the size). Exactly one of <see cref="Floats"/> and <see cref="Bytes"/> holds them. Never written after
+/// it is made: a <see cref="TensorSplit"/> on the CPU shares its memory.
+/// </summary>
+public sealed class StoredFeatures
+{
+    private StoredFeatures(FeatureType type, float[] floats, byte[] bytes)
+    {
+        Type = type;
+        Floats = floats;
+        Bytes = bytes;
+    }
+
+    public FeatureType Type { get; }
+
+    /// <summary>The values when stored as float32; empty otherwise.</summary>
+    public float[] Floats { get; }
+
+    /// <summary>The values when stored as bytes; empty otherwise.</summary>
+    public byte[] Bytes { get; }
+
+    public long Length => Type == FeatureType.UInt8 ? Bytes.LongLength : Floats.LongLength;
+
+    public static StoredFeatures Float32(float[] values) => new(FeatureType.Float32, values, []);
+
+    public static StoredFeatures UInt8(byte[] values) => new(FeatureType.UInt8, [], values);
+
+    /// <summary>Values from <paramref name="start"/> as float32 into <paramref name="destination"/>, as many as it holds.</summary>
+    public void CopyTo(long start, Span<float> destination)
+    {
+        if (Type == FeatureType.Float32)
+        {
+            Floats.AsSpan(checked((int)start), destination.Length).CopyTo(destination);
+            return;
+        }
+        var bytes = Bytes.AsSpan(checked((int)start), destination.Length);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            destination[i] = bytes[i];
+        }
+    }
+
+    /// <summary>The stored bytes of <paramref name="count"/> values from <paramref name="start"/>.</summary>
+    public ReadOnlySpan<byte> RawBytes(long start, int count) => Type == FeatureType.UInt8
+        ? Bytes.AsSpan(checked((int)start), count)
+        : MemoryMarshal.AsBytes(Floats.AsSpan(checked((int)start), count));
+
+    /// <summary>The samples at <paramref name="rows"/> (each <paramref name="sampleSize"/> values), in that order, copied.</summary>
+    public StoredFeatures Take(IReadOnlyList<int> rows, int sampleSize) => Type == FeatureType.UInt8
+        ? UInt8(TakeRows(Bytes, rows, sampleSize))
+        : Float32(TakeRows(Floats, rows, sampleSize));
+
+    /// <summary>These values followed by <paramref name="other"/>'s, copied; both of the same type.</summary>
+    public StoredFeatures Concat(StoredFeatures other)
+    {
+        if (other.Type != Type)
+        {
+            throw new ArgumentException($"Features stored as {Type} cannot be joined with features stored as {other.Type}.", nameof(other));
+        }
+        return Type == FeatureType.UInt8 ? UInt8([.. Bytes, .. other.Bytes]) : Float32([.. Floats, .. other.Floats]);
+    }
+
+    private static T[] TakeRows<T>(T[] values, IReadOnlyList<int> rows, int sampleSize)
+    {
+        var taken = new T[checked(rows.Count * sampleSize)];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            values.AsSpan(checked(rows[i] * sampleSize), sampleSize).CopyTo(taken.AsSpan(i * sampleSize));
+        }
+        return taken;
     }
 }

@@ -1,60 +1,11 @@
 using Experiments.Domain.Datasets;
+using static TorchSharp.torch;
 
 namespace Experiments.Training.Data;
 
-/// <summary>
-/// Applies a dataset's <see cref="Preprocessing"/> to features: the one function used at training time and at
-/// prediction time, so a model always sees its inputs prepared the same way.
-/// </summary>
+/// <summary>Fits a dataset's <see cref="Preprocessing"/> at import; <see cref="FeaturePreprocessor"/> applies it.</summary>
 public static class DatasetPreprocessing
 {
-    /// <summary>Scales and standardizes both splits in place and gives them the model's sample shape.</summary>
-    public static LoadedDataset Apply(Preprocessing preprocessing, LoadedDataset data)
-    {
-        var shape = Apply(preprocessing, data.Train.Features, data.SampleShape);
-        Apply(preprocessing, data.Test.Features, data.SampleShape);
-        return data with { SampleShape = shape };
-    }
-
-    /// <summary>
-    /// Scales and standardizes <paramref name="features"/> (any number of samples of <paramref name="storedShape"/>,
-    /// row-major) in place; returns the shape the model sees one sample as.
-    /// </summary>
-    public static int[] Apply(Preprocessing preprocessing, Span<float> features, int[] storedShape)
-    {
-        var sampleSize = checked((int)storedShape.Aggregate(1L, (product, dimension) => product * dimension));
-        if (features.Length % sampleSize != 0)
-        {
-            throw new ArgumentException($"{features.Length} values are not a whole number of samples of {sampleSize} values.", nameof(features));
-        }
-        if (preprocessing.Scale is { } scale)
-        {
-            var factor = (float)scale;
-            for (var i = 0; i < features.Length; i++)
-            {
-                features[i] *= factor;
-            }
-        }
-        if (preprocessing.Standardize)
-        {
-            var mean = preprocessing.Mean ?? throw new InvalidOperationException("Standardize is set but no mean was fitted.");
-            var std = preprocessing.Std ?? throw new InvalidOperationException("Standardize is set but no standard deviation was fitted.");
-            if (mean.Length != sampleSize || std.Length != sampleSize)
-            {
-                throw new InvalidOperationException($"The fitted mean and std have {mean.Length} values; a sample has {sampleSize}.");
-            }
-            for (var start = 0; start < features.Length; start += sampleSize)
-            {
-                var sample = features.Slice(start, sampleSize);
-                for (var j = 0; j < sampleSize; j++)
-                {
-                    sample[j] = (sample[j] - mean[j]) / std[j];
-                }
-            }
-        }
-        return preprocessing.Reshape ?? storedShape;
-    }
-
     /// <summary>
     /// Completes the requested steps with what they learn from the training split: the per-feature mean and
     /// standard deviation of the scaled training features (a constant feature gets std 1, so it maps to 0).
@@ -75,5 +26,75 @@ public static class DatasetPreprocessing
             std[j] = scaled > 1e-12f ? scaled : 1f;
         }
         return requested with { Mean = mean, Std = std };
+    }
+}
+
+/// <summary>
+/// A dataset's <see cref="Preprocessing"/> on one device: turns samples as stored (uint8 or float32, [n, …stored shape])
+/// into the model's inputs, float32 [n, …<see cref="SampleShape"/>]. The one function used for training and evaluation
+/// batches and for prediction, so a model always sees its inputs prepared the same way: in float32, <c>x * scale</c>,
+/// then <c>(x - mean[j]) / std[j]</c> per feature, each step only when set, then the view as the reshape.
+/// </summary>
+public sealed class FeaturePreprocessor : IDisposable
+{
+    private readonly float? _scale;
+    private readonly Tensor? _mean;
+    private readonly Tensor? _std;
+    private readonly long[] _sampleShape;
+    private readonly bool _reshapes;
+
+    public FeaturePreprocessor(Preprocessing preprocessing, int[] storedShape, Device device)
+    {
+        var sampleSize = storedShape.Aggregate(1L, (product, dimension) => product * dimension);
+        _scale = preprocessing.Scale is { } scale ? (float)scale : null;
+        if (preprocessing.Standardize)
+        {
+            var mean = preprocessing.Mean ?? throw new InvalidOperationException("Standardize is set but no mean was fitted.");
+            var std = preprocessing.Std ?? throw new InvalidOperationException("Standardize is set but no standard deviation was fitted.");
+            if (mean.Length != sampleSize || std.Length != sampleSize)
+            {
+                throw new InvalidOperationException($"The fitted mean and std have {mean.Length} values; a sample has {sampleSize}.");
+            }
+            long[] shape = [.. storedShape.Select(dimension => (long)dimension)];
+            _mean = ToDevice(mean, shape, device);
+            _std = ToDevice(std, shape, device);
+        }
+        SampleShape = preprocessing.Reshape ?? storedShape;
+        _sampleShape = [.. SampleShape.Select(dimension => (long)dimension)];
+        _reshapes = !SampleShape.SequenceEqual(storedShape);
+    }
+
+    /// <summary>The shape the model sees one sample as.</summary>
+    public int[] SampleShape { get; }
+
+    /// <summary>
+    /// <paramref name="stored"/> samples, [n, …stored shape] on this device, as the model sees them: float32 (a view of
+    /// <paramref name="stored"/> when it is float32 already and nothing changes it). Call it in a dispose scope: the
+    /// intermediate tensors are left to it.
+    /// </summary>
+    public Tensor Apply(Tensor stored)
+    {
+        var inputs = stored.to(ScalarType.Float32);
+        if (_scale is { } scale)
+        {
+            inputs = inputs.mul(scale);
+        }
+        if (_mean is not null && _std is not null)
+        {
+            inputs = inputs.sub(_mean).div(_std);
+        }
+        return _reshapes ? inputs.reshape([stored.shape[0], .. _sampleShape]) : inputs;
+    }
+
+    public void Dispose()
+    {
+        _mean?.Dispose();
+        _std?.Dispose();
+    }
+
+    private static Tensor ToDevice(float[] values, long[] shape, Device device)
+    {
+        using var host = tensor(values, shape);
+        return host.to(device);
     }
 }

@@ -19,13 +19,12 @@ public static class DatasetPreviewer
         count = Math.Min(count, available);
         var arrays = DatasetFile.ReadSamples(path, testSplit, 0, count);
         var header = DatasetFile.ReadHeader(path);
-        var sampleSize = (int)header.SampleSize;
         var samples = new List<PreviewSample>(count);
         for (var i = 0; i < count; i++)
         {
             var label = arrays.Kind == TargetKind.ClassIndex ? dataset.ClassNames[arrays.Labels[i]] : null;
             var target = arrays.Kind == TargetKind.Values ? arrays.Values.AsSpan(i * arrays.TargetSize, arrays.TargetSize).ToArray() : null;
-            var shown = Show(dataset, header.FeatureType, arrays.Features.AsSpan(i * sampleSize, sampleSize));
+            var shown = Show(dataset, header.FeatureType, arrays.Sample(i));
             samples.Add(new PreviewSample(i, label, target, shown.Features, shown.Png));
         }
         return new DatasetPreview(dataset.Id, testSplit ? "test" : "train", dataset.SampleShape, IsImages(dataset), samples);

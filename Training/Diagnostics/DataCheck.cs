@@ -1,14 +1,14 @@
 using System.IO.Hashing;
-using System.Runtime.InteropServices;
 using Experiments.Domain.Runs;
 using Experiments.Training.Data;
 
 namespace Experiments.Training.Diagnostics;
 
 /// <summary>
-/// Pre-flight's look at the data as training will see it (after preprocessing, with the validation split held out): the
-/// label distribution of each split, evaluation samples equal to training samples, features that never vary. One pass
-/// over each split's arrays; no tensors.
+/// Pre-flight's look at the data as training will see it (with the validation split held out): the label distribution of
+/// each split, evaluation samples equal to training samples, features that never vary. It reads the samples as stored:
+/// the preprocessing maps each feature's values one to one (a non-zero scale, a positive std), so values equal as stored are
+/// equal as the model sees them and, but for float32 rounding, the other way round. One pass over each split's arrays; no tensors.
 /// </summary>
 public static class DataCheck
 {
@@ -18,7 +18,7 @@ public static class DataCheck
     {
         var all = Enumerable.Range(0, data.Train.Count).ToArray();
         var trainRows = heldOut?.Train ?? all;
-        var sampleSize = data.SampleShape.Aggregate(1L, (product, dimension) => product * dimension);
+        var sampleSize = data.StoredShape.Aggregate(1L, (product, dimension) => product * dimension);
         var splits = new List<SplitLabels> { Labels("train", data.Train, trainRows, data.ClassCount) };
         if (heldOut is { } rows)
         {
@@ -26,7 +26,7 @@ public static class DataCheck
         }
         splits.Add(Labels("test", data.Test, Enumerable.Range(0, data.Test.Count).ToArray(), data.ClassCount));
 
-        var training = new TrainingSamples(data.Train, trainRows, (int)sampleSize);
+        var training = new TrainingSamples(data.Train, trainRows);
         var duplicates = new List<SplitDuplicates>();
         if (heldOut is { } held)
         {
@@ -74,12 +74,13 @@ public static class DataCheck
         {
             return new ConstantFeatures(0, sampleSize, []);
         }
-        var first = train.Features.AsSpan(rows[0] * sampleSize, sampleSize);
+        var first = train.Sample(rows[0]);
+        var sample = new float[sampleSize];
         var constant = new bool[sampleSize];
         Array.Fill(constant, true);
         foreach (var row in rows.AsSpan(1))
         {
-            var sample = train.Features.AsSpan(row * sampleSize, sampleSize);
+            train.Features.CopyTo((long)row * sampleSize, sample);
             for (var feature = 0; feature < sampleSize; feature++)
             {
                 // A NaN differs from everything, itself included: a feature with NaNs is not constant.
@@ -90,17 +91,15 @@ public static class DataCheck
         return new ConstantFeatures(indices.Count, sampleSize, [.. indices.Take(DataChecks.MaxExamples).Select(index => (long)index)]);
     }
 
-    /// <summary>The training rows by the hash of their feature bytes; equality is confirmed on the bytes themselves.</summary>
+    /// <summary>The training rows by the hash of their stored feature bytes; equality is confirmed on the bytes themselves.</summary>
     private sealed class TrainingSamples
     {
         private readonly DatasetArrays _train;
-        private readonly int _sampleSize;
         private readonly Dictionary<ulong, int> _byHash;
 
-        public TrainingSamples(DatasetArrays train, int[] rows, int sampleSize)
+        public TrainingSamples(DatasetArrays train, int[] rows)
         {
             _train = train;
-            _sampleSize = sampleSize;
             _byHash = new Dictionary<ulong, int>(rows.Length);
             foreach (var row in rows)
             {
@@ -114,7 +113,7 @@ public static class DataCheck
             var examples = new List<DuplicatePair>();
             for (var index = 0; index < rows.Length; index++)
             {
-                if (_byHash.TryGetValue(Hash(split, rows[index]), out var trainRow) && MemoryMarshal.AsBytes(Sample(_train, trainRow)).SequenceEqual(MemoryMarshal.AsBytes(Sample(split, rows[index]))))
+                if (_byHash.TryGetValue(Hash(split, rows[index]), out var trainRow) && _train.SampleBytes(trainRow).SequenceEqual(split.SampleBytes(rows[index])))
                 {
                     count++;
                     if (examples.Count < DataChecks.MaxExamples)
@@ -127,8 +126,6 @@ public static class DataCheck
             return new SplitDuplicates(name, count, examples);
         }
 
-        private ulong Hash(DatasetArrays split, int row) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(Sample(split, row)));
-
-        private ReadOnlySpan<float> Sample(DatasetArrays split, int row) => split.Features.AsSpan(row * _sampleSize, _sampleSize);
+        private static ulong Hash(DatasetArrays split, int row) => XxHash3.HashToUInt64(split.SampleBytes(row));
     }
 }

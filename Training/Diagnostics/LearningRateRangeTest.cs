@@ -30,7 +30,7 @@ public static class LearningRateRangeTest
         var plan = inputs.Plan;
         var device = TorchRuntime.Resolve(plan.Device);
         var held = data.HoldOut(inputs.Spec.ValidationFraction, plan.Seed);
-        using var train = TensorSplit.From(held.Train, held.SampleShape, device);
+        using var train = TensorSplit.From(held.Train, held.StoredShape, held.Preprocessing, device);
         using var fresh = new FreshModel(plan, train, held.Train.Kind, device);
 
         var rates = new List<double>(steps);

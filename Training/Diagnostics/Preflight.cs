@@ -45,7 +45,7 @@ public static class Preflight
         cancellationToken.ThrowIfCancellationRequested();
 
         var held = data.HoldOut(spec.ValidationFraction, plan.Seed);
-        using var train = TensorSplit.From(held.Train, held.SampleShape, device);
+        using var train = TensorSplit.From(held.Train, held.StoredShape, held.Preprocessing, device);
         var targets = held.Train.Kind;
 
         InitialLoss initial;
@@ -55,7 +55,7 @@ public static class Preflight
         {
             (initial, gradients) = FirstBatch(fresh, plan.Loss, checks.Splits[0].ClassCounts);
             cancellationToken.ThrowIfCancellationRequested();
-            timing = Time(fresh, plan, held, data.SampleShape, device, cancellationToken);
+            timing = Time(fresh, plan, held, device, cancellationToken);
         }
         var overfit = overfitSteps > 0 ? Overfit(plan, train, targets, device, overfitSteps, budget, cancellationToken) : null;
         return new PreflightReport(spec, device.type.ToString().ToLowerInvariant(), ModelValidation.From(plan.Summary, plan.BatchSize), timing, initial,
@@ -91,7 +91,7 @@ public static class Preflight
     /// Times training batches after the first (forward, backward and step, each read back so that the device has finished),
     /// then evaluation in eval mode on the first batches of the test split (else the validation split), after one untimed batch.
     /// </summary>
-    private static PreflightTiming Time(FreshModel fresh, TrainingPlan plan, LoadedDataset held, int[] sampleShape, Device device, CancellationToken cancellationToken)
+    private static PreflightTiming Time(FreshModel fresh, TrainingPlan plan, LoadedDataset held, Device device, CancellationToken cancellationToken)
     {
         var timed = 0;
         var spent = TimeSpan.Zero;
@@ -113,10 +113,10 @@ public static class Preflight
         var perSample = 0.0;
         if (evaluated is { Count: > 0 })
         {
-            using var warmUp = TensorSplit.From(evaluated.Take([.. Enumerable.Range(0, Math.Min(plan.BatchSize, evaluated.Count))]), sampleShape, device);
+            using var warmUp = TensorSplit.From(evaluated.Take([.. Enumerable.Range(0, Math.Min(plan.BatchSize, evaluated.Count))]), held.StoredShape, held.Preprocessing, device);
             Evaluator.Evaluate(fresh.Model, fresh.Loss, warmUp, plan.BatchSize, evaluated.Kind);
             var count = (int)Math.Min((long)plan.BatchSize * MaxEvaluationBatches, evaluated.Count);
-            using var sample = TensorSplit.From(evaluated.Take([.. Enumerable.Range(0, count)]), sampleShape, device);
+            using var sample = TensorSplit.From(evaluated.Take([.. Enumerable.Range(0, count)]), held.StoredShape, held.Preprocessing, device);
             var started = Stopwatch.GetTimestamp();
             Evaluator.Evaluate(fresh.Model, fresh.Loss, sample, plan.BatchSize, evaluated.Kind);
             perSample = Stopwatch.GetElapsedTime(started).TotalSeconds / count;

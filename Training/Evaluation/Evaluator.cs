@@ -20,8 +20,7 @@ public static class Evaluator
         {
             using var scope = NewDisposeScope();
             var size = Math.Min(batchSize, split.Count - start);
-            var inputs = split.Features.narrow(0, start, size);
-            var targets = split.Labels.narrow(0, start, size);
+            var (inputs, targets) = split.Slice(start, size);
             var outputs = model.forward(inputs);
             metrics.Add(outputs, targets, loss(outputs, targets));
         }
@@ -44,7 +43,7 @@ public static class Evaluator
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var size = Math.Min(batchSize, count - start);
-            var outputs = model.forward(split.Features.narrow(0, start, size));
+            var outputs = model.forward(split.Slice(start, size).Inputs);
             var classes = MetricAccumulator.Predict(outputs).cpu().data<long>().ToArray();
             var batchProbabilities = Probabilities(outputs).cpu().contiguous();
             var width = (int)batchProbabilities.shape[1];

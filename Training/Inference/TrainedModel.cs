@@ -1,4 +1,5 @@
 using System.Text;
+using Experiments.Domain.Datasets;
 using Experiments.Domain.Losses;
 using Experiments.Domain.Models;
 using Experiments.Training.Checkpoints;
@@ -82,32 +83,36 @@ public sealed class TrainedModel : IDisposable
         return new TrainedModel(module);
     }
 
-    public SplitMetrics Evaluate(DatasetArrays split, int[] sampleShape, LossSpec loss, int classCount, int batchSize = 256)
+    /// <summary>The loss and metrics on <paramref name="split"/> of <paramref name="data"/>, its samples prepared with the dataset's preprocessing batch by batch.</summary>
+    public SplitMetrics Evaluate(LoadedDataset data, DatasetArrays split, LossSpec loss, int batchSize = 256)
     {
-        using var tensors = TensorSplit.From(split, sampleShape, CPU);
-        return Evaluator.Evaluate(_module, LossFactory.Create(loss, split.Kind), tensors, batchSize, split.Kind, classCount > 0 ? classCount : null);
+        using var tensors = TensorSplit.From(split, data.StoredShape, data.Preprocessing, CPU);
+        return Evaluator.Evaluate(_module, LossFactory.Create(loss, split.Kind), tensors, batchSize, split.Kind, data.ClassCount > 0 ? data.ClassCount : null);
     }
 
     /// <summary>
-    /// A classifier's predicted class and class probabilities for every sample of <paramref name="split"/>, decided as the
-    /// confusion matrix of <see cref="Evaluate"/> (and of training's final evaluation, at the run's batch size) decides them.
+    /// A classifier's predicted class and class probabilities for every sample of <paramref name="split"/> of
+    /// <paramref name="data"/>, decided as the confusion matrix of <see cref="Evaluate"/> (and of training's final
+    /// evaluation, at the run's batch size) decides them.
     /// </summary>
-    public ClassifiedSamples Classify(DatasetArrays split, int[] sampleShape, int batchSize, CancellationToken cancellationToken)
+    public ClassifiedSamples Classify(LoadedDataset data, DatasetArrays split, int batchSize, CancellationToken cancellationToken)
     {
-        using var tensors = TensorSplit.From(split, sampleShape, CPU);
+        using var tensors = TensorSplit.From(split, data.StoredShape, data.Preprocessing, CPU);
         return Evaluator.Classify(_module, tensors, batchSize, cancellationToken);
     }
 
     /// <summary>
-    /// The model's outputs for <paramref name="count"/> samples laid out row-major in <paramref name="features"/>. With
+    /// The model's outputs for <paramref name="count"/> raw samples of <paramref name="storedShape"/> laid out row-major in
+    /// <paramref name="features"/>, prepared with <paramref name="preprocessing"/> as training prepared its batches. With
     /// <paramref name="probabilities"/>, each class's probability: the softmax of the logits, or for a single logit
     /// (bceWithLogits on two classes) [1 − σ(z), σ(z)].
     /// </summary>
-    public float[][] Predict(float[] features, int count, int[] sampleShape, bool probabilities)
+    public float[][] Predict(float[] features, int count, int[] storedShape, Preprocessing preprocessing, bool probabilities)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var input = tensor(features, [count, .. sampleShape.Select(d => (long)d)]);
+        using var preprocessor = new FeaturePreprocessor(preprocessing, storedShape, CPU);
+        var input = preprocessor.Apply(tensor(features, [count, .. storedShape.Select(d => (long)d)]));
         var output = _module.forward(input);
         if (probabilities)
         {

@@ -11,7 +11,7 @@ namespace Experiments.Tests.Training.Data;
 public sealed class DataTests
 {
     [Fact]
-    public void Byte_features_are_stored_in_one_byte_and_read_back_as_floats_and_by_sample()
+    public void Byte_features_are_stored_in_one_byte_and_read_back_as_bytes_whole_and_by_sample()
     {
         var path = Path.Combine(Path.GetTempPath(), $"{Guid.NewGuid():N}.bin");
         try
@@ -30,12 +30,18 @@ public sealed class DataTests
             Assert.Equal(8 + 4 + 8 + 1 + 1 + 4 + 8 + 8 + 12 + 24 + 4 + 8, new FileInfo(path).Length);
             var (shape, train, test) = DatasetFile.Read(path);
             Assert.Equal([2, 2], shape);
-            Assert.Equal([0f, 1, 2, 3, 10, 11, 12, 13, 250, 251, 252, 255], train.Features);
+            Assert.Equal((FeatureType.UInt8, 4), (train.Features.Type, train.SampleSize));
+            Assert.Equal([0, 1, 2, 3, 10, 11, 12, 13, 250, 251, 252, 255], train.Features.Bytes);
+            Assert.Empty(train.Features.Floats);
+            Assert.Equal([250f, 251, 252, 255], train.Sample(2));
             Assert.Equal([1L], test.Labels);
             var second = DatasetFile.ReadSamples(path, testSplit: false, start: 1, count: 2);
-            Assert.Equal([10f, 11, 12, 13, 250, 251, 252, 255], second.Features);
+            Assert.Equal([10, 11, 12, 13, 250, 251, 252, 255], second.Features.Bytes);
             Assert.Equal([1L, 2], second.Labels);
-            Assert.Equal([7f, 7, 7, 7], DatasetFile.ReadSamples(path, testSplit: true, 0, 1).Features);
+            Assert.Equal([7, 7, 7, 7], DatasetFile.ReadSamples(path, testSplit: true, 0, 1).Features.Bytes);
+            var (_, rows) = DatasetFile.ReadRows(path, testSplit: false, [2, 0]);
+            Assert.Equal([250, 251, 252, 255, 0, 1, 2, 3], rows.Features.Bytes);
+            Assert.Equal([2L, 0], rows.Labels);
         }
         finally
         {
@@ -79,7 +85,7 @@ public sealed class DataTests
             var (shape, train, _) = DatasetFile.Read(path);
 
             Assert.Equal([2], shape);
-            Assert.Equal([1.5f, 2.5f], train.Features);
+            Assert.Equal([1.5f, 2.5f], train.Features.Floats);
             Assert.Equal([3L], train.Labels);
         }
         finally
@@ -96,27 +102,27 @@ public sealed class DataTests
         Assert.Equal([1f, 10f], fitted.Mean!);
         Assert.Equal([1f, 1f], fitted.Std!);
 
-        var train = DatasetArrays.Classification([0, 20, 4, 20], [0, 1]);
-        var test = DatasetArrays.Classification([2, 22], [1]);
-        var data = DatasetPreprocessing.Apply(fitted, new LoadedDataset([2], train, test));
+        using var preprocessor = new FeaturePreprocessor(fitted, [2], CPU);
+        using var scope = NewDisposeScope();
+        var prepared = preprocessor.Apply(tensor(new float[] { 0, 20, 4, 20, 6, 18 }, [3, 2]));
 
-        Assert.Equal([1, 2], data.SampleShape);
-        Assert.Equal([-1f, 0, 1, 0], data.Train.Features);
-        Assert.Equal([0f, 1], data.Test.Features);
-
-        // Prediction inputs go through the same function.
-        float[] input = [6, 18];
-        Assert.Equal([1, 2], DatasetPreprocessing.Apply(fitted, input, [2]));
-        Assert.Equal([2f, -1], input);
+        Assert.Equal([1, 2], preprocessor.SampleShape);
+        Assert.Equal([3L, 1, 2], prepared.shape);
+        Assert.Equal(ScalarType.Float32, prepared.dtype);
+        Assert.Equal([-1f, 0, 1, 0, 2, -1], prepared.data<float>().ToArray());
     }
 
     [Fact]
-    public void No_preprocessing_leaves_features_and_shape_as_stored()
+    public void No_preprocessing_leaves_features_and_shape_as_stored_and_only_widens_bytes()
     {
-        float[] features = [1, 2, 3];
+        using var preprocessor = new FeaturePreprocessor(Preprocessing.None, [3], CPU);
+        using var scope = NewDisposeScope();
 
-        Assert.Equal([3], DatasetPreprocessing.Apply(Preprocessing.None, features, [3]));
-        Assert.Equal([1f, 2, 3], features);
+        Assert.Equal([3], preprocessor.SampleShape);
+        Assert.Equal([1f, 2, 3], preprocessor.Apply(tensor(new float[] { 1, 2, 3 }, [1, 3])).data<float>().ToArray());
+        var widened = preprocessor.Apply(tensor(new byte[] { 0, 128, 255 }, [1, 3]));
+        Assert.Equal(ScalarType.Float32, widened.dtype);
+        Assert.Equal([0f, 128, 255], widened.data<float>().ToArray());
     }
 
     [Fact]
@@ -124,7 +130,7 @@ public sealed class DataTests
     {
         var features = Enumerable.Range(0, 10).SelectMany(i => new[] { (float)i, i * 10f }).ToArray();
         var labels = Enumerable.Range(0, 10).Select(i => (long)i).ToArray();
-        using var split = TensorSplit.From(DatasetArrays.Classification(features, labels), [2], CPU);
+        using var split = TensorSplit.From(DatasetArrays.Classification(StoredFeatures.Float32(features), labels), [2], Preprocessing.None, CPU);
 
         List<long> Epoch(long seed)
         {

@@ -72,7 +72,7 @@ public sealed class DatasetConverterTests : IDisposable
         Assert.Equal((16, 4), (dataset.TrainCount, dataset.TestCount));
         var (_, train, _) = DatasetFile.Read(TensorPath(dataset));
         Assert.Equal(TargetKind.Values, train.Kind);
-        Assert.All(Enumerable.Range(0, train.Count), i => Assert.Equal(train.Features[i * 2] * 1.5f + 0.25f, train.Values[i], 3));
+        Assert.All(Enumerable.Range(0, train.Count), i => Assert.Equal(train.Sample(i)[0] * 1.5f + 0.25f, train.Values[i], 3));
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public sealed class DatasetConverterTests : IDisposable
         Assert.Equal(descr switch { "|b1" => "bool", _ => NumericType.FromNumpy(descr)!.Name }, dataset.Dtype);
         var (_, train, test) = DatasetFile.Read(TensorPath(dataset));
         Assert.Equal(48, train.Features.Length + test.Features.Length);
-        Assert.Equal(values.Sum(), train.Features.Sum() + test.Features.Sum(), 6);
+        Assert.Equal(values.Sum(), DatasetFiles.FeaturesAsFloats(train).Sum() + DatasetFiles.FeaturesAsFloats(test).Sum(), 6);
     }
 
     [Fact]
@@ -180,7 +180,7 @@ public sealed class DatasetConverterTests : IDisposable
         Assert.Equal([2, 3], dataset.SampleShape);
         var (_, train, _) = DatasetFile.Read(TensorPath(dataset));
         var expected = Enumerable.Range(0, 5).SelectMany(i => Enumerable.Range(0, 2).SelectMany(r => Enumerable.Range(0, 3).Select(c => (float)(100 * i + 10 * r + c))));
-        Assert.Equal(expected, train.Features);
+        Assert.Equal(expected, DatasetFiles.FeaturesAsFloats(train));
     }
 
     [Theory]
@@ -217,7 +217,7 @@ public sealed class DatasetConverterTests : IDisposable
 
         Assert.Equal("float32", dataset.Dtype);
         var (_, train, test) = DatasetFile.Read(TensorPath(dataset));
-        Assert.Equal(values.Sum(), train.Features.Sum() + test.Features.Sum(), 4);
+        Assert.Equal(values.Sum(), train.Features.Floats.Sum() + test.Features.Floats.Sum(), 4);
     }
 
     public static TheoryData<string> Pickles() =>
@@ -242,9 +242,9 @@ public sealed class DatasetConverterTests : IDisposable
         Assert.Equal([14, 14, 14], dataset.ClassCounts);
         Assert.Equal(fixture.StartsWith("numpy", StringComparison.Ordinal) ? "float32" : "float64", dataset.Dtype);
         var (_, train, test) = DatasetFile.Read(TensorPath(dataset));
-        Assert.Equal(Enumerable.Range(0, 30).SelectMany(i => Row(i, test: false)), train.Features);
+        Assert.Equal(Enumerable.Range(0, 30).SelectMany(i => Row(i, test: false)), train.Features.Floats);
         Assert.Equal(Enumerable.Range(0, 30).Select(i => (long)(i % 3)), train.Labels);
-        Assert.Equal(Enumerable.Range(0, 12).SelectMany(i => Row(i, test: true)), test.Features);
+        Assert.Equal(Enumerable.Range(0, 12).SelectMany(i => Row(i, test: true)), test.Features.Floats);
         Assert.Equal(Enumerable.Range(0, 12).Select(i => (long)(i % 3)), test.Labels);
     }
 
@@ -257,7 +257,7 @@ public sealed class DatasetConverterTests : IDisposable
 
         Assert.True(dataset.Preprocessing.Standardize);
         var (_, train, _) = DatasetFile.Read(TensorPath(dataset));
-        var a = Enumerable.Range(0, train.Count).Select(i => train.Features[i * 2] * 0.5).ToArray();
+        var a = Enumerable.Range(0, train.Count).Select(i => train.Sample(i)[0] * 0.5).ToArray();
         Assert.Equal(a.Average(), dataset.Preprocessing.Mean![0], 4);
         Assert.Equal(Math.Sqrt(a.Select(v => Math.Pow(v - a.Average(), 2)).Average()), dataset.Preprocessing.Std![0], 4);
     }
@@ -278,11 +278,11 @@ public sealed class DatasetConverterTests : IDisposable
         return DatasetConverter.Convert(Guid.NewGuid(), request, hash, _folder.Path, new ImportLimits(MaxBytes), TimeProvider.System);
     }
 
-    /// <summary>The tensor file holds the training images' bytes as floats and the test labels as class indices.</summary>
+    /// <summary>The tensor file holds the training images' bytes as bytes and the test labels as class indices.</summary>
     private void AssertStoredImages(Dataset dataset, byte[] trainImages, byte[] testLabels)
     {
         var (_, train, test) = DatasetFile.Read(TensorPath(dataset));
-        Assert.Equal(trainImages.Select(b => (float)b), train.Features);
+        Assert.Equal(trainImages, train.Features.Bytes);
         Assert.Equal(testLabels.Select(b => (long)b), test.Labels);
     }
 

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text;
 using Experiments.Domain.Datasets;
+using Experiments.Training.Data;
 using Experiments.Training.Data.Import;
 
 namespace Experiments.Tests.Training.Data;
@@ -13,6 +14,9 @@ namespace Experiments.Tests.Training.Data;
 public static class DatasetFiles
 {
     public static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "Training", "Data", "Fixtures", name);
+
+    /// <summary>Every feature value of a split as float32, as stored (bytes widened), for comparing with the values uploaded.</summary>
+    public static float[] FeaturesAsFloats(DatasetArrays split) => [.. Enumerable.Range(0, split.Count).SelectMany(split.Sample)];
 
     /// <summary>An .npy file (format 1.0): magic, a header dict padded to 64 bytes with a newline, then the raw elements.</summary>
     public static byte[] Npy(string descr, long[] shape, byte[] data, bool fortran = false)

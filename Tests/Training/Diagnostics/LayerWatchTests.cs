@@ -82,7 +82,7 @@ public sealed class LayerWatchTests
         snapshot.Parameters.Single(parameter => parameter.Name == name) is var parameter ? (parameter.GradientNorm, parameter.UpdateRatio) : default;
 
     private static DatasetArrays Shifted(DatasetArrays split, float by) =>
-        DatasetArrays.Classification([.. split.Features.Select(feature => feature + by)], [.. split.Labels]);
+        DatasetArrays.Classification(StoredFeatures.Float32([.. split.Features.Floats.Select(feature => feature + by)]), [.. split.Labels]);
 
     [Fact]
     public async Task Without_watch_nothing_is_recorded()

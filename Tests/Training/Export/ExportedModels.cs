@@ -16,12 +16,8 @@ namespace Experiments.Tests.Training.Export;
 public sealed record ExportedModel(TrainedModel Model, ModelDescription Description) : IDisposable
 {
     /// <summary>What <c>POST /api/runs/{id}/predict</c> answers for raw samples: the dataset's preprocessing, then the model.</summary>
-    public float[][] Predict(float[] raw, int count)
-    {
-        var features = raw.ToArray();
-        var shape = DatasetPreprocessing.Apply(Description.Preprocessing, features, Description.InputShape);
-        return Model.Predict(features, count, shape, probabilities: Description.Task == DatasetTask.Classification);
-    }
+    public float[][] Predict(float[] raw, int count) =>
+        Model.Predict(raw, count, Description.InputShape, Description.Preprocessing, probabilities: Description.Task == DatasetTask.Classification);
 
     public byte[] Export(WeightsFormat format)
     {
