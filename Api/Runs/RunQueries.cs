@@ -146,7 +146,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         {
             return null;
         }
-        var metrics = await EpochsOf(id).ToListAsync(cancellationToken);
+        var metrics = await EpochsOf.For(db)(db, id).ToListAsync(cancellationToken);
         var trainedBy = await TrainedByAsync(id, cancellationToken);
         var found = row.run;
         var queuePosition = found.Status == RunStatus.Queued
@@ -179,12 +179,13 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     public async Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
-        if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
+        var epochs = await EpochsOf.For(db)(db, id).ToListAsync(cancellationToken);
+        // Epochs are deleted with their run: only a run without any may not exist.
+        if (epochs.Count == 0 && !await RunExists.For(db)(db, id, cancellationToken))
         {
             return null;
         }
-        var epochs = await EpochsOf(id).ToListAsync(cancellationToken);
-        var batches = await db.BatchMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Step).ToListAsync(cancellationToken);
+        var batches = await BatchesOf.For(db)(db, id).ToListAsync(cancellationToken);
         return new RunMetricSeries(
             [.. epochs.Select(m => m.Epoch)],
             [.. epochs.Select(m => m.TrainLoss)],
@@ -208,7 +209,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     public async Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
-        if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
+        if (!await RunExists.For(db)(db, id, cancellationToken))
         {
             return null;
         }
@@ -224,7 +225,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     public async Task<RunLayerSeries?> LayersAsync(Guid id, long? from, long? to, string? layer, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
-        if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
+        if (!await RunExists.For(db)(db, id, cancellationToken))
         {
             return null;
         }
@@ -246,8 +247,17 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     private static string EscapeLike(string text) =>
         text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
-    private IQueryable<EpochMetric> EpochsOf(Guid id) =>
-        db.EpochMetrics.AsNoTracking().OfRun(id).OrderBy(metric => metric.Epoch);
+    // A run's metrics are read as often as its list: compiled, like NewestFirstPage.
+    private static readonly CompiledPerModel<Func<ExperimentsDbContext, Guid, CancellationToken, Task<bool>>> RunExists = new(() =>
+        EF.CompileAsyncQuery((ExperimentsDbContext db, Guid id, CancellationToken cancellationToken) => db.Runs.Any(run => run.Id == id)));
+
+    private static readonly CompiledPerModel<Func<ExperimentsDbContext, Guid, IAsyncEnumerable<EpochMetric>>> EpochsOf = new(() =>
+        EF.CompileAsyncQuery<ExperimentsDbContext, Guid, EpochMetric>((db, id) =>
+            db.EpochMetrics.AsNoTracking().Where(metric => EF.Property<Guid>(metric, EpochMetricColumns.RunId) == id).OrderBy(metric => metric.Epoch)));
+
+    private static readonly CompiledPerModel<Func<ExperimentsDbContext, Guid, IAsyncEnumerable<BatchMetric>>> BatchesOf = new(() =>
+        EF.CompileAsyncQuery<ExperimentsDbContext, Guid, BatchMetric>((db, id) =>
+            db.BatchMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Step)));
 
     /// <summary>
     /// Where queued runs stand in the queue, which workers take oldest first: the number of queued runs created

@@ -20,8 +20,8 @@ public sealed class CompiledReadsTests(RunsToList seeded) : CompiledReadsSuite(s
 public sealed class CompiledReadsOnPostgreSqlTests(RunsToListOnPostgreSql seeded) : CompiledReadsSuite(seeded), IClassFixture<RunsToListOnPostgreSql>;
 
 /// <summary>
-/// The list as it opens (every run, newest first) is answered by a compiled query; every other filter and order by the
-/// general query. Over the same runs they must answer alike.
+/// The list as it opens (every run, newest first) and a run's metrics are answered by compiled queries; every other filter and
+/// order by the general query. Over the same runs they must answer alike.
 /// </summary>
 public abstract class CompiledReadsSuite(RunsToList seeded)
 {
@@ -69,6 +69,26 @@ public abstract class CompiledReadsSuite(RunsToList seeded)
 
         Assert.Equal(general.TotalCount, answered.TotalCount);
         Assert.Equal(general.Items, answered.Items);
+    }
+
+    [Fact]
+    public async Task Metrics_are_the_runs_epochs_and_batches_in_order_empty_for_a_run_without_any_and_404_for_no_run()
+    {
+        using var client = seeded.Factory.CreateClient();
+
+        var trained = await (await client.GetAsync($"/api/runs/{seeded.Trained}/metrics")).ReadAsAsync<RunMetricSeries>();
+        Assert.Equal(new[] { 1, 2, 3 }, trained.Epoch);
+        Assert.Equal(new[] { 0.9, 0.6, 0.3 }, trained.TrainLoss);
+        Assert.Equal(new long[] { 1, 2 }, trained.Batches.Step);
+        Assert.Equal(new[] { 0.8, 0.7 }, trained.Batches.Loss);
+
+        var queued = await client.GetAsync($"/api/runs/{seeded.Queued}/metrics");
+        Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
+        var empty = await queued.ReadAsAsync<RunMetricSeries>();
+        Assert.Empty(empty.Epoch);
+        Assert.Empty(empty.Batches.Step);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/runs/{Guid.NewGuid()}/metrics")).StatusCode);
     }
 }
 
