@@ -21,7 +21,8 @@ public sealed class CompiledReadsOnPostgreSqlTests(RunsToListOnPostgreSql seeded
 
 /// <summary>
 /// The list as it opens (every run, newest first) and a run's metrics are answered by compiled queries; every other filter and
-/// order by the general query. Over the same runs they must answer alike.
+/// order by the general query, which takes each page's order out of the subquery that chooses it. Over the same runs they
+/// must answer alike, on both engines.
 /// </summary>
 public abstract class CompiledReadsSuite(RunsToList seeded)
 {
@@ -58,6 +59,35 @@ public abstract class CompiledReadsSuite(RunsToList seeded)
         Assert.True(listed.Zip(listed.Skip(1)).All(pair => pair.First.CreatedAt >= pair.Second.CreatedAt));
         Assert.All(listed, run => Assert.Equal(seeded.Runs[run.Id], run.QueuePosition));
         Assert.All(listed, run => Assert.Equal(("adam", 10), (run.Optimizer, run.Epochs)));
+    }
+
+    [Fact]
+    public async Task Every_order_pages_through_every_run_once()
+    {
+        foreach (var sort in Enum.GetValues<RunSort>())
+        {
+            foreach (var descending in new[] { true, false })
+            {
+                var filter = new RunFilter(Sort: sort, Descending: descending);
+                var listed = new List<RunListItem>();
+                for (var page = 1; page <= (RunsToList.Count / PageSize) + 1; page++)
+                {
+                    listed.AddRange((await seeded.ListAsync(filter, page, PageSize)).Items);
+                }
+
+                Assert.Equal(seeded.Runs.Keys.Order(), listed.Select(run => run.Id).Order());
+                var names = sort switch
+                {
+                    RunSort.Dataset => listed.Select(run => run.DatasetName).ToList(),
+                    RunSort.Model => listed.Select(run => run.ModelName).ToList(),
+                    _ => null,
+                };
+                if (names is not null)
+                {
+                    Assert.Equal(descending ? names.OrderDescending(StringComparer.Ordinal) : names.Order(StringComparer.Ordinal), names);
+                }
+            }
+        }
     }
 
     [Fact]
