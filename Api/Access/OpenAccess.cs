@@ -26,9 +26,13 @@ public sealed class OpenAccess(IDbContextFactory<ExperimentsDbContext> databases
             return true;
         }
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        _keysExist = await db.ApiKeys.AnyAsync(cancellationToken);
+        _keysExist = await AnyKey.For(db)(db, cancellationToken);
         return _keysExist;
     }
+
+    // Asked on every request a local caller sends without a key, for as long as no key exists: compiled.
+    private static readonly CompiledPerModel<Func<ExperimentsDbContext, CancellationToken, Task<bool>>> AnyKey =
+        new(() => EF.CompileAsyncQuery((ExperimentsDbContext db, CancellationToken cancellationToken) => db.ApiKeys.Any()));
 
     public async ValueTask<bool> AppliesToAsync(HttpContext context) =>
         !Required && !BehindProxy && IsThisMachine(context.Connection.RemoteIpAddress) && !await KeysExistAsync(context.RequestAborted);

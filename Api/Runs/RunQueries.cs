@@ -12,6 +12,35 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     {
         // Several queries answer each read: take a pooled connection once, not once per query.
         await db.Database.OpenConnectionAsync(cancellationToken);
+        var (rows, total) = ListsEveryRunNewestFirst(filter)
+            ? await NewestFirstAsync(page, pageSize, cancellationToken)
+            : await FilteredAsync(filter, page, pageSize, cancellationToken);
+        var queuePositions = await QueuePositionsAsync(
+            [.. rows.Where(row => row.Status == RunStatus.Queued).Select(row => (row.Id, row.CreatedAt))], cancellationToken);
+        return new Page<RunListItem>([.. rows.Select(row => row.ToListItem(queuePositions.GetValueOrDefault(row.Id)))], page, pageSize, total);
+    }
+
+    private static bool ListsEveryRunNewestFirst(RunFilter filter) =>
+        filter is { Status: null, DatasetId: null, ModelId: null, CreatedBy: null, Sort: RunSort.CreatedAt, Descending: true } && string.IsNullOrWhiteSpace(filter.Text);
+
+    /// <summary>
+    /// The list as it opens (every run, newest first): the commonest read of all, answered by one compiled query. Each row
+    /// carries the total; a page past the last one has no row to carry it and counts on its own.
+    /// </summary>
+    private async Task<(List<PageRow> Rows, int Total)> NewestFirstAsync(int page, int pageSize, CancellationToken cancellationToken)
+    {
+        List<PageRow> rows = Paging.Offset(page, pageSize) is { } offset
+            ? await NewestFirstPage.For(db)(db, offset, pageSize).ToListAsync(cancellationToken)
+            : [];
+        return (rows, rows.Count > 0 ? rows[0].TotalCount : await db.Runs.CountAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// Any filter and order, in one query like <see cref="NewestFirstPage"/>: the page is chosen on the sort keys alone (an index
+    /// walk for creation time), and only its rows are then read in full, so deep pages stay as cheap as the first.
+    /// </summary>
+    private async Task<(List<PageRow> Rows, int Total)> FilteredAsync(RunFilter filter, int page, int pageSize, CancellationToken cancellationToken)
+    {
         var runs = db.Runs.AsNoTracking();
         if (filter.Status is { } status)
         {
@@ -37,10 +66,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
                 db.Datasets.Any(dataset => dataset.Id == run.DatasetId && EF.Functions.Like(dataset.Name.ToLower(), pattern, "\\"))
                 || db.Models.Any(model => model.Id == run.ModelId && EF.Functions.Like(model.Name.ToLower(), pattern, "\\")));
         }
-        var total = await runs.CountAsync(cancellationToken);
 
-        // The page is chosen on the sort keys alone (an index walk for the default order), and only its rows
-        // are then read in full: deep pages stay as cheap as the first.
         var descending = filter.Descending;
         var sorted = filter.Sort switch
         {
@@ -61,36 +87,49 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         var ordered = filter.Sort == RunSort.CreatedAt
             ? descending ? sorted.ThenByDescending(run => run.Id) : sorted.ThenBy(run => run.Id)
             : sorted.ThenByDescending(run => run.CreatedAt).ThenByDescending(run => run.Id);
-        var ids = await ordered
-            .PageOf(page, pageSize)
-            .Select(run => run.Id)
-            .ToListAsync(cancellationToken);
+        var pageIds = ordered.PageOf(page, pageSize).Select(run => run.Id);
 
+        // EF Core orders the joined rows by the page's own sort keys.
         var rows = await (
-                from run in db.Runs.AsNoTracking()
+                from id in pageIds
+                join run in db.Runs on id equals run.Id
                 join dataset in db.Datasets on run.DatasetId equals dataset.Id
                 join model in db.Models on run.ModelId equals model.Id
-                // One JSON parameter, so the SQL is the same for every page (expanded to one parameter per id,
-                // each page would be a new command for EF Core to generate and cache).
-                where EF.Parameter(ids).Contains(run.Id)
-                select new
-                {
-                    run.Id, run.Status, run.StopReason, run.DatasetId, DatasetName = dataset.Name, run.ModelId, ModelName = model.Name, model.Version,
-                    OptimizerType = EF.Property<string?>(run, RunConfiguration.OptimizerType),
-                    Epochs = EF.Property<int?>(run, RunConfiguration.SpecEpochs),
-                    run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.BestValidationAccuracy, run.CreatedAt, run.CreatedBy, run.StartedAt, run.FinishedAt,
-                })
-            .ToDictionaryAsync(row => row.Id, cancellationToken);
-        var queuePositions = await QueuePositionsAsync(
-            [.. rows.Values.Where(row => row.Status == RunStatus.Queued).Select(row => (row.Id, row.CreatedAt))], cancellationToken);
-        var items = ids.Where(rows.ContainsKey).Select(id => rows[id]).Select(row => new RunListItem(
-            row.Id, row.Status, row.StopReason, row.DatasetId, row.DatasetName, row.ModelId, row.ModelName, row.Version,
-            row.OptimizerType ?? "", row.EpochsCompleted, row.Epochs ?? 0, row.LastTestAccuracy, row.BestTestAccuracy,
-            queuePositions.GetValueOrDefault(row.Id), row.CreatedAt, row.CreatedBy, row.StartedAt, row.FinishedAt)
+                select new PageRow(run.Id, run.Status, run.StopReason, run.DatasetId, dataset.Name, run.ModelId, model.Name, model.Version,
+                    EF.Property<string?>(run, RunConfiguration.OptimizerType), EF.Property<int?>(run, RunConfiguration.SpecEpochs),
+                    run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.BestValidationAccuracy,
+                    run.CreatedAt, run.CreatedBy, run.StartedAt, run.FinishedAt, runs.Count()))
+            .ToListAsync(cancellationToken);
+        return (rows, rows.Count > 0 ? rows[0].TotalCount : await runs.CountAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// <see cref="FilteredAsync"/>'s query for no filter and the default order, written out again because a compiled query
+    /// cannot be assembled from parts: compiled, it skips building and looking up the query on every request.
+    /// </summary>
+    private static readonly CompiledPerModel<Func<ExperimentsDbContext, int, int, IAsyncEnumerable<PageRow>>> NewestFirstPage = new(() =>
+        EF.CompileAsyncQuery((ExperimentsDbContext db, int offset, int pageSize) =>
+            from id in db.Runs.OrderByDescending(run => run.CreatedAt).ThenByDescending(run => run.Id).Skip(offset).Take(pageSize).Select(run => run.Id)
+            join run in db.Runs on id equals run.Id
+            join dataset in db.Datasets on run.DatasetId equals dataset.Id
+            join model in db.Models on run.ModelId equals model.Id
+            select new PageRow(run.Id, run.Status, run.StopReason, run.DatasetId, dataset.Name, run.ModelId, model.Name, model.Version,
+                EF.Property<string?>(run, RunConfiguration.OptimizerType), EF.Property<int?>(run, RunConfiguration.SpecEpochs),
+                run.EpochsCompleted, run.LastTestAccuracy, run.BestTestAccuracy, run.BestValidationAccuracy,
+                run.CreatedAt, run.CreatedBy, run.StartedAt, run.FinishedAt, db.Runs.Count())));
+
+    /// <summary>What the list reads of a run, and how many runs the filter lets through in all.</summary>
+    private sealed record PageRow(
+        Guid Id, RunStatus Status, StopReason? StopReason, Guid DatasetId, string DatasetName, Guid ModelId, string ModelName, int ModelVersion,
+        string? Optimizer, int? Epochs, int EpochsCompleted, double? LastTestAccuracy, double? BestTestAccuracy, double? BestValidationAccuracy,
+        DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int TotalCount)
+    {
+        public RunListItem ToListItem(int? queuePosition) => new(
+            Id, Status, StopReason, DatasetId, DatasetName, ModelId, ModelName, ModelVersion, Optimizer ?? "", EpochsCompleted, Epochs ?? 0,
+            LastTestAccuracy, BestTestAccuracy, queuePosition, CreatedAt, CreatedBy, StartedAt, FinishedAt)
         {
-            BestValidationAccuracy = row.BestValidationAccuracy,
-        }).ToList();
-        return new Page<RunListItem>(items, page, pageSize, total);
+            BestValidationAccuracy = BestValidationAccuracy,
+        };
     }
 
     public async Task<RunView?> GetAsync(Guid id, CancellationToken cancellationToken)
@@ -107,7 +146,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         {
             return null;
         }
-        var metrics = await EpochsOf(id).ToListAsync(cancellationToken);
+        var metrics = await EpochsOf.For(db)(db, id).ToListAsync(cancellationToken);
         var trainedBy = await TrainedByAsync(id, cancellationToken);
         var found = row.run;
         var queuePosition = found.Status == RunStatus.Queued
@@ -140,12 +179,13 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     public async Task<RunMetricSeries?> MetricsAsync(Guid id, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
-        if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
+        var epochs = await EpochsOf.For(db)(db, id).ToListAsync(cancellationToken);
+        // Epochs are deleted with their run: only a run without any may not exist.
+        if (epochs.Count == 0 && !await RunExists.For(db)(db, id, cancellationToken))
         {
             return null;
         }
-        var epochs = await EpochsOf(id).ToListAsync(cancellationToken);
-        var batches = await db.BatchMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Step).ToListAsync(cancellationToken);
+        var batches = await BatchesOf.For(db)(db, id).ToListAsync(cancellationToken);
         return new RunMetricSeries(
             [.. epochs.Select(m => m.Epoch)],
             [.. epochs.Select(m => m.TrainLoss)],
@@ -169,7 +209,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     public async Task<Page<RunLogLine>?> LogsAsync(Guid id, int page, int pageSize, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
-        if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
+        if (!await RunExists.For(db)(db, id, cancellationToken))
         {
             return null;
         }
@@ -185,7 +225,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     public async Task<RunLayerSeries?> LayersAsync(Guid id, long? from, long? to, string? layer, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
-        if (!await db.Runs.AnyAsync(run => run.Id == id, cancellationToken))
+        if (!await RunExists.For(db)(db, id, cancellationToken))
         {
             return null;
         }
@@ -207,8 +247,17 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     private static string EscapeLike(string text) =>
         text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
-    private IQueryable<EpochMetric> EpochsOf(Guid id) =>
-        db.EpochMetrics.AsNoTracking().OfRun(id).OrderBy(metric => metric.Epoch);
+    // A run's metrics are read as often as its list: compiled, like NewestFirstPage.
+    private static readonly CompiledPerModel<Func<ExperimentsDbContext, Guid, CancellationToken, Task<bool>>> RunExists = new(() =>
+        EF.CompileAsyncQuery((ExperimentsDbContext db, Guid id, CancellationToken cancellationToken) => db.Runs.Any(run => run.Id == id)));
+
+    private static readonly CompiledPerModel<Func<ExperimentsDbContext, Guid, IAsyncEnumerable<EpochMetric>>> EpochsOf = new(() =>
+        EF.CompileAsyncQuery<ExperimentsDbContext, Guid, EpochMetric>((db, id) =>
+            db.EpochMetrics.AsNoTracking().Where(metric => EF.Property<Guid>(metric, EpochMetricColumns.RunId) == id).OrderBy(metric => metric.Epoch)));
+
+    private static readonly CompiledPerModel<Func<ExperimentsDbContext, Guid, IAsyncEnumerable<BatchMetric>>> BatchesOf = new(() =>
+        EF.CompileAsyncQuery<ExperimentsDbContext, Guid, BatchMetric>((db, id) =>
+            db.BatchMetrics.AsNoTracking().Where(metric => metric.RunId == id).OrderBy(metric => metric.Step)));
 
     /// <summary>
     /// Where queued runs stand in the queue, which workers take oldest first: the number of queued runs created
