@@ -8,6 +8,7 @@ using Hangfire;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
@@ -90,7 +91,7 @@ public static class HealthApi
         }
     }
 
-    private sealed class TorchSharpHealthCheck : IHealthCheck
+    private sealed class TorchSharpHealthCheck(IOptions<ExperimentsOptions> options) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -101,7 +102,8 @@ public static class HealthApi
                 ["libtorch"] = torch.LibTorchVersion ?? "not loaded",
                 ["cuda"] = torch.CudaAvailable,
                 ["cudaDevices"] = torch.CudaDevices,
-                ["threads"] = torch.Threads,
+                // What a run that names no threads gets, not libtorch's default: the two differ (TrainingThread.DefaultThreads).
+                ["threads"] = options.Value.TorchThreadsPerRun,
             };
             return Task.FromResult(torch.Loaded
                 ? HealthCheckResult.Healthy(torch.CudaAvailable ? "libtorch loaded; training on CUDA." : "libtorch loaded; training on the CPU.", data)

@@ -1,5 +1,6 @@
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
+using Experiments.Domain.Runs;
 using Experiments.Training.Data.Import;
 using Experiments.Training.Runtime;
 
@@ -36,6 +37,9 @@ public sealed class ExperimentsOptions
 
     /// <summary><see cref="TorchThreads"/> when set, else the cores this process may use less one for the host, shared among <see cref="MaxConcurrentRuns"/>.</summary>
     public int TorchThreadsPerRun => TorchThreads > 0 ? TorchThreads : TrainingThread.DefaultThreads(Environment.ProcessorCount, MaxConcurrentRuns);
+
+    /// <summary>The threads <paramref name="spec"/> trains (and is checked) with: its own <c>threads</c>, else <see cref="TorchThreadsPerRun"/>.</summary>
+    public int TorchThreadsFor(RunSpec spec) => spec.Threads ?? TorchThreadsPerRun;
 
     /// <summary>The name this process has in <c>GET /api/workers</c> and in the runs it trains; empty means host:process-id.</summary>
     public string WorkerName { get; set; } = "";

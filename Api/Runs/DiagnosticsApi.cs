@@ -125,7 +125,7 @@ public static class DiagnosticsApi
         }
         var inputs = new DiagnosticInputs(run.Spec, run.Layers, run.Summary, run.Dataset.ClassNames);
         // On a training thread with the threads the run would get: its timings (and ETA) are those of the run.
-        var result = await TrainingThread.Run(run.Spec.Threads ?? options.TorchThreadsPerRun,
+        var result = await TrainingThread.Run(options.TorchThreadsFor(run.Spec),
             () => compute(inputs, LoadedDataset.Read(run.Dataset, services.Artifacts.TensorFilePath(run.Dataset)), options.DiagnosticsTimeLimit));
         return TypedResults.Ok(result);
     }

@@ -68,7 +68,7 @@ public sealed class TrainRunJob(
             var device = TorchRuntime.Resolve(run.Spec.Device ?? TrainingDevice.Auto);
             var torchEnvironment = TorchRuntime.Describe();
             run.Claim(worker.Id, new RunEnvironment(device.ToString(), torchEnvironment.TorchSharpVersion, torchEnvironment.LibTorchVersion ?? "",
-                TorchThreadsOf(run.Spec), Environment.MachineName, worker.Id), time.GetUtcNow(), _options.RunLeaseDuration);
+                _options.TorchThreadsFor(run.Spec), Environment.MachineName, worker.Id), time.GetUtcNow(), _options.RunLeaseDuration);
             await db.SaveChangesAsync(cancellationToken);
         }
         catch (DbUpdateConcurrencyException)
@@ -208,16 +208,13 @@ public sealed class TrainRunJob(
         var spec = inputs.Run.Spec;
         var plan = TrainingPlan.For(spec, layers, summary) with
         {
-            TorchThreads = TorchThreadsOf(spec),
+            TorchThreads = _options.TorchThreadsFor(spec),
             CheckpointPath = artifacts.CheckpointPath(inputs.Run.Id),
             WeightsPath = artifacts.WeightsPath(inputs.Run.Id),
             BestWeightsPath = artifacts.BestWeightsPath(inputs.Run.Id),
         };
         return (plan, LoadedDataset.Read(inputs.Dataset, artifacts.TensorFilePath(inputs.Dataset)).HoldOut(spec.ValidationFraction, spec.Seed!.Value));
     }
-
-    /// <summary>The run's own <c>threads</c>, else the worker's (<see cref="ExperimentsOptions.TorchThreadsPerRun"/>).</summary>
-    private int TorchThreadsOf(RunSpec spec) => spec.Threads ?? _options.TorchThreadsPerRun;
 
     private async Task ReleaseLeaseAsync(Guid runId)
     {

@@ -46,14 +46,6 @@ public static class Checkpoint
 {
     internal static readonly byte[] Magic = Encoding.ASCII.GetBytes("EXPCK001");
 
-    /// <summary>Captures the training state into a new snapshot and writes it to <paramref name="path"/>, on the calling thread.</summary>
-    public static void Save(string path, CheckpointState state, nn.Module model, optim.Optimizer optimizer, Generator shuffle)
-    {
-        using var snapshot = new CheckpointSnapshot();
-        snapshot.Capture(state, model, optimizer, shuffle);
-        WriteWhole(path, snapshot.Write);
-    }
-
     /// <summary>
     /// Writes a run's file through <c>{path}.partial</c>, which replaces <paramref name="path"/> only once complete. A file
     /// that could not be written whole (a full disk) is deleted at once: it must not keep the space in which the run's

@@ -4,7 +4,7 @@ using TorchSharp;
 namespace Experiments.Training.Runtime;
 
 /// <summary>What the native side of TorchSharp reports about this machine.</summary>
-public sealed record TorchEnvironment(bool Loaded, string? Error, string TorchSharpVersion, string? LibTorchVersion, bool CudaAvailable, int CudaDevices, int Threads);
+public sealed record TorchEnvironment(bool Loaded, string? Error, string TorchSharpVersion, string? LibTorchVersion, bool CudaAvailable, int CudaDevices);
 
 /// <summary>Loads libtorch once and answers device questions. Safe to call from any thread.</summary>
 public static class TorchRuntime
@@ -37,13 +37,13 @@ public static class TorchRuntime
         {
             using var probe = torch.zeros(1);
             var cuda = torch.cuda.is_available();
-            return new TorchEnvironment(true, null, torchSharpVersion, torch.__version__, cuda, cuda ? torch.cuda.device_count() : 0, torch.get_num_threads());
+            return new TorchEnvironment(true, null, torchSharpVersion, torch.__version__, cuda, cuda ? torch.cuda.device_count() : 0);
         }
         catch (Exception exception) when (exception is TypeInitializationException or DllNotFoundException or NotSupportedException)
         {
             var reason = exception.InnerException?.Message ?? exception.Message;
             var firstLine = reason.Split('\n', 2)[0].Trim();
-            return new TorchEnvironment(false, firstLine, torchSharpVersion, null, false, 0, 0);
+            return new TorchEnvironment(false, firstLine, torchSharpVersion, null, false, 0);
         }
     }
 }
