@@ -7,6 +7,7 @@ using Experiments.Api.Models;
 using Experiments.Api.Persistence;
 using Experiments.Api.Runs;
 using Experiments.Api.Security;
+using Experiments.Api.Sweeps;
 using Experiments.Api.Workers;
 using Experiments.Domain.Access;
 using Experiments.Web;
@@ -86,6 +87,7 @@ if (servesWeb)
     app.MapDatasets();
     app.MapModels();
     app.MapRuns();
+    app.MapSweeps();
     app.MapWorkers();
     app.MapHub<RunsHub>(RunsHub.Path).RequireAuthorization(Policies.Viewer);
     // Admins only, decided by the endpoint's policy: Hangfire's own filter (local requests only) is replaced by it.

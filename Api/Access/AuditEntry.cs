@@ -41,6 +41,8 @@ public static class AuditActions
     public const string RunCreate = "run.create";
     public const string RunCancel = "run.cancel";
     public const string RunDelete = "run.delete";
+    public const string SweepCreate = "sweep.create";
+    public const string SweepCancel = "sweep.cancel";
     public const string KeyCreate = "key.create";
     public const string KeyRevoke = "key.revoke";
 }

@@ -47,6 +47,12 @@ public sealed class ExperimentsOptions
     /// <summary>How often a worker records that it is alive (<c>GET /api/workers</c>).</summary>
     public TimeSpan WorkerHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often every node looks over the running sweeps (trials to start, a sweep to end). A trial's end acts at once; this
+    /// pass catches what a stopped process left undone.
+    /// </summary>
+    public TimeSpan SweepControlInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How often an idle worker looks for queued runs: the longest a new run waits to start.</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 

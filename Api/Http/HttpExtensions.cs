@@ -4,11 +4,13 @@ using Experiments.Api.Health;
 using Experiments.Api.Hosting;
 using Experiments.Api.Models;
 using Experiments.Api.Runs;
+using Experiments.Api.Sweeps;
 using Experiments.Api.Workers;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Experiments.Domain.Workers;
 using Microsoft.OpenApi;
 
@@ -74,6 +76,10 @@ public static class HttpExtensions
         builder.Services.AddScoped<IDatasetQueries, DatasetQueries>();
         builder.Services.AddScoped<IModelQueries, ModelQueries>();
         builder.Services.AddScoped<IWorkerQueries, WorkerQueries>();
+        builder.Services.AddScoped<ISweepQueries, SweepQueries>();
+        builder.Services.AddSingleton<SweepController>();
+        // Any node may advance a sweep; trial N exists at most once whoever starts it (SweepController).
+        builder.Services.AddHostedService<SweepSupervisor>();
         builder.Services.AddSingleton<HeavyRequests>();
         return builder;
     }

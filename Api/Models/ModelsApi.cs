@@ -74,42 +74,18 @@ public static class ModelsApi
             return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The model is not valid.");
         }
 
-        // The next version is the latest + 1; a concurrent save under the same name may take it first, which the
-        // unique (Name, Version) index refuses: read the latest again and take the one after it.
-        for (var attempt = 1; ; attempt++)
+        var saved = await ModelVersions.SaveAsync(db, name!, layers!, Caller.Of(user), time.GetUtcNow(), cancellationToken);
+        return saved switch
         {
-            var latest = await db.Models.AsNoTracking()
-                .Where(model => model.Name == name)
-                .OrderByDescending(model => model.Version)
-                .FirstOrDefaultAsync(cancellationToken);
-            if (latest is not null && SameLayers(latest.Layers, layers!))
+            null => TypedResults.Conflict(new ProblemDetails
             {
-                return TypedResults.Ok(ModelView.From(latest, summary));
-            }
-            var created = new ModelDefinition(Guid.NewGuid(), name!, (latest?.Version ?? 0) + 1, layers!, time.GetUtcNow());
-            var caller = Caller.Of(user);
-            created.AttributeTo(caller.Name);
-            db.Models.Add(created);
-            db.Audit(caller, AuditActions.ModelCreate, $"models/{created.Id}", $"{created.Name} v{created.Version}", created.CreatedAt);
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken);
-                return TypedResults.Created($"/api/models/{created.Id}", ModelView.From(created, summary));
-            }
-            catch (DbUpdateException exception) when (ExperimentsDbContext.IsUniqueViolation(exception))
-            {
-                db.ChangeTracker.Clear();
-                if (attempt == MaxVersionAttempts)
-                {
-                    return TypedResults.Conflict(new ProblemDetails
-                    {
-                        Status = StatusCodes.Status409Conflict,
-                        Title = "Another version of the model was being saved at the same time.",
-                        Detail = $"Model '{name}' got {MaxVersionAttempts} new versions from other requests while this one was saved; send it again.",
-                    });
-                }
-            }
-        }
+                Status = StatusCodes.Status409Conflict,
+                Title = "Another version of the model was being saved at the same time.",
+                Detail = $"Model '{name}' got {MaxVersionAttempts} new versions from other requests while this one was saved; send it again.",
+            }),
+            { Created: true, Model: var created } => TypedResults.Created($"/api/models/{created.Id}", ModelView.From(created, summary)),
+            { Model: var existing } => TypedResults.Ok(ModelView.From(existing, summary)),
+        };
     }
 
     public static Results<Ok<ModelValidation>, ValidationProblem> Validate(ValidateModelRequest? request, IOptions<ExperimentsOptions> options)
@@ -160,7 +136,4 @@ public static class ModelsApi
         }
         return true;
     }
-
-    private static bool SameLayers(IReadOnlyList<LayerSpec> left, IReadOnlyList<LayerSpec> right) =>
-        JsonSerializer.Serialize(left) == JsonSerializer.Serialize(right);
 }

@@ -4,6 +4,7 @@ using Experiments.Domain.Access;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Experiments.Domain.Workers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
@@ -36,6 +37,8 @@ public class ExperimentsDbContext(DbContextOptions<ExperimentsDbContext> options
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
     public DbSet<Worker> Workers => Set<Worker>();
+
+    public DbSet<Sweep> Sweeps => Set<Sweep>();
 
     public bool IsPostgreSql => Database.ProviderName == PostgreSqlProvider;
 

@@ -21,6 +21,9 @@ public enum InterruptReason
     None,
     CancelledByUser,
     LeaseLost,
+
+    /// <summary>The run's sweep stopped the trial early (it succeeds, pruned).</summary>
+    Pruned,
 }
 
 /// <summary>The runs this process is training, so a cancel request reaches the training loop within one batch.</summary>

@@ -55,6 +55,9 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
         _sender = Task.Run(SendAsync);
     }
 
+    /// <summary>Called with each epoch once it is stored (off the training thread, in order): a sweep judges its trials there.</summary>
+    public Func<EpochMetric, Task>? EpochStored { get; set; }
+
     /// <summary>
     /// Stores the epoch, its log lines, the run's summary and the batch losses and layer snapshots of the epochs so far in one
     /// transaction, then publishes the epoch and its lines.
@@ -72,6 +75,10 @@ public sealed class RunProgressPublisher : IRunObserver, IAsyncDisposable
         foreach (var logEntry in logEntries)
         {
             PublishLine(logEntry);
+        }
+        if (EpochStored is { } stored)
+        {
+            await stored(result);
         }
     }
 

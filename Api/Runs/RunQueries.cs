@@ -160,6 +160,10 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
             found.Resumes, found.Environment, trainedBy, found.Evaluation, metrics)
         {
             BestValidationAccuracy = found.BestValidationAccuracy,
+            SweepId = found.SweepId,
+            TrialNumber = found.TrialNumber,
+            TrialParameters = found.TrialParameters,
+            Pruning = found.Pruning,
         };
     }
 

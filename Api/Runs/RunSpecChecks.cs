@@ -38,9 +38,13 @@ public static class RunSpecChecks
     /// <param name="options">The limits on models and memory.</param>
     /// <param name="errors">Where problems are added, by field.</param>
     /// <param name="cancellationToken">Aborts the lookups.</param>
+    /// <param name="unsavedModel">
+    /// The model to check against instead of the one <c>modelId</c> names: a sweep's trial whose layers are searched, checked
+    /// before its version is saved.
+    /// </param>
     public static async Task<CheckedRunSpec?> CheckAsync(
         RunSpec? spec, long randomSeed, bool computesHere, ExperimentsDbContext db, Deployment deployment, IWorkerQueries workers, ExperimentsOptions options,
-        ValidationErrors errors, CancellationToken cancellationToken)
+        ValidationErrors errors, CancellationToken cancellationToken, ModelDefinition? unsavedModel = null)
     {
         var resolved = RunSpecValidator.Resolve(spec, randomSeed, errors);
         if (resolved is null)
@@ -48,7 +52,7 @@ public static class RunSpecChecks
             return null;
         }
         var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == resolved.DatasetId, cancellationToken);
-        var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == resolved.ModelId, cancellationToken);
+        var model = unsavedModel ?? await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == resolved.ModelId, cancellationToken);
         if (dataset is null)
         {
             errors.Add("datasetId", $"no dataset has id {resolved.DatasetId}; import one with POST /api/datasets or list them with GET /api/datasets.");

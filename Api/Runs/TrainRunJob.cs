@@ -30,6 +30,7 @@ public sealed class TrainRunJob(
     IArtifactStore artifacts,
     WorkerIdentity worker,
     RunCancellations cancellations,
+    Sweeps.SweepController sweeps,
     TimeProvider time,
     ILogger<TrainRunJob> logger)
 {
@@ -86,12 +87,25 @@ public sealed class TrainRunJob(
         var control = cancellations.Register(runId, cancellationToken);
         using var heartbeat = new CancellationTokenSource();
         var heartbeatTask = HeartbeatAsync(runId, control, heartbeat.Token);
+        Sweeps.TrialPruner? pruner = null;
         try
         {
             progress.PublishStatus();
             if (resuming)
             {
                 await RollBackToCheckpointAsync(db, run, progress);
+            }
+            pruner = await Sweeps.TrialPruner.ForAsync(db, run, databases, cancellationToken);
+            if (pruner is not null)
+            {
+                var judge = pruner;
+                progress.EpochStored = async metric =>
+                {
+                    if (await judge.JudgeAsync(metric, CancellationToken.None))
+                    {
+                        control.Interrupt(InterruptReason.Pruned);
+                    }
+                };
             }
             var inputs = await db.InputsOfAsync(run, cancellationToken);
             var (plan, data) = Prepare(inputs);
@@ -111,6 +125,14 @@ public sealed class TrainRunJob(
             run.ConfirmCancelled(time.GetUtcNow());
             await db.SaveChangesAsync(CancellationToken.None);
             await progress.LogAsync(RunLogLevel.Info, $"cancelled after {run.EpochsCompleted} epochs; metrics and the last checkpoint are kept", CancellationToken.None);
+        }
+        catch (OperationCanceledException) when (control.Reason == InterruptReason.Pruned)
+        {
+            await progress.SaveAsync();
+            var pruning = pruner!.Decision!;
+            run.Prune(pruning, time.GetUtcNow());
+            await db.SaveChangesAsync(CancellationToken.None);
+            await progress.LogAsync(RunLogLevel.Info, $"succeeded: {pruning.Reason}; {run.EpochsCompleted} epochs completed", CancellationToken.None);
         }
         catch (Exception exception) when (control.Reason == InterruptReason.LeaseLost || exception is DbUpdateConcurrencyException)
         {
@@ -141,6 +163,11 @@ public sealed class TrainRunJob(
             cancellations.Unregister(runId, control);
         }
         progress.PublishStatus();
+        if (run.SweepId is { } sweepId)
+        {
+            // The trial's end frees a place (or ends the sweep): the controller acts now instead of at its next pass.
+            await sweeps.AdvanceQuietlyAsync(sweepId);
+        }
     }
 
     /// <summary>

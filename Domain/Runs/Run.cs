@@ -77,6 +77,27 @@ public sealed class Run
     /// <summary>The final test-split evaluation (confusion matrix, per-class metrics), once finished.</summary>
     public RunEvaluation? Evaluation { get; private set; }
 
+    /// <summary>The sweep this run is a trial of; null for a run of its own.</summary>
+    public Guid? SweepId { get; private set; }
+
+    /// <summary>The trial's number in its sweep, from 1; unique per sweep, so no trial is ever started twice.</summary>
+    public int? TrialNumber { get; private set; }
+
+    /// <summary>The searched fields' values this trial was given, by path.</summary>
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? TrialParameters { get; private set; }
+
+    /// <summary>Why the sweep's early termination stopped this trial, when it did.</summary>
+    public Sweeps.TrialPruning? Pruning { get; private set; }
+
+    /// <summary>Makes the run (before it is first saved) trial <paramref name="number"/> of <paramref name="sweepId"/>.</summary>
+    public void MakeTrial(Guid sweepId, int number, IReadOnlyDictionary<string, System.Text.Json.JsonElement> parameters)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(number, 1);
+        SweepId = sweepId;
+        TrialNumber = number;
+        TrialParameters = parameters;
+    }
+
     public bool IsFinished => Status.IsFinished();
 
     public bool IsLeaseAlive(DateTimeOffset now) => LeaseExpiresAt is { } expires && expires > now;
@@ -154,6 +175,21 @@ public sealed class Run
         }
         Evaluation = evaluation;
         Finish(RunStatus.Succeeded, reason, null, now);
+    }
+
+    /// <summary>
+    /// The worker stopped a sweep's trial early because its sweep's rule judged it (<paramref name="pruning"/>): the run
+    /// succeeded, with its metrics and best weights so far, and no final evaluation.
+    /// </summary>
+    public void Prune(Sweeps.TrialPruning pruning, DateTimeOffset now)
+    {
+        EnsureRunning();
+        if (SweepId is null)
+        {
+            throw new InvalidOperationException($"Run {Id} is not a sweep's trial; only a trial is pruned.");
+        }
+        Pruning = pruning;
+        Finish(RunStatus.Succeeded, Runs.StopReason.Pruned, null, now);
     }
 
     /// <summary>The worker stopped the run because a user cancelled it; metrics and checkpoint stay.</summary>

@@ -23,6 +23,9 @@ public enum StopReason
     TargetAccuracyReached,
     Cancelled,
     Failed,
+
+    /// <summary>A sweep's trial that its early termination stopped: it succeeded, with fewer epochs (<c>pruning</c> says why).</summary>
+    Pruned,
 }
 
 public enum TrainingDevice

@@ -90,6 +90,18 @@ public sealed record RunView(
     /// chosen on validation and <see cref="BestTestAccuracy"/> is that epoch's test accuracy.
     /// </summary>
     public double? BestValidationAccuracy { get; init; }
+
+    /// <summary>The sweep this run is a trial of (<c>GET /api/sweeps/{id}</c>); null for a run of its own.</summary>
+    public Guid? SweepId { get; init; }
+
+    /// <summary>The trial's number in its sweep.</summary>
+    public int? TrialNumber { get; init; }
+
+    /// <summary>The searched fields' values the trial was given, by path.</summary>
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? TrialParameters { get; init; }
+
+    /// <summary>Why its sweep stopped the trial early (<c>stopReason: pruned</c>): rule, epoch, value and threshold.</summary>
+    public Sweeps.TrialPruning? Pruning { get; init; }
 }
 
 /// <summary>

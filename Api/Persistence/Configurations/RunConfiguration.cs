@@ -1,6 +1,7 @@
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -47,6 +48,11 @@ internal static class RunConfiguration
         builder.HasIndex(run => new { run.CreatedAt, run.Id });
         builder.Property(run => run.CreatedBy).HasMaxLength(100);
         builder.HasIndex(run => new { run.Status, run.CreatedAt, run.Id });
+        // A sweep's trials: the unique number is what lets any number of controllers start trial N at most once.
+        builder.HasOne<Sweep>().WithMany().HasForeignKey(run => run.SweepId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasIndex(run => new { run.SweepId, run.TrialNumber }).IsUnique();
+        builder.Property(run => run.TrialParameters).HasJsonConversion();
+        builder.Property(run => run.Pruning).HasJsonConversion();
     }
 }
 

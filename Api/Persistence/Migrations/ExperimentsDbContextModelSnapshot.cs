@@ -455,6 +455,9 @@ namespace Experiments.Api.Persistence.Migrations
                         .HasColumnType("TEXT")
                         .HasComputedColumnSql("json_extract(Spec, '$.optimizer.type')", false);
 
+                    b.Property<string>("Pruning")
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Resumes")
                         .HasColumnType("INTEGER");
 
@@ -480,6 +483,15 @@ namespace Experiments.Api.Persistence.Migrations
                         .HasMaxLength(30)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("SweepId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("TrialNumber")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("TrialParameters")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DatasetId");
@@ -488,9 +500,63 @@ namespace Experiments.Api.Persistence.Migrations
 
                     b.HasIndex("CreatedAt", "Id");
 
+                    b.HasIndex("SweepId", "TrialNumber")
+                        .IsUnique();
+
                     b.HasIndex("Status", "CreatedAt", "Id");
 
                     b.ToTable("Runs", (string)null);
+                });
+
+            modelBuilder.Entity("Experiments.Domain.Sweeps.Sweep", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("CancelRequested")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("DatasetId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Spec")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsConcurrencyToken()
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DatasetId");
+
+                    b.HasIndex("Status");
+
+                    b.HasIndex("CreatedAt", "Id");
+
+                    b.ToTable("Sweeps", (string)null);
                 });
 
             modelBuilder.Entity("Experiments.Domain.Workers.Worker", b =>
@@ -583,6 +649,20 @@ namespace Experiments.Api.Persistence.Migrations
                     b.HasOne("Experiments.Domain.Models.ModelDefinition", null)
                         .WithMany()
                         .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("Experiments.Domain.Sweeps.Sweep", null)
+                        .WithMany()
+                        .HasForeignKey("SweepId")
+                        .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("Experiments.Domain.Sweeps.Sweep", b =>
+                {
+                    b.HasOne("Experiments.Domain.Datasets.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });

@@ -464,6 +464,9 @@ namespace Experiments.Api.Persistence.Migrations.PostgreSql
                         .HasColumnType("text")
                         .HasComputedColumnSql("\"Spec\"::jsonb #>> '{optimizer,type}'", true);
 
+                    b.Property<string>("Pruning")
+                        .HasColumnType("text");
+
                     b.Property<int>("Resumes")
                         .HasColumnType("integer");
 
@@ -489,6 +492,15 @@ namespace Experiments.Api.Persistence.Migrations.PostgreSql
                         .HasMaxLength(30)
                         .HasColumnType("character varying(30)");
 
+                    b.Property<Guid?>("SweepId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int?>("TrialNumber")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("TrialParameters")
+                        .HasColumnType("text");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DatasetId");
@@ -497,9 +509,63 @@ namespace Experiments.Api.Persistence.Migrations.PostgreSql
 
                     b.HasIndex("CreatedAt", "Id");
 
+                    b.HasIndex("SweepId", "TrialNumber")
+                        .IsUnique();
+
                     b.HasIndex("Status", "CreatedAt", "Id");
 
                     b.ToTable("Runs", (string)null);
+                });
+
+            modelBuilder.Entity("Experiments.Domain.Sweeps.Sweep", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("CancelRequested")
+                        .IsConcurrencyToken()
+                        .HasColumnType("boolean");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<Guid>("DatasetId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Spec")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Status")
+                        .IsConcurrencyToken()
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DatasetId");
+
+                    b.HasIndex("Status");
+
+                    b.HasIndex("CreatedAt", "Id");
+
+                    b.ToTable("Sweeps", (string)null);
                 });
 
             modelBuilder.Entity("Experiments.Domain.Workers.Worker", b =>
@@ -592,6 +658,20 @@ namespace Experiments.Api.Persistence.Migrations.PostgreSql
                     b.HasOne("Experiments.Domain.Models.ModelDefinition", null)
                         .WithMany()
                         .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("Experiments.Domain.Sweeps.Sweep", null)
+                        .WithMany()
+                        .HasForeignKey("SweepId")
+                        .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("Experiments.Domain.Sweeps.Sweep", b =>
+                {
+                    b.HasOne("Experiments.Domain.Datasets.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
