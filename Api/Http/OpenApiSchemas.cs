@@ -8,6 +8,7 @@ using Experiments.Api.Models;
 using Experiments.Api.Runs;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
@@ -55,6 +56,31 @@ internal sealed class OpenApiSchemaFilter : ISchemaFilter
                 InputShape(concrete);
                 Bound(concrete, "batchSize", 1, ModelsApi.MaxBatchSize);
                 Default(concrete, "batchSize", RunSpecValidator.DefaultBatchSize);
+                break;
+            case var type when type == typeof(SweepSpec):
+                // Also the resolved spec a sweep answers with; as a request, base and parameters are what it needs.
+                Require(concrete, "base", "parameters");
+                Length(concrete, "name", 0, SweepSpecValidator.MaxNameLength);
+                Default(concrete, "method", JsonNamingPolicy.CamelCase.ConvertName(nameof(SweepMethod.Random)));
+                break;
+            case var type when type == typeof(SweepParameter):
+                Require(concrete, "type");
+                break;
+            case var type when type == typeof(SweepOption):
+                Require(concrete, "value");
+                break;
+            case var type when type == typeof(SweepBudget):
+                Bound(concrete, "maxTrials", 1, SweepSpecValidator.MaxTrials);
+                Bound(concrete, "concurrency", 1, SweepSpecValidator.MaxConcurrency);
+                Bound(concrete, "maxEpochs", 1, SweepSpecValidator.MaxEpochsBudget);
+                Default(concrete, "concurrency", 1);
+                break;
+            case var type when type == typeof(EarlyTerminationSpec):
+                Default(concrete, "type", JsonNamingPolicy.CamelCase.ConvertName(nameof(EarlyTerminationType.None)));
+                Bound(concrete, "minEpochs", 1, null);
+                Bound(concrete, "reductionFactor", 2, SweepSpecValidator.MaxReductionFactor);
+                Bound(concrete, "warmupEpochs", 1, null);
+                Bound(concrete, "minTrials", 1, SweepSpecValidator.MaxTrials);
                 break;
             case var type when type == typeof(EvaluateRequest):
                 Require(concrete, "datasetId");

@@ -48,6 +48,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
     private DatasetView _dataset = null!;
     private ModelView _model = null!;
     private RunView _run = null!;
+    private Guid _sweep;
     private int _fresh;
     private Uri _address = null!;
 
@@ -65,6 +66,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
         _dataset = await Workflow.ImportIrisAsync(alice);
         _model = await Workflow.CreateMlpAsync(alice);
         _run = await Workflow.CreateRunAsync(alice, _dataset.Id, _model.Id);
+        _sweep = await OwnedSweepAsync();
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -198,6 +200,10 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
             ["POST /api/runs/preflight"] = (Rule.Creator, _ => Json(HttpMethod.Post, "/api/runs/preflight", RunSpec())),
             ["POST /api/runs/lr-range-test"] = (Rule.Creator, _ => Json(HttpMethod.Post, "/api/runs/lr-range-test?steps=10", RunSpec())),
             ["GET /api/runs/"] = (Rule.Reader, Get("/api/runs")),
+            ["POST /api/sweeps/"] = (Rule.Creator, _ => Json(HttpMethod.Post, "/api/sweeps", SweepSpec())),
+            ["GET /api/sweeps/"] = (Rule.Reader, Get("/api/sweeps")),
+            ["GET /api/sweeps/{id:guid}"] = (Rule.Reader, Get($"/api/sweeps/{_sweep}")),
+            ["POST /api/sweeps/{id:guid}/cancel"] = (Rule.OwnerOrAdmin, async _ => new HttpRequestMessage(HttpMethod.Post, $"/api/sweeps/{await OwnedSweepAsync()}/cancel")),
             ["GET /api/runs/{id:guid}"] = (Rule.Reader, Get(runs)),
             ["GET /api/runs/{id:guid}/metrics"] = (Rule.Reader, Get($"{runs}/metrics")),
             ["GET /api/runs/{id:guid}/logs"] = (Rule.Reader, Get($"{runs}/logs")),
@@ -250,6 +256,21 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
         var response = await alice.SendAsync(IrisForm(Interlocked.Increment(ref _fresh)));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         return (await response.ReadAsAsync<DatasetView>()).Id;
+    }
+
+    private object SweepSpec() => new
+    {
+        @base = RunSpec(),
+        parameters = new Dictionary<string, object> { ["optimizer.lr"] = new { type = "choice", values = new[] { 0.01, 0.02 } } },
+        method = "grid",
+    };
+
+    private async Task<Guid> OwnedSweepAsync()
+    {
+        using var alice = Client(Who.Owner);
+        var response = await alice.PostAsJsonAsync("/api/sweeps", SweepSpec());
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return (await response.ReadAsAsync<Experiments.Domain.Sweeps.SweepView>()).Id;
     }
 
     private async Task<Guid> OwnedRunAsync()

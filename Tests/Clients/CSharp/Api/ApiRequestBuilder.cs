@@ -5,6 +5,7 @@ using Experiments.Tests.Clients.Generated.Api.Datasets;
 using Experiments.Tests.Clients.Generated.Api.Keys;
 using Experiments.Tests.Clients.Generated.Api.ModelsRequests;
 using Experiments.Tests.Clients.Generated.Api.Runs;
+using Experiments.Tests.Clients.Generated.Api.Sweeps;
 using Experiments.Tests.Clients.Generated.Api.Workers;
 using Microsoft.Kiota.Abstractions.Extensions;
 using Microsoft.Kiota.Abstractions;
@@ -44,6 +45,11 @@ namespace Experiments.Tests.Clients.Generated.Api
         public global::Experiments.Tests.Clients.Generated.Api.Runs.RunsRequestBuilder Runs
         {
             get => new global::Experiments.Tests.Clients.Generated.Api.Runs.RunsRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The sweeps property</summary>
+        public global::Experiments.Tests.Clients.Generated.Api.Sweeps.SweepsRequestBuilder Sweeps
+        {
+            get => new global::Experiments.Tests.Clients.Generated.Api.Sweeps.SweepsRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The workers property</summary>
         public global::Experiments.Tests.Clients.Generated.Api.Workers.WorkersRequestBuilder Workers

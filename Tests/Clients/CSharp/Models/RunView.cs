@@ -102,6 +102,14 @@ namespace Experiments.Tests.Clients.Generated.Models
 #endif
         /// <summary>The modelVersion property</summary>
         public int? ModelVersion { get; set; }
+        /// <summary>The pruning property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Experiments.Tests.Clients.Generated.Models.RunView_pruning? Pruning { get; set; }
+#nullable restore
+#else
+        public global::Experiments.Tests.Clients.Generated.Models.RunView_pruning Pruning { get; set; }
+#endif
         /// <summary>The queuePosition property</summary>
         public int? QueuePosition { get; set; }
         /// <summary>The queueWaitSeconds property</summary>
@@ -128,6 +136,8 @@ namespace Experiments.Tests.Clients.Generated.Models
 #else
         public string StopReason { get; set; }
 #endif
+        /// <summary>The sweepId property</summary>
+        public Guid? SweepId { get; set; }
         /// <summary>The trainedBy property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -135,6 +145,16 @@ namespace Experiments.Tests.Clients.Generated.Models
 #nullable restore
 #else
         public List<global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs> TrainedBy { get; set; }
+#endif
+        /// <summary>The trialNumber property</summary>
+        public int? TrialNumber { get; set; }
+        /// <summary>The trialParameters property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Experiments.Tests.Clients.Generated.Models.RunView_trialParameters? TrialParameters { get; set; }
+#nullable restore
+#else
+        public global::Experiments.Tests.Clients.Generated.Models.RunView_trialParameters TrialParameters { get; set; }
 #endif
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
@@ -175,6 +195,7 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "modelId", n => { ModelId = n.GetGuidValue(); } },
                 { "modelName", n => { ModelName = n.GetStringValue(); } },
                 { "modelVersion", n => { ModelVersion = n.GetIntValue(); } },
+                { "pruning", n => { Pruning = n.GetObjectValue<global::Experiments.Tests.Clients.Generated.Models.RunView_pruning>(global::Experiments.Tests.Clients.Generated.Models.RunView_pruning.CreateFromDiscriminatorValue); } },
                 { "queuePosition", n => { QueuePosition = n.GetIntValue(); } },
                 { "queueWaitSeconds", n => { QueueWaitSeconds = n.GetDoubleValue(); } },
                 { "resumes", n => { Resumes = n.GetIntValue(); } },
@@ -182,7 +203,10 @@ namespace Experiments.Tests.Clients.Generated.Models
                 { "startedAt", n => { StartedAt = n.GetDateTimeOffsetValue(); } },
                 { "status", n => { Status = n.GetEnumValue<global::Experiments.Tests.Clients.Generated.Models.RunStatus>(); } },
                 { "stopReason", n => { StopReason = n.GetStringValue(); } },
+                { "sweepId", n => { SweepId = n.GetGuidValue(); } },
                 { "trainedBy", n => { TrainedBy = n.GetCollectionOfObjectValues<global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs>(global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs.CreateFromDiscriminatorValue)?.AsList(); } },
+                { "trialNumber", n => { TrialNumber = n.GetIntValue(); } },
+                { "trialParameters", n => { TrialParameters = n.GetObjectValue<global::Experiments.Tests.Clients.Generated.Models.RunView_trialParameters>(global::Experiments.Tests.Clients.Generated.Models.RunView_trialParameters.CreateFromDiscriminatorValue); } },
             };
         }
         /// <summary>
@@ -213,6 +237,7 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteGuidValue("modelId", ModelId);
             writer.WriteStringValue("modelName", ModelName);
             writer.WriteIntValue("modelVersion", ModelVersion);
+            writer.WriteObjectValue<global::Experiments.Tests.Clients.Generated.Models.RunView_pruning>("pruning", Pruning);
             writer.WriteIntValue("queuePosition", QueuePosition);
             writer.WriteDoubleValue("queueWaitSeconds", QueueWaitSeconds);
             writer.WriteIntValue("resumes", Resumes);
@@ -220,7 +245,10 @@ namespace Experiments.Tests.Clients.Generated.Models
             writer.WriteDateTimeOffsetValue("startedAt", StartedAt);
             writer.WriteEnumValue<global::Experiments.Tests.Clients.Generated.Models.RunStatus>("status", Status);
             writer.WriteStringValue("stopReason", StopReason);
+            writer.WriteGuidValue("sweepId", SweepId);
             writer.WriteCollectionOfObjectValues<global::Experiments.Tests.Clients.Generated.Models.WorkerEpochs>("trainedBy", TrainedBy);
+            writer.WriteIntValue("trialNumber", TrialNumber);
+            writer.WriteObjectValue<global::Experiments.Tests.Clients.Generated.Models.RunView_trialParameters>("trialParameters", TrialParameters);
         }
     }
 }
