@@ -1,5 +1,7 @@
+using System.Net.Http.Json;
 using Experiments.Domain;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Experiments.Tests.Support;
 
 namespace Experiments.Tests.Api;
@@ -44,6 +46,60 @@ public sealed class KillAndResumeTests : IDisposable
         // The snapshots of the epochs trained again after the checkpoint are neither lost nor stored twice.
         var steps = Epochs * ((trainCount + 3) / 4);
         Assert.Equal(Enumerable.Range(1, steps / WatchEvery).Select(index => (long)index * WatchEvery), layers.Step);
+    }
+
+    [Fact]
+    public async Task A_sweep_killed_mid_way_goes_on_after_a_restart_with_no_trial_lost_or_started_twice()
+    {
+        string[] settings = ["--Experiments:RunLeaseDuration=00:00:02", "--Experiments:QueuePollInterval=00:00:00.100", "--Experiments:SweepControlInterval=00:00:00.500"];
+        double[] rates = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3];
+        Guid sweepId;
+        Guid datasetId;
+        await using (var first = await ServiceProcess.StartAsync(_dataFolder.Path, settings))
+        {
+            using var client = first.CreateClient();
+            (datasetId, var modelId) = await Workflow.ImportIrisAndMlpAsync(client);
+            var created = await client.PostAsJsonAsync("/api/sweeps", new
+            {
+                @base = new { datasetId, modelId, epochs = 40, batchSize = 4, optimizer = new { type = "sgd" }, loss = new { type = "crossEntropy" } },
+                parameters = new Dictionary<string, object> { ["optimizer.lr"] = new { type = "choice", values = rates } },
+                method = "grid",
+                budget = new { concurrency = 1 },
+            });
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+            sweepId = (await created.ReadAsAsync<SweepView>()).Id;
+            // Killed while the second trial trains: the first is finished, the second resumes, the rest are still to start.
+            await WaitForSweepAsync(client, sweepId, sweep => sweep.Trials.Count >= 2 && sweep.Trials[1].EpochsCompleted >= 2);
+            await first.KillAsync();
+        }
+
+        await using var second = await ServiceProcess.StartAsync(_dataFolder.Path, settings);
+        using var secondClient = second.CreateClient();
+        var finished = await WaitForSweepAsync(secondClient, sweepId, sweep => sweep.Status != SweepStatus.Running, TimeSpan.FromMinutes(4));
+        var runs = await (await secondClient.GetAsync($"/api/runs?datasetId={datasetId}&pageSize=100")).ReadAsAsync<Page<RunListItem>>();
+
+        Assert.Equal(SweepStatus.Succeeded, finished.Status);
+        Assert.Equal(Enumerable.Range(1, rates.Length), finished.Trials.Select(trial => trial.Number));
+        Assert.Equal(rates.Order(), finished.Trials.Select(trial => trial.Parameters["optimizer.lr"].GetDouble()).Order());
+        Assert.All(finished.Trials, trial => Assert.Equal((RunStatus.Succeeded, 40), (trial.Status, trial.EpochsCompleted)));
+        Assert.Equal(rates.Length, runs.TotalCount);
+        var resumed = await (await secondClient.GetAsync($"/api/runs/{finished.Trials[1].RunId}")).ReadAsAsync<RunView>();
+        Assert.True(resumed.Resumes >= 1);
+    }
+
+    private static async Task<SweepView> WaitForSweepAsync(HttpClient client, Guid id, Func<SweepView, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            var sweep = await (await client.GetAsync($"/api/sweeps/{id}")).ReadAsAsync<SweepView>();
+            if (condition(sweep))
+            {
+                return sweep;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"sweep {id}: {System.Text.Json.JsonSerializer.Serialize(sweep.Trials)}");
+            await Task.Delay(100);
+        }
     }
 
     public void Dispose() => _dataFolder.Dispose();
