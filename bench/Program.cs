@@ -15,6 +15,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task>>(StringComparer.Ord
     [ApiBenchmark.Name] = ApiBenchmark.RunAsync,
     [HeldLoadBenchmark.Name] = HeldLoadBenchmark.RunAsync,
     [ScaleOutBenchmark.Name] = ScaleOutBenchmark.RunAsync,
+    [SweepBenchmark.Name] = SweepBenchmark.RunAsync,
 };
 
 if (args is ["all", ..])

@@ -7,6 +7,7 @@ using Experiments.Api;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Experiments.Tests.Support;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -88,6 +89,22 @@ public sealed class ServiceClient : IAsyncDisposable
             new StringContent($$"""{"name": "{{name}}", "layers": {{layersJson}}}""", System.Text.Encoding.UTF8, "application/json")));
 
     public async Task<RunView> CreateRunAsync(object spec) => await ReadAsync<RunView>(await _http.PostAsJsonAsync("/api/runs", spec, Json));
+
+    public async Task<SweepView> CreateSweepAsync(object spec) => await ReadAsync<SweepView>(await _http.PostAsJsonAsync("/api/sweeps", spec, Json));
+
+    /// <summary>The sweep once it finished, however it finished.</summary>
+    public async Task<SweepView> WaitForSweepAsync(Guid sweepId)
+    {
+        while (true)
+        {
+            var sweep = await ReadAsync<SweepView>(await _http.GetAsync($"/api/sweeps/{sweepId}"));
+            if (sweep.Status != SweepStatus.Running)
+            {
+                return sweep;
+            }
+            await Task.Delay(200);
+        }
+    }
 
     public async Task<RunView> WaitUntilFinishedAsync(Guid runId)
     {

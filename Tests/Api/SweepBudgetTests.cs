@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Sweeps;
@@ -19,7 +21,7 @@ public sealed class SweepBudgetTests(ApiFactory factory, ITestOutputHelper outpu
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    public const int Epochs = 9;
+    private const int Epochs = 9;
 
     [Fact]
     public async Task Asha_on_a_grid_of_8_trains_at_most_60_percent_of_the_epochs_and_finds_a_best_within_1_point()
@@ -44,20 +46,15 @@ public sealed class SweepBudgetTests(ApiFactory factory, ITestOutputHelper outpu
         Assert.True(full.Best.Value - asha.Best.Value <= 0.01, $"asha's best {asha.Best.Value:F4} is more than 1 point below the full grid's {full.Best.Value:F4}");
     }
 
-    /// <summary>The grid the test and <c>bench sweep</c> measure: adam's lr × the hidden width, 9 epochs, validation accuracy on 10% held out.</summary>
-    public static object Spec(Guid datasetId, Guid modelId, object earlyTermination) => new
+    /// <summary>The grid the test and <c>bench sweep</c> measure (samples/sweep-mnist-grid.json), on the dataset and model given.</summary>
+    public static JsonObject Spec(Guid datasetId, Guid modelId, object earlyTermination)
     {
-        name = "mnist lr × width",
-        @base = new { datasetId, modelId, epochs = Epochs, batchSize = 64, optimizer = new { type = "adam" }, loss = new { type = "crossEntropy" } },
-        parameters = new Dictionary<string, object>
-        {
-            ["optimizer.lr"] = new { type = "choice", values = new[] { 0.0003, 0.001, 0.003, 0.03 } },
-            ["layers[1].outFeatures"] = new { type = "choice", values = new[] { 32, 128 } },
-        },
-        method = "grid",
-        earlyTermination,
-        seed = 2026,
-    };
+        var spec = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "sweep-mnist-grid.json")))!.AsObject();
+        spec["base"]!["datasetId"] = datasetId.ToString();
+        spec["base"]!["modelId"] = modelId.ToString();
+        spec["earlyTermination"] = JsonSerializer.SerializeToNode(earlyTermination);
+        return spec;
+    }
 
     public static async Task<(Guid DatasetId, Guid ModelId)> MnistAsync(HttpClient client)
     {
