@@ -7,6 +7,7 @@ using Experiments.Domain;
 using Experiments.Domain.Access;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Experiments.Domain.Validation;
 using Experiments.Training.Data.Import;
 using Microsoft.AspNetCore.Http.Features;
@@ -94,7 +95,7 @@ public static class DatasetsApi
             .RequireAuthorization(Policies.Editor)
             .WithSummary("Delete a dataset and its tensor file")
             .WithDescription("Refused with 409 while runs use it. With `force=true` the dataset's finished runs (and their metrics and logs) "
-                + "are deleted with it; a queued or running run still refuses it.");
+                + "(and sweeps) are deleted with it; a queued or running run, or a running sweep, still refuses it.");
         return app;
     }
 
@@ -479,6 +480,21 @@ public static class DatasetsApi
                 return Problem(StatusCodes.Status409Conflict, "force",
                     $"dataset '{dataset.Name}' is used by runs that are queued or running ({used}); wait until they finish, then delete it.");
             }
+            var sweeps = await db.Sweeps.Where(sweep => sweep.DatasetId == id).Select(sweep => new { sweep.Id, sweep.Status, sweep.CreatedBy }).ToListAsync(cancellationToken);
+            if (sweeps.FirstOrDefault(sweep => sweep.Status == SweepStatus.Running) is { } running)
+            {
+                return Problem(StatusCodes.Status409Conflict, "force",
+                    $"dataset '{dataset.Name}' is searched by sweep {running.Id}, which is running; cancel it (POST /api/sweeps/{running.Id}/cancel) or wait until it ends, then delete the dataset.");
+            }
+            if (sweeps.Count > 0 && force != true)
+            {
+                return Problem(StatusCodes.Status409Conflict, "force",
+                    $"dataset '{dataset.Name}' is searched by {sweeps.Count} finished sweeps; send force=true to delete them and their trials with it.");
+            }
+            if (sweeps.FirstOrDefault(sweep => !caller.MayChange(sweep.CreatedBy)) is { } othersSweep)
+            {
+                return Problems.NotYours(caller, "sweep", othersSweep.Id, othersSweep.CreatedBy);
+            }
             var owned = await db.Runs.Where(run => run.DatasetId == id).Select(run => new { run.Id, run.CreatedBy }).ToListAsync(cancellationToken);
             if (owned.FirstOrDefault(run => !caller.MayChange(run.CreatedBy)) is { } othersRun)
             {
@@ -486,9 +502,10 @@ public static class DatasetsApi
             }
             deletedRuns = [.. owned.Select(run => run.Id)];
             await db.Runs.Where(run => run.DatasetId == id).ExecuteDeleteAsync(cancellationToken);
+            await db.Sweeps.Where(sweep => sweep.DatasetId == id).ExecuteDeleteAsync(cancellationToken);
             await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(cancellationToken);
             db.Audit(caller, AuditActions.DatasetDelete, $"datasets/{id}",
-                deletedRuns.Count > 0 ? $"{dataset.Name}, with {deletedRuns.Count} finished runs" : dataset.Name, time.GetUtcNow());
+                deletedRuns.Count > 0 ? $"{dataset.Name}, with {deletedRuns.Count} finished runs{(sweeps.Count > 0 ? $" and {sweeps.Count} sweeps" : "")}" : dataset.Name, time.GetUtcNow());
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }

@@ -141,6 +141,31 @@ public sealed class SweepTests(ApiFactory factory) : IClassFixture<ApiFactory>
         Assert.All(finished.Trials, trial => Assert.Equal(RunStatus.Cancelled, trial.Status));
         var again = await _client.PostAsync($"/api/sweeps/{sweep.Id}/cancel", null);
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+
+        // The dataset goes only with force, and takes the finished sweep and its trials with it.
+        var refused = await _client.DeleteAsync($"/api/datasets/{datasetId}");
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("force=true", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync($"/api/datasets/{datasetId}?force=true")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/sweeps/{sweep.Id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{sweep.Trials[0].RunId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_dataset_searched_by_a_running_sweep_cannot_be_deleted()
+    {
+        var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);
+        var sweep = await CreateAsync(new
+        {
+            @base = new { datasetId, modelId, epochs = 20_000, optimizer = new { type = "adam" }, loss = CrossEntropy },
+            parameters = new Dictionary<string, object> { ["batchSize"] = new { type = "choice", values = new[] { 8, 16 } } },
+            method = "grid",
+        });
+        var refused = await _client.DeleteAsync($"/api/datasets/{datasetId}?force=true");
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains($"POST /api/sweeps/{sweep.Id}/cancel", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/api/sweeps/{sweep.Id}/cancel", null)).StatusCode);
+        await WaitUntilFinishedAsync(sweep.Id);
     }
 
     [Fact]
