@@ -467,19 +467,6 @@ public static class DatasetsApi
             {
                 await db.Database.ExecuteSqlAsync($"SELECT 1 FROM \"Datasets\" WHERE \"Id\" = {id} FOR UPDATE", cancellationToken);
             }
-            var runs = await db.Runs.Where(run => run.DatasetId == id).GroupBy(run => run.Status)
-                .Select(group => new { Status = group.Key, Count = group.Count() }).ToListAsync(cancellationToken);
-            var used = string.Join(", ", runs.Select(group => $"{group.Count} {group.Status.ToString().ToLowerInvariant()}"));
-            if (runs.Count > 0 && force != true)
-            {
-                return Problem(StatusCodes.Status409Conflict, "force",
-                    $"dataset '{dataset.Name}' is used by runs ({used}); send force=true to delete those runs, their metrics and logs with it.");
-            }
-            if (runs.Any(group => group.Status is RunStatus.Queued or RunStatus.Running))
-            {
-                return Problem(StatusCodes.Status409Conflict, "force",
-                    $"dataset '{dataset.Name}' is used by runs that are queued or running ({used}); wait until they finish, then delete it.");
-            }
             var sweeps = await db.Sweeps.Where(sweep => sweep.DatasetId == id).Select(sweep => new { sweep.Id, sweep.Status, sweep.CreatedBy }).ToListAsync(cancellationToken);
             if (sweeps.FirstOrDefault(sweep => sweep.Status == SweepStatus.Running) is { } running)
             {
@@ -494,6 +481,19 @@ public static class DatasetsApi
             if (sweeps.FirstOrDefault(sweep => !caller.MayChange(sweep.CreatedBy)) is { } othersSweep)
             {
                 return Problems.NotYours(caller, "sweep", othersSweep.Id, othersSweep.CreatedBy);
+            }
+            var runs = await db.Runs.Where(run => run.DatasetId == id).GroupBy(run => run.Status)
+                .Select(group => new { Status = group.Key, Count = group.Count() }).ToListAsync(cancellationToken);
+            var used = string.Join(", ", runs.Select(group => $"{group.Count} {group.Status.ToString().ToLowerInvariant()}"));
+            if (runs.Count > 0 && force != true)
+            {
+                return Problem(StatusCodes.Status409Conflict, "force",
+                    $"dataset '{dataset.Name}' is used by runs ({used}); send force=true to delete those runs, their metrics and logs with it.");
+            }
+            if (runs.Any(group => group.Status is RunStatus.Queued or RunStatus.Running))
+            {
+                return Problem(StatusCodes.Status409Conflict, "force",
+                    $"dataset '{dataset.Name}' is used by runs that are queued or running ({used}); wait until they finish, then delete it.");
             }
             var owned = await db.Runs.Where(run => run.DatasetId == id).Select(run => new { run.Id, run.CreatedBy }).ToListAsync(cancellationToken);
             if (owned.FirstOrDefault(run => !caller.MayChange(run.CreatedBy)) is { } othersRun)

@@ -161,11 +161,18 @@ public sealed class SweepTests(ApiFactory factory) : IClassFixture<ApiFactory>
             parameters = new Dictionary<string, object> { ["batchSize"] = new { type = "choice", values = new[] { 8, 16 } } },
             method = "grid",
         });
-        var refused = await _client.DeleteAsync($"/api/datasets/{datasetId}?force=true");
-        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
-        Assert.Contains($"POST /api/sweeps/{sweep.Id}/cancel", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/api/sweeps/{sweep.Id}/cancel", null)).StatusCode);
-        await WaitUntilFinishedAsync(sweep.Id);
+        try
+        {
+            var refused = await _client.DeleteAsync($"/api/datasets/{datasetId}?force=true");
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Contains($"POST /api/sweeps/{sweep.Id}/cancel", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            // Its trials would hold the fixture's one worker for good.
+            Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/api/sweeps/{sweep.Id}/cancel", null)).StatusCode);
+            await WaitUntilFinishedAsync(sweep.Id);
+        }
     }
 
     [Fact]
