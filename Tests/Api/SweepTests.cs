@@ -13,7 +13,13 @@ namespace Experiments.Tests.Api;
 
 /// <summary>Sweeps over real training on Iris: trials are ordinary runs, drawn from the seed, pruned by asha, cancelled with their sweep.</summary>
 [Collection(OneAtATime.Name)]
-public sealed class SweepTests(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class SweepTests(ApiFactory factory) : SweepSuite<ApiFactory>(factory), IClassFixture<ApiFactory>;
+
+/// <summary>The same suite on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class SweepOnPostgreSqlTests(PostgreSqlApiFactory factory) : SweepSuite<PostgreSqlApiFactory>(factory), IClassFixture<PostgreSqlApiFactory>;
+
+public abstract class SweepSuite<TFactory>(TFactory factory) where TFactory : ApiFactory
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -199,6 +205,7 @@ public sealed class SweepTests(ApiFactory factory) : IClassFixture<ApiFactory>
     {
         var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);
         var baseSpec = new { datasetId, modelId, epochs = 2, optimizer = new { type = "adam" }, loss = CrossEntropy };
+        var (sweepsBefore, runsBefore, modelsBefore) = await CountsAsync();
         async Task Refused(object parameters, string field, string words, object? extra = null)
         {
             var response = await _client.PostAsJsonAsync("/api/sweeps", new { @base = baseSpec, parameters, budget = new { maxTrials = 2 } });
@@ -219,11 +226,13 @@ public sealed class SweepTests(ApiFactory factory) : IClassFixture<ApiFactory>
         // A layer width that leaves the model's output unfit for the dataset's 3 classes fails the model's checks.
         await Refused(new Dictionary<string, object> { ["layers[2].outFeatures"] = new { type = "choice", values = new[] { 3, 2 } } }, "parameters.layers[2].outFeatures", "= 2 fails");
 
-        var sweeps = await (await _client.GetAsync("/api/sweeps")).ReadAsAsync<Page<SweepListItem>>();
-        Assert.DoesNotContain(sweeps.Items, sweep => sweep.DatasetId == datasetId);
-        var runs = await (await _client.GetAsync($"/api/runs?datasetId={datasetId}")).ReadAsAsync<Page<RunListItem>>();
-        Assert.Empty(runs.Items);
+        Assert.Equal((sweepsBefore, runsBefore, modelsBefore), await CountsAsync());
     }
+
+    private async Task<(int Sweeps, int Runs, int Models)> CountsAsync() => (
+        (await (await _client.GetAsync("/api/sweeps")).ReadAsAsync<Page<SweepListItem>>()).TotalCount,
+        (await (await _client.GetAsync("/api/runs")).ReadAsAsync<Page<RunListItem>>()).TotalCount,
+        (await (await _client.GetAsync("/api/models")).ReadAsAsync<Page<Experiments.Domain.Models.ModelView>>()).TotalCount);
 
     private static readonly object CrossEntropy = new { type = "crossEntropy" };
 
