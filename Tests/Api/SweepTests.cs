@@ -229,6 +229,50 @@ public abstract class SweepSuite<TFactory>(TFactory factory) where TFactory : Ap
         Assert.Equal((sweepsBefore, runsBefore, modelsBefore), await CountsAsync());
     }
 
+    [Fact]
+    public async Task Malformed_sweeps_get_a_400_naming_the_field_and_unknown_ones_a_404()
+    {
+        var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);
+        var baseJson = """{"datasetId": "DATASET", "modelId": "MODEL", "epochs": 2, "optimizer": {"type": "adam"}, "loss": {"type": "crossEntropy"}}""";
+        string Body(string template) => template
+            .Replace("BASE_EVERY2", baseJson.Replace("\"epochs\": 2", "\"epochs\": 2, \"evaluateEvery\": 2", StringComparison.Ordinal), StringComparison.Ordinal)
+            .Replace("BASE_UNKNOWN", baseJson.Replace("DATASET", Guid.NewGuid().ToString(), StringComparison.Ordinal), StringComparison.Ordinal)
+            .Replace("BASE", baseJson, StringComparison.Ordinal)
+            .Replace("LR", """{"optimizer.lr": {"type": "uniform", "min": 0.001, "max": 0.1}}""", StringComparison.Ordinal)
+            .Replace("DATASET", datasetId.ToString(), StringComparison.Ordinal)
+            .Replace("MODEL", modelId.ToString(), StringComparison.Ordinal);
+        (string Body, string Field)[] cases =
+        [
+            ("""{"base": BASE, "parameters": [1, 2]}""", "parameters"),
+            ("""{"base": BASE, "parameters": {"optimizer.lr": {"type": "uniform", "min": "NaN", "max": 0.1}}, "budget": {"maxTrials": 2}}""", "parameters.optimizer.lr.min"),
+            ("""{"base": BASE, "parameters": {"optimizer.lr": {"type": "choice", "vals": [0.1]}}}""", "parameters"),
+            ("""{"base": BASE, "parameters": LR, "method": "bayes", "budget": {"maxTrials": 2}}""", "method"),
+            ("""{"base": BASE, "parameters": LR}""", "budget.maxTrials"),
+            ("""{"base": BASE, "parameters": LR, "budget": {"maxTrials": 0, "concurrency": 65}}""", "budget.concurrency"),
+            ("""{"base": BASE, "parameters": {"batchSize": {"type": "int", "min": 1, "max": 1000000000}, "epochs": {"type": "int", "min": 1, "max": 1000}}, "method": "grid"}""", "parameters"),
+            ("""{"base": BASE, "parameters": {"optimizer.lr": {"type": "choice", "values": [0.1, 0.2, 0.3]}}, "method": "grid", "budget": {"maxTrials": 4}}""", "budget.maxTrials"),
+            ("""{"base": BASE_EVERY2, "parameters": LR, "budget": {"maxTrials": 2}, "earlyTermination": {"type": "asha"}}""", "base.evaluateEvery"),
+            ("""{"base": BASE, "parameters": LR, "budget": {"maxTrials": 2}, "earlyTermination": {"type": "asha", "minEpochs": 2}}""", "earlyTermination.minEpochs"),
+            ("""{"base": BASE, "parameters": LR, "budget": {"maxTrials": 2}, "earlyTermination": {"type": "median", "reductionFactor": 2}}""", "earlyTermination.reductionFactor"),
+            ("""{"base": BASE_UNKNOWN, "parameters": LR, "budget": {"maxTrials": 2}}""", "base.datasetId"),
+            ("""{"parameters": {"optimizer.lr": {"type": "uniform", "min": 0.001, "max": 0.1}}, "budget": {"maxTrials": 2}}""", "base"),
+            ("""{"base": BASE, "parameters": {"optimizer.type": {"type": "choice", "values": ["adam", "sdg"]}}, "method": "grid"}""", "parameters.optimizer.type"),
+        ];
+        foreach (var (body, field) in cases)
+        {
+            var response = await _client.PostAsync("/api/sweeps", new StringContent(Body(body), System.Text.Encoding.UTF8, "application/json"));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{body} → {(int)response.StatusCode} {text}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = JsonSerializer.Deserialize<ValidationProblemDetails>(text, ApiFactory.Json)!;
+            Assert.True(problem.Errors.Keys.Any(key => key == field || key.StartsWith(field + ".", StringComparison.Ordinal) || key.StartsWith(field + "[", StringComparison.Ordinal)),
+                $"{body}: expected {field} in {string.Join(", ", problem.Errors.Keys)}");
+        }
+        var unknown = Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/sweeps/{unknown}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.PostAsync($"/api/sweeps/{unknown}/cancel", null)).StatusCode);
+    }
+
     private async Task<(int Sweeps, int Runs, int Models)> CountsAsync() => (
         (await (await _client.GetAsync("/api/sweeps")).ReadAsAsync<Page<SweepListItem>>()).TotalCount,
         (await (await _client.GetAsync("/api/runs")).ReadAsAsync<Page<RunListItem>>()).TotalCount,
