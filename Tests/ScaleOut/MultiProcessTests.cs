@@ -117,6 +117,56 @@ public sealed class MultiProcessTests(PostgreSqlFixture cluster) : IDisposable
     }
 
     [Fact]
+    public async Task A_sweep_with_two_workers_trains_its_trials_side_by_side_up_to_its_concurrency()
+    {
+        var database = await cluster.Server.CreateDatabaseAsync();
+        string[] Settings(string role, string? name = null) =>
+        [
+            $"--Experiments:Role={role}", "--Experiments:Storage=PostgreSql", $"--ConnectionStrings:Experiments={database}",
+            "--Experiments:QueuePollInterval=00:00:00.100", "--Experiments:TorchThreads=1", "--Experiments:WorkerHeartbeatInterval=00:00:01",
+            .. name is null ? Array.Empty<string>() : [$"--Experiments:WorkerName={name}"],
+        ];
+        var nodes = await Task.WhenAll(
+            ServiceProcess.StartAsync(_dataFolder.Path, Settings("web")),
+            ServiceProcess.StartAsync(_dataFolder.Path, Settings("worker", "worker-a")),
+            ServiceProcess.StartAsync(_dataFolder.Path, Settings("worker", "worker-b")));
+        await using var web = nodes[0];
+        await using var workerA = nodes[1];
+        await using var workerB = nodes[2];
+        using var client = web.CreateClient();
+        await WaitForWorkersAsync(client, 2);
+        var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(client);
+        var created = await client.PostAsJsonAsync("/api/sweeps", new
+        {
+            @base = new { datasetId, modelId, epochs = 30, batchSize = 4, optimizer = new { type = "sgd" }, loss = new { type = "crossEntropy" } },
+            parameters = new Dictionary<string, object> { ["optimizer.lr"] = new { type = "choice", values = new[] { 0.003, 0.01, 0.03, 0.1 } } },
+            method = "grid",
+            budget = new { concurrency = 2 },
+        });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var id = (await created.ReadAsAsync<Experiments.Domain.Sweeps.SweepView>()).Id;
+        var sweep = await WaitForAsync(async () =>
+        {
+            var read = await (await client.GetAsync($"/api/sweeps/{id}")).ReadAsAsync<Experiments.Domain.Sweeps.SweepView>();
+            return read.Status == Experiments.Domain.Sweeps.SweepStatus.Running ? null : read;
+        }, TimeSpan.FromMinutes(3));
+        var runs = new List<RunView>();
+        foreach (var trial in sweep.Trials)
+        {
+            runs.Add(await (await client.GetAsync($"/api/runs/{trial.RunId}")).ReadAsAsync<RunView>());
+        }
+
+        Assert.Equal(Experiments.Domain.Sweeps.SweepStatus.Succeeded, sweep.Status);
+        Assert.Equal([1, 2, 3, 4], sweep.Trials.Select(trial => trial.Number));
+        Assert.All(runs, run => Assert.Equal((RunStatus.Succeeded, 30), (run.Status, run.EpochsCompleted)));
+        Assert.Equal(["worker-a", "worker-b"], runs.Select(run => WorkerNameOf(run.Environment?.Worker)).Distinct().Order());
+        // Two at a time: some trials overlapped, and never more than two did.
+        int Overlapping(RunView run) => runs.Count(other => other.StartedAt < run.FinishedAt && run.StartedAt < other.FinishedAt);
+        Assert.Contains(runs, run => Overlapping(run) >= 2);
+        Assert.All(runs, run => Assert.True(runs.Count(other => other.StartedAt <= run.StartedAt && run.StartedAt < other.FinishedAt) <= 2));
+    }
+
+    [Fact]
     public async Task A_cuda_run_goes_to_the_gpu_queue_and_only_a_worker_serving_it_takes_it()
     {
         var database = await cluster.Server.CreateDatabaseAsync();
