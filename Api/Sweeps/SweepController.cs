@@ -32,6 +32,9 @@ public sealed class SweepController(
     TimeProvider time,
     ILogger<SweepController> logger)
 {
+    /// <summary>A sweep whose first this many trials all failed starts no more.</summary>
+    public const int FailuresBeforeGivingUp = 5;
+
     /// <summary>Sweeps advanced per pass of <see cref="AdvanceAllAsync"/>; more wait for the next.</summary>
     public const int MaxSweepsPerPass = 200;
 
@@ -89,7 +92,9 @@ public sealed class SweepController(
         var budget = spec.Budget!;
         var next = trials.Count == 0 ? 1 : trials.Max(trial => trial.Number) + 1;
         var epochsUsed = trials.Sum(trial => trial.EpochsCompleted);
-        var exhausted = sweep.CancelRequested || next > budget.MaxTrials || epochsUsed >= budget.MaxEpochs;
+        // A sweep whose first trials all failed (the data, the model or the space is wrong) stops instead of failing every trial.
+        var hopeless = trials.Count >= FailuresBeforeGivingUp && trials.All(trial => trial.Status == RunStatus.Failed);
+        var exhausted = sweep.CancelRequested || hopeless || next > budget.MaxTrials || epochsUsed >= budget.MaxEpochs;
         if (!exhausted && active < budget.Concurrency)
         {
             var space = SearchSpace.Parse(spec.Parameters, spec.Method!.Value, new ValidationErrors())!;
@@ -101,14 +106,20 @@ public sealed class SweepController(
                     exhausted = true;
                     break;
                 }
-                if (!await StartTrialAsync(scope.ServiceProvider, db, sweep, space, next, values, cancellationToken))
+                var started = await StartTrialAsync(scope.ServiceProvider, db, sweep, space, next, values, cancellationToken);
+                if (started is null)
                 {
                     // Another controller started this trial first; it carries on from there.
                     return;
                 }
-                active++;
                 next++;
                 exhausted = next > budget.MaxTrials;
+                if (started == RunStatus.Failed)
+                {
+                    // Failed at its checks: the next pass goes on, so that a run of failures is seen before more are made.
+                    return;
+                }
+                active++;
             }
         }
         if (active > 0 || !exhausted)
@@ -118,7 +129,15 @@ public sealed class SweepController(
         var scores = await SweepScores.OfAsync(db, sweepId, spec.Metric!.Value, spec.Goal!.Value, cancellationToken);
         var firstError = await db.Runs.AsNoTracking().Where(run => run.SweepId == sweepId && run.Error != null)
             .OrderBy(run => run.TrialNumber).Select(run => run.Error).FirstOrDefaultAsync(cancellationToken);
-        sweep.Finish(scores.Count > 0, firstError is null ? null : $"every trial failed; the first: {firstError}", time.GetUtcNow());
+        // Read again: saving a model version may have cleared what this context tracked, and a cancel may have landed.
+        db.ChangeTracker.Clear();
+        sweep = await db.Sweeps.FirstAsync(s => s.Id == sweepId, cancellationToken);
+        if (sweep.IsFinished)
+        {
+            return;
+        }
+        sweep.Finish(scores.Count > 0, firstError is null ? null
+            : hopeless ? $"its first {trials.Count} trials failed, so it stopped; the first: {firstError}" : $"every trial failed; the first: {firstError}", time.GetUtcNow());
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -166,10 +185,11 @@ public sealed class SweepController(
     }
 
     /// <summary>
-    /// Creates and queues trial <paramref name="number"/>; false when it exists already. A trial whose values fail the run
-    /// checks (a combination the sweep's own checks could not foresee) is stored as failed, with the reason, and counts.
+    /// Creates and queues trial <paramref name="number"/>: answers its status (queued), or null when it exists already. A trial
+    /// whose values fail the run checks (a combination the sweep's own checks could not foresee) is stored as failed, with the
+    /// reason, and counts.
     /// </summary>
-    private async Task<bool> StartTrialAsync(
+    private async Task<RunStatus?> StartTrialAsync(
         IServiceProvider services, ExperimentsDbContext db, Sweep sweep, SearchSpace space, int number, TrialValues values, CancellationToken cancellationToken)
     {
         var spec = sweep.Spec;
@@ -191,7 +211,8 @@ public sealed class SweepController(
                 var version = await ModelVersions.SaveAsync(db, TrialSpecs.ModelName(trial.Model, sweep.Id), checkedSpec.Layers, caller, now, cancellationToken);
                 if (version is null)
                 {
-                    return true;
+                    // Saves under the name kept taking the next version: the next pass tries this trial again.
+                    return null;
                 }
                 checkedSpec = checkedSpec with { Spec = checkedSpec.Spec with { ModelId = version.Value.Model.Id } };
             }
@@ -211,7 +232,7 @@ public sealed class SweepController(
         catch (DbUpdateException exception) when (ExperimentsDbContext.IsUniqueViolation(exception))
         {
             db.ChangeTracker.Clear();
-            return false;
+            return null;
         }
         if (checkedSpec is not null)
         {
@@ -219,7 +240,7 @@ public sealed class SweepController(
         }
         logger.LogInformation("Sweep {SweepId} started trial {Number} as run {RunId}.", sweep.Id, number, run.Id);
         await hub.RunAndAll(run.Id).RunStatusChanged(new RunStatusChanged(run.Id, run.Status, run.StopReason, run.Error, now)).SendQuietlyAsync(logger);
-        return true;
+        return run.Status;
     }
 
     private static Dictionary<string, JsonElement> Parameters(SearchSpace space, TrialValues values) =>
