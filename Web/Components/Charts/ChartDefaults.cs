@@ -48,14 +48,15 @@ public static class ChartDefaults
         }],
     };
 
-    /// <summary>For a trace that draws its own axes (parcoords): the title and font, no legend, room above for the axis labels.</summary>
+    /// <summary>For the parallel-coordinates plot: the title and font, no legend; its axes are drawn by the plot itself.</summary>
     public static Plotly.Blazor.Layout ParallelLayout(string title) => new()
     {
         Title = TitleOf(title),
         Font = TextFont,
         Height = ParallelHeight,
-        Margin = new Margin { L = 64, R = 48, T = 96, B = 32 },
+        Margin = new Margin { L = 24, R = 24, T = 48, B = 40 },
         PaperBgColor = "#ffffff",
+        PlotBgColor = "#ffffff",
         ShowLegend = false,
     };
 
