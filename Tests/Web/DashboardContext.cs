@@ -2,6 +2,7 @@ using Bunit;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Experiments.Domain.Workers;
 using Experiments.Web.Live;
 using Experiments.Web.Services;
@@ -20,6 +21,7 @@ public abstract class DashboardContext : BunitContext
         Services.AddSingleton<IDatasetQueries>(Datasets);
         Services.AddSingleton<IModelQueries>(Models);
         Services.AddSingleton<IWorkerQueries>(Workers);
+        Services.AddSingleton<ISweepQueries>(Sweeps);
         Services.AddSingleton<IRunEvents>(Events);
         Services.AddSingleton<TimeProvider>(Time);
         Services.AddSingleton<Reads>();
@@ -35,6 +37,8 @@ public abstract class DashboardContext : BunitContext
     protected FakeModelQueries Models { get; } = new();
 
     protected FakeWorkerQueries Workers { get; } = new();
+
+    protected FakeSweepQueries Sweeps { get; } = new();
 
     protected FakeRunEvents Events { get; } = new();
 

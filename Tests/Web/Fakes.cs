@@ -1,7 +1,9 @@
+using System.Text.Json;
 using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Experiments.Domain.Workers;
 using Experiments.Web.Live;
 
@@ -85,6 +87,26 @@ public sealed class FakeRunQueries : IRunQueries
     public Task<RunLayerSeries?> LayersAsync(Guid id, long? from, long? to, string? layer, CancellationToken cancellationToken) =>
         Task.FromResult<RunLayerSeries?>(RunLayerSeries.From(
             [.. Snapshots.GetValueOrDefault(id, []).Where(snapshot => snapshot.Step >= (from ?? 0) && snapshot.Step <= (to ?? long.MaxValue))], null, layer));
+}
+
+/// <summary>Sweeps held in memory, listed in the order a test adds them (the real query lists the newest first).</summary>
+public sealed class FakeSweepQueries : ISweepQueries
+{
+    public List<SweepListItem> Items { get; } = [];
+
+    public Dictionary<Guid, SweepView> Sweeps { get; } = [];
+
+    /// <summary>How many times a sweep was read with <see cref="GetAsync"/>.</summary>
+    public int Gets { get; private set; }
+
+    public Task<Page<SweepListItem>> ListAsync(int page, int pageSize, CancellationToken cancellationToken) =>
+        Task.FromResult(new Page<SweepListItem>([.. Items.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, Items.Count));
+
+    public Task<SweepView?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        Gets++;
+        return Task.FromResult(Sweeps.GetValueOrDefault(id));
+    }
 }
 
 public sealed class FakeDatasetQueries : IDatasetQueries
@@ -174,6 +196,48 @@ public static class Samples
             new RunSpec { Epochs = 5, BatchSize = 16, Seed = 7, Optimizer = new Experiments.Domain.Optimizers.OptimizerSpec("adam"), Loss = new Experiments.Domain.Losses.LossSpec("crossEntropy") },
             null, false, metrics.Length, metrics.LastOrDefault()?.TestAccuracy, metrics.Max(m => m.TestAccuracy), null, metrics.LastOrDefault(),
             DateTimeOffset.UtcNow, null, DateTimeOffset.UtcNow, null, 0, null, 0, null, [], null, metrics);
+}
+
+/// <summary>Sweeps as the query answers them: resolved specs, trials with their values, best, budget and importance derived from the trials.</summary>
+public static class SweepSamples
+{
+    /// <summary>A grid over <c>optimizer.lr</c> (a choice) and <c>layers[0].outFeatures</c> (logInt 4 to 32), asha, 8 epochs a trial, on validation accuracy.</summary>
+    public static SweepSpec Spec(SweepGoal goal = SweepGoal.Maximize) => new()
+    {
+        Name = "iris lr",
+        Base = new RunSpec { Epochs = 8, BatchSize = 16, Seed = 7, ValidationFraction = 0.1 },
+        Parameters = new Dictionary<string, SweepParameter>
+        {
+            ["optimizer.lr"] = new() { Type = ParameterDistribution.Choice, Values = [Json(0.001), Json(0.01), Json(0.1), Json(0.3)] },
+            ["layers[0].outFeatures"] = new() { Type = ParameterDistribution.LogInt, Min = 4, Max = 32 },
+        },
+        Method = SweepMethod.Grid,
+        Metric = SweepMetric.ValidationAccuracy,
+        Goal = goal,
+        Budget = new SweepBudget { MaxTrials = 8, Concurrency = 2 },
+        EarlyTermination = new EarlyTerminationSpec { Type = EarlyTerminationType.Asha, MinEpochs = 1, MaxEpochs = 8, ReductionFactor = 2, MinTrials = 2 },
+        Seed = 7,
+    };
+
+    public static TrialView Trial(int number, RunStatus status, double? value, double lr, int width, int epochsCompleted = 8, TrialPruning? pruning = null) =>
+        new(number, Guid.NewGuid(), status, pruning is not null ? StopReason.Pruned : status == RunStatus.Succeeded ? StopReason.EpochsCompleted : null,
+            new Dictionary<string, JsonElement> { ["optimizer.lr"] = Json(lr), ["layers[0].outFeatures"] = Json(width) }, epochsCompleted, 8, value, pruning, null);
+
+    public static TrialPruning Pruning(int epoch, double value, double threshold) =>
+        new("asha", epoch, value, threshold, 4, $"pruned by asha at rung {epoch}: validation accuracy {value} is not among the best 2 of the 4 trials that reached epoch {epoch} (1/2 of them, at least {threshold})");
+
+    public static SweepView Sweep(SweepStatus status, IReadOnlyList<TrialView> trials, string? createdBy = null, SweepSpec? spec = null)
+    {
+        spec ??= Spec();
+        var best = trials.Where(trial => trial.Value is not null)
+            .OrderBy(trial => spec.Goal == SweepGoal.Minimize ? trial.Value : -trial.Value).ThenBy(trial => trial.Number).FirstOrDefault();
+        var budget = new SweepBudgetUse(spec.Budget!.MaxTrials, trials.Count, spec.Budget.Concurrency ?? 1, spec.Budget.MaxEpochs, trials.Sum(trial => trial.EpochsCompleted),
+            trials.Where(trial => trial.StopReason == StopReason.Pruned).Sum(trial => trial.Epochs - trial.EpochsCompleted));
+        return new SweepView(Guid.NewGuid(), spec.Name, status, null, false, Guid.NewGuid(), "iris", spec, budget, best, trials, ParameterImportances.Of(trials),
+            DateTimeOffset.UtcNow, createdBy, status == SweepStatus.Running ? null : DateTimeOffset.UtcNow);
+    }
+
+    public static JsonElement Json(object value) => JsonSerializer.SerializeToElement(value);
 }
 
 /// <summary>

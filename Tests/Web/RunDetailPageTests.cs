@@ -85,6 +85,44 @@ public sealed class RunDetailPageTests : DashboardContext
     }
 
     [Fact]
+    public void A_trial_links_to_its_sweep_with_its_values_and_a_pruned_one_says_why_it_was_stopped()
+    {
+        var id = Guid.NewGuid();
+        var sweepId = Guid.NewGuid();
+        var pruning = SweepSamples.Pruning(epoch: 2, value: 0.5, threshold: 0.8333);
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Succeeded, Samples.Epoch(1), Samples.Epoch(2)) with
+        {
+            StopReason = StopReason.Pruned,
+            SweepId = sweepId,
+            TrialNumber = 3,
+            TrialParameters = new Dictionary<string, System.Text.Json.JsonElement> { ["optimizer.lr"] = SweepSamples.Json(0.001), ["batchSize"] = SweepSamples.Json(16) },
+            Pruning = pruning,
+        };
+
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+
+        var trial = page.Find("#trial");
+        Assert.StartsWith($"Trial 3 of sweep {sweepId.ToString("N")[..8]}", trial.TextContent.Trim(), StringComparison.Ordinal);
+        Assert.Equal($"/sweeps/{sweepId}", trial.QuerySelector("a")!.GetAttribute("href"));
+        Assert.Equal(["· optimizer.lr = 0.001", "· batchSize = 16"], page.FindAll("#trial .trial-parameter").Select(span => span.TextContent.Trim()));
+        Assert.Equal(pruning.Reason, page.Find("#pruning").TextContent.Trim());
+        Assert.Equal("pruned", page.Find(".page-head .badge").GetAttribute("data-status"));
+        Assert.Contains("stopped early by its sweep at epoch 2", page.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_run_of_its_own_names_no_sweep()
+    {
+        var id = Guid.NewGuid();
+        Runs.Runs[id] = Samples.Run(id, RunStatus.Succeeded, Samples.Epoch(1));
+
+        var page = Render<RunDetail>(parameters => parameters.Add(p => p.Id, id));
+
+        Assert.Empty(page.FindAll("#trial"));
+        Assert.Equal("succeeded", page.Find(".page-head .badge").GetAttribute("data-status"));
+    }
+
+    [Fact]
     public void A_finished_run_offers_its_weights_and_no_cancel_button()
     {
         var id = Guid.NewGuid();

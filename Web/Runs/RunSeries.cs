@@ -36,8 +36,18 @@ public sealed class RunSeries
         }
     }
 
+    /// <summary>The loss per epoch: train, validation when the run holds a validation split out, and test.</summary>
+    public IReadOnlyList<ChartSeries> LossLines(bool validation) => Splits(validation, m => m.TrainLoss, m => m.ValidationLoss, m => m.TestLoss);
+
+    /// <summary>The accuracy per epoch, split by split as <see cref="LossLines"/>.</summary>
+    public IReadOnlyList<ChartSeries> AccuracyLines(bool validation) => Splits(validation, m => m.TrainAccuracy, m => m.ValidationAccuracy, m => m.TestAccuracy);
+
     public ChartSeries Line(string name, Func<EpochMetric, double?> value, string color, bool dashed = false) =>
         new(name, [.. _epochs.Keys.Select(epoch => (double)epoch)], [.. _epochs.Values.Select(value)], color, dashed);
+
+    private ChartSeries[] Splits(bool validation, Func<EpochMetric, double?> train, Func<EpochMetric, double?> held, Func<EpochMetric, double?> test) => validation
+        ? [Line("train", train, ChartColors.Train), Line("validation", held, ChartColors.Validation), Line("test", test, ChartColors.Test)]
+        : [Line("train", train, ChartColors.Train), Line("test", test, ChartColors.Test)];
 
     private void Upsert(EpochMetric metric)
     {

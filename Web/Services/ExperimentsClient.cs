@@ -5,6 +5,7 @@ using Experiments.Domain;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 using Experiments.Web.Runs;
 
 namespace Experiments.Web.Services;
@@ -72,6 +73,13 @@ public sealed class ExperimentsClient(HttpClient http, DashboardCaller? caller =
     {
         using var response = await SendAsync(HttpMethod.Post, $"api/runs/{runId}/cancel", null, cancellationToken);
         return await ReadAsync<RunView>(response, cancellationToken);
+    }
+
+    /// <summary>POST /api/sweeps/{id}/cancel: its queued trials are cancelled and its running ones stopped; 409 once it finished.</summary>
+    public async Task<ApiResult<SweepView>> CancelSweepAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"api/sweeps/{sweepId}/cancel", null, cancellationToken);
+        return await ReadAsync<SweepView>(response, cancellationToken);
     }
 
     /// <summary>A run's mistakes on <paramref name="split"/>, as <c>GET /api/runs/{id}/mistakes</c> answers them.</summary>

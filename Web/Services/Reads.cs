@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Experiments.Web.Services;
 
 /// <summary>
-/// Runs one read of a query service (<c>IRunQueries</c>, <c>IDatasetQueries</c>, <c>IModelQueries</c>, <c>IWorkerQueries</c>: the ones the
+/// Runs one read of a query service (<c>IRunQueries</c>, <c>IDatasetQueries</c>, <c>IModelQueries</c>, <c>IWorkerQueries</c>, <c>ISweepQueries</c>: the ones the
 /// REST endpoints use) in a scope of its own. A circuit lives for minutes and its live events interleave with the
 /// user's clicks, while a DbContext must be short-lived and used by one operation at a time.
 /// </summary>

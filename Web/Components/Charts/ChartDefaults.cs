@@ -18,10 +18,13 @@ public static class ChartDefaults
         DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover,
     };
 
+    /// <summary>Pixels: a parallel-coordinates plot, whose axes stand upright, needs more height than a line chart.</summary>
+    public const int ParallelHeight = 380;
+
     public static Plotly.Blazor.Layout Layout(string title, string xTitle, string? yFormat, bool logScale, bool logX = false) => new()
     {
-        Title = new Title { Text = title, X = 0, XAnchor = Plotly.Blazor.LayoutLib.TitleLib.XAnchorEnum.Left, Font = new Plotly.Blazor.LayoutLib.TitleLib.Font { Size = 14 } },
-        Font = new Font { Family = Font, Size = 12, Color = "#1f2933" },
+        Title = TitleOf(title),
+        Font = TextFont,
         Height = Height,
         Margin = new Margin { L = 56, R = 16, T = 48, B = 44 },
         PaperBgColor = "#ffffff",
@@ -44,4 +47,21 @@ public static class ChartDefaults
             Type = logScale ? Plotly.Blazor.LayoutLib.YAxisLib.TypeEnum.Log : null,
         }],
     };
+
+    /// <summary>For the parallel-coordinates plot: the title and font, no legend; its axes are drawn by the plot itself.</summary>
+    public static Plotly.Blazor.Layout ParallelLayout(string title) => new()
+    {
+        Title = TitleOf(title),
+        Font = TextFont,
+        Height = ParallelHeight,
+        Margin = new Margin { L = 24, R = 24, T = 48, B = 40 },
+        PaperBgColor = "#ffffff",
+        PlotBgColor = "#ffffff",
+        ShowLegend = false,
+    };
+
+    private static Font TextFont => new() { Family = Font, Size = 12, Color = "#1f2933" };
+
+    private static Title TitleOf(string text) =>
+        new() { Text = text, X = 0, XAnchor = Plotly.Blazor.LayoutLib.TitleLib.XAnchorEnum.Left, Font = new Plotly.Blazor.LayoutLib.TitleLib.Font { Size = 14 } };
 }
