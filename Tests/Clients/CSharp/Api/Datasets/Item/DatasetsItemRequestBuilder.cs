@@ -40,7 +40,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets.Item
         {
         }
         /// <summary>
-        /// Refused with 409 while runs use it. With `force=true` the dataset&apos;s finished runs (and their metrics and logs) are deleted with it; a queued or running run still refuses it.
+        /// Refused with 409 while runs use it. With `force=true` the dataset&apos;s finished runs (and their metrics and logs) (and sweeps) are deleted with it; a queued or running run, or a running sweep, still refuses it.
         /// </summary>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -103,7 +103,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets.Item
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.DatasetView>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.DatasetView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Refused with 409 while runs use it. With `force=true` the dataset&apos;s finished runs (and their metrics and logs) are deleted with it; a queued or running run still refuses it.
+        /// Refused with 409 while runs use it. With `force=true` the dataset&apos;s finished runs (and their metrics and logs) (and sweeps) are deleted with it; a queued or running run, or a running sweep, still refuses it.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -150,7 +150,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Datasets.Item
             return new global::Experiments.Tests.Clients.Generated.Api.Datasets.Item.DatasetsItemRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// Refused with 409 while runs use it. With `force=true` the dataset&apos;s finished runs (and their metrics and logs) are deleted with it; a queued or running run still refuses it.
+        /// Refused with 409 while runs use it. With `force=true` the dataset&apos;s finished runs (and their metrics and logs) (and sweeps) are deleted with it; a queued or running run, or a running sweep, still refuses it.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class DatasetsItemRequestBuilderDeleteQueryParameters 
