@@ -126,6 +126,47 @@ public abstract class SweepSuite<TFactory>(TFactory factory) where TFactory : Ap
     }
 
     [Fact]
+    public async Task A_categorical_optimizer_type_searches_its_own_sub_space_only_when_chosen()
+    {
+        var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);
+        var sweep = await CreateAsync(new
+        {
+            @base = new { datasetId, modelId, epochs = 2, optimizer = new { type = "adam", lr = 0.01 }, loss = CrossEntropy },
+            parameters = new Dictionary<string, object>
+            {
+                ["optimizer.type"] = new
+                {
+                    type = "choice",
+                    options = new object[]
+                    {
+                        new { value = "sgd", parameters = new Dictionary<string, object> { ["optimizer.momentum"] = new { type = "choice", values = new[] { 0.0, 0.9 } } } },
+                        new { value = "adam" },
+                    },
+                },
+            },
+            method = "grid",
+            budget = new { concurrency = 3 },
+        });
+        var finished = await WaitUntilFinishedAsync(sweep.Id);
+
+        Assert.Equal(SweepStatus.Succeeded, finished.Status);
+        Assert.Equal(3, finished.Trials.Count);
+        foreach (var trial in finished.Trials)
+        {
+            var run = await (await _client.GetAsync($"/api/runs/{trial.RunId}")).ReadAsAsync<RunView>();
+            var type = trial.Parameters["optimizer.type"].GetString();
+            Assert.Equal(type, run.Spec.Optimizer!.Type);
+            // The base's lr is kept: both types have it.
+            Assert.Equal(0.01, run.Spec.Optimizer.Double("lr"));
+            Assert.Equal(type == "sgd", trial.Parameters.ContainsKey("optimizer.momentum"));
+            if (type == "sgd")
+            {
+                Assert.Equal(trial.Parameters["optimizer.momentum"].GetDouble(), run.Spec.Optimizer.Double("momentum"));
+            }
+        }
+    }
+
+    [Fact]
     public async Task Cancelling_a_sweep_cancels_its_queued_trials_and_stops_its_running_ones()
     {
         var (datasetId, modelId) = await Workflow.ImportIrisAndMlpAsync(_client);

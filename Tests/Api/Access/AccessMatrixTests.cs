@@ -229,13 +229,15 @@ public sealed class AccessMatrixTests : IAsyncLifetime, IDisposable
             ["GET {**path:file}"] = (Rule.Reader, Get("/no-such-file.txt")),
             ["HEAD {**path:file}"] = (Rule.Reader, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Head, "/no-such-file.txt"))),
         };
-        foreach (var page in new[] { "/", "/runs/new", "/datasets", "/models", "/compare", "/workers" })
+        foreach (var page in new[] { "/", "/runs/new", "/datasets", "/models", "/compare", "/workers", "/sweeps" })
         {
             cases[$"GET {page}"] = (Rule.Page, Get(page));
             cases[$"POST {page}"] = (Rule.Reader, _ => Task.FromResult(Form(page)));
         }
         cases["GET /runs/{Id:guid}"] = (Rule.Page, Get($"/runs/{_run.Id}"));
         cases["POST /runs/{Id:guid}"] = (Rule.Reader, _ => Task.FromResult(Form($"/runs/{_run.Id}")));
+        cases["GET /sweeps/{Id:guid}"] = (Rule.Page, Get($"/sweeps/{_sweep}"));
+        cases["POST /sweeps/{Id:guid}"] = (Rule.Reader, _ => Task.FromResult(Form($"/sweeps/{_sweep}")));
         cases["GET /signin"] = (Rule.Anyone, Get("/signin"));
         cases["POST /signin"] = (Rule.Anyone, _ => Task.FromResult(Form("/signin")));
         return cases;
