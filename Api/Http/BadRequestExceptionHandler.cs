@@ -129,6 +129,8 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
             {
                 int when info.Kind == JsonTypeInfoKind.Enumerable => info.ElementType,
                 string name when info.Kind == JsonTypeInfoKind.Object => info.Properties.FirstOrDefault(property => property.Name == name)?.PropertyType,
+                // A key of a dictionary (a sweep's parameters by path) leads to its values' type.
+                string when info.Kind == JsonTypeInfoKind.Dictionary => info.ElementType,
                 _ => null,
             };
             if (next is null)

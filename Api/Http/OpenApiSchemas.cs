@@ -63,9 +63,6 @@ internal sealed class OpenApiSchemaFilter : ISchemaFilter
                 Length(concrete, "name", 0, SweepSpecValidator.MaxNameLength);
                 Default(concrete, "method", JsonNamingPolicy.CamelCase.ConvertName(nameof(SweepMethod.Random)));
                 break;
-            case var type when type == typeof(SweepParameter):
-                Require(concrete, "type");
-                break;
             case var type when type == typeof(SweepOption):
                 Require(concrete, "value");
                 break;

@@ -122,9 +122,11 @@ public sealed class SearchSpace
             errors.Add(key, pathProblem!);
             return null;
         }
-        if (parameter?.Type is not { } type)
+        // Listed values are a choice, as in W&B's sweeps; a range says how it is drawn.
+        var given = parameter?.Type ?? (parameter?.Values is not null || parameter?.Options is not null ? ParameterDistribution.Choice : null);
+        if (parameter is null || given is not { } type)
         {
-            errors.Add($"{key}.type", "is required: choice (with values or options), uniform, logUniform, int or logInt.");
+            errors.Add($"{key}.type", "is required for a range: uniform, logUniform, int or logInt (listed values are a choice).");
             return null;
         }
         var problems = new ValidationErrors();

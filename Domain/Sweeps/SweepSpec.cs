@@ -41,6 +41,7 @@ public sealed record SweepSpec
 /// <summary>How one field's values are drawn.</summary>
 public sealed record SweepParameter
 {
+    /// <summary>How values are drawn; may be left out when <see cref="Values"/> or <see cref="Options"/> list them (a choice).</summary>
     public ParameterDistribution? Type { get; init; }
 
     /// <summary>The values of a <c>choice</c>: any JSON (numbers, strings, a whole optimizer or layer object, model ids).</summary>

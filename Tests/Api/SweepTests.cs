@@ -288,6 +288,7 @@ public abstract class SweepSuite<TFactory>(TFactory factory) where TFactory : Ap
             ("""{"base": BASE, "parameters": {"optimizer.lr": {"type": "uniform", "min": "NaN", "max": 0.1}}, "budget": {"maxTrials": 2}}""", "parameters.optimizer.lr.min"),
             ("""{"base": BASE, "parameters": {"optimizer.lr": {"type": "choice", "vals": [0.1]}}}""", "parameters"),
             ("""{"base": BASE, "parameters": LR, "method": "bayes", "budget": {"maxTrials": 2}}""", "method"),
+            ("""{"base": BASE, "parameters": {"optimizer.lr": {"type": "log_uniform", "min": 0.001, "max": 0.1}}, "budget": {"maxTrials": 2}}""", "parameters"),
             ("""{"base": BASE, "parameters": LR}""", "budget.maxTrials"),
             ("""{"base": BASE, "parameters": LR, "budget": {"maxTrials": 0, "concurrency": 65}}""", "budget.concurrency"),
             ("""{"base": BASE, "parameters": {"batchSize": {"type": "int", "min": 1, "max": 1000000000}, "epochs": {"type": "int", "min": 1, "max": 1000}}, "method": "grid"}""", "parameters"),
@@ -308,6 +309,7 @@ public abstract class SweepSuite<TFactory>(TFactory factory) where TFactory : Ap
             var problem = JsonSerializer.Deserialize<ValidationProblemDetails>(text, ApiFactory.Json)!;
             Assert.True(problem.Errors.Keys.Any(key => key == field || key.StartsWith(field + ".", StringComparison.Ordinal) || key.StartsWith(field + "[", StringComparison.Ordinal)),
                 $"{body}: expected {field} in {string.Join(", ", problem.Errors.Keys)}");
+            Assert.DoesNotContain("System.", text, StringComparison.Ordinal);
         }
         var unknown = Guid.NewGuid();
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/sweeps/{unknown}")).StatusCode);

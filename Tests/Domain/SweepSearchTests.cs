@@ -61,6 +61,14 @@ public sealed class SweepSearchTests
     }
 
     [Fact]
+    public void Listed_values_without_a_type_are_a_choice_as_in_wandb()
+    {
+        var space = Space("""{"batchSize": {"values": [16, 32]}}""", SweepMethod.Grid);
+        Assert.Equal(ParameterDistribution.Choice, space.Dimensions[0].Distribution);
+        Assert.Equal(2, space.Grid().Count);
+    }
+
+    [Fact]
     public void A_log_range_is_drawn_evenly_in_its_logarithm()
     {
         var space = Space("""{"optimizer.lr": {"type": "logUniform", "min": 0.0001, "max": 1}}""");
