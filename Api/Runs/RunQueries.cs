@@ -21,7 +21,7 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
     }
 
     private static bool ListsEveryRunNewestFirst(RunFilter filter) =>
-        filter is { Status: null, DatasetId: null, ModelId: null, CreatedBy: null, Sort: RunSort.CreatedAt, Descending: true } && string.IsNullOrWhiteSpace(filter.Text);
+        filter is { Status: null, DatasetId: null, ModelId: null, CreatedBy: null, SweepId: null, Sort: RunSort.CreatedAt, Descending: true } && string.IsNullOrWhiteSpace(filter.Text);
 
     /// <summary>
     /// The list as it opens (every run, newest first): the commonest read of all, answered by one compiled query. Each row
@@ -53,6 +53,10 @@ public sealed class RunQueries(ExperimentsDbContext db) : IRunQueries
         if (filter.ModelId is { } modelId)
         {
             runs = runs.Where(run => run.ModelId == modelId);
+        }
+        if (filter.SweepId is { } sweepId)
+        {
+            runs = runs.Where(run => run.SweepId == sweepId);
         }
         if (filter.CreatedBy is { } createdBy)
         {

@@ -38,7 +38,7 @@ public static class RunsApi
             .DescribesQuery("sort", OptionNames<RunSort>(), defaultValue: OptionNames<RunSort>()[0])
             .DescribesQuery("descending", defaultValue: true)
             .WithSummary("List runs, newest first unless sorted otherwise")
-            .WithDescription("Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key's name), `q` (part of the dataset or model name). `sort` is createdAt (default), "
+            .WithDescription("Filters: `status`, `datasetId`, `modelId`, `sweepId` (a sweep's trials), `createdBy` (a key's name), `q` (part of the dataset or model name). `sort` is createdAt (default), "
                 + "status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.");
         group.MapGet("/{id:guid}", Get).WithName("getRun").WithSummary("A run: status, why it stopped, resolved spec, environment, evaluation and every epoch's metrics");
         group.MapGet("/{id:guid}/metrics", Metrics).WithName("getRunMetrics").WithSummary("Every finished epoch's metrics (and logged batch losses) as arrays ready to plot");
@@ -138,6 +138,7 @@ public static class RunsApi
         string? sort,
         bool? descending,
         string? createdBy,
+        Guid? sweepId,
         CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
@@ -148,7 +149,7 @@ public static class RunsApi
             return TypedResults.ValidationProblem(errors.ToDictionary(), title: "The runs cannot be listed so.");
         }
         var (number, size) = Paging.Normalize(page, pageSize);
-        var filter = new RunFilter(statusFilter, datasetId, modelId, q, sortBy ?? RunSort.CreatedAt, descending ?? true, QueryParameters.NullIfEmpty(createdBy));
+        var filter = new RunFilter(statusFilter, datasetId, modelId, q, sortBy ?? RunSort.CreatedAt, descending ?? true, QueryParameters.NullIfEmpty(createdBy), sweepId);
         return TypedResults.Ok(await queries.ListAsync(filter, number, size, cancellationToken));
     }
 

@@ -138,8 +138,8 @@ public enum RunSort
 }
 
 /// <summary>
-/// Which runs to list and in what order. <see cref="Text"/> matches part of the dataset or model name; <see cref="CreatedBy"/> is a key's name.
-/// Ties are broken newest first, so a page never shuffles.
+/// Which runs to list and in what order. <see cref="Text"/> matches part of the dataset or model name; <see cref="CreatedBy"/> is a key's name;
+/// <see cref="SweepId"/> keeps a sweep's trials. Ties are broken newest first, so a page never shuffles.
 /// </summary>
 public sealed record RunFilter(
     RunStatus? Status = null,
@@ -148,7 +148,8 @@ public sealed record RunFilter(
     string? Text = null,
     RunSort Sort = RunSort.CreatedAt,
     bool Descending = true,
-    string? CreatedBy = null)
+    string? CreatedBy = null,
+    Guid? SweepId = null)
 {
     public static RunFilter Newest { get; } = new();
 }

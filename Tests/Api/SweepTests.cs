@@ -77,6 +77,10 @@ public abstract class SweepSuite<TFactory>(TFactory factory) where TFactory : Ap
             Assert.Equal(width, model.Layers[0].Int("outFeatures"));
         }
 
+        var trialRuns = await (await _client.GetAsync($"/api/runs?sweepId={first.Id}")).ReadAsAsync<Page<RunListItem>>();
+        Assert.Equal(finishedFirst.Trials.Select(trial => trial.RunId).Order(), trialRuns.Items.Select(run => run.Id).Order());
+        Assert.Equal(3, trialRuns.TotalCount);
+
         var list = await (await _client.GetAsync("/api/sweeps")).ReadAsAsync<Page<SweepListItem>>();
         var listed = Assert.Single(list.Items, item => item.Id == first.Id);
         Assert.Equal(3, listed.TrialsFinished);

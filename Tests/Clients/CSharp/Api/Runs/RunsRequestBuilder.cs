@@ -47,7 +47,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public RunsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs{?createdBy*,datasetId*,descending*,modelId*,page*,pageSize*,q*,sort*,status*}", pathParameters)
+        public RunsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs{?createdBy*,datasetId*,descending*,modelId*,page*,pageSize*,q*,sort*,status*,sweepId*}", pathParameters)
         {
         }
         /// <summary>
@@ -55,11 +55,11 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public RunsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs{?createdBy*,datasetId*,descending*,modelId*,page*,pageSize*,q*,sort*,status*}", rawUrl)
+        public RunsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/api/runs{?createdBy*,datasetId*,descending*,modelId*,page*,pageSize*,q*,sort*,status*,sweepId*}", rawUrl)
         {
         }
         /// <summary>
-        /// Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
+        /// Filters: `status`, `datasetId`, `modelId`, `sweepId` (a sweep&apos;s trials), `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
         /// </summary>
         /// <returns>A <see cref="global::Experiments.Tests.Clients.Generated.Models.RunListItemPage"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -123,7 +123,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
             return await RequestAdapter.SendAsync<global::Experiments.Tests.Clients.Generated.Models.RunView>(requestInfo, global::Experiments.Tests.Clients.Generated.Models.RunView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
+        /// Filters: `status`, `datasetId`, `modelId`, `sweepId` (a sweep&apos;s trials), `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -173,7 +173,7 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
             return new global::Experiments.Tests.Clients.Generated.Api.Runs.RunsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// Filters: `status`, `datasetId`, `modelId`, `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
+        /// Filters: `status`, `datasetId`, `modelId`, `sweepId` (a sweep&apos;s trials), `createdBy` (a key&apos;s name), `q` (part of the dataset or model name). `sort` is createdAt (default), status, dataset, model, epochsCompleted or bestTestAccuracy; `descending` is true by default.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class RunsRequestBuilderGetQueryParameters 
@@ -231,6 +231,10 @@ namespace Experiments.Tests.Clients.Generated.Api.Runs
             #pragma warning disable CS1591
             [QueryParameter("status")]
             public global::Experiments.Tests.Clients.Generated.Api.Runs.GetStatusQueryParameterType? Status { get; set; }
+            #pragma warning restore CS1591
+            #pragma warning disable CS1591
+            [QueryParameter("sweepId")]
+            public Guid? SweepId { get; set; }
             #pragma warning restore CS1591
         }
     }
