@@ -46,7 +46,7 @@ public static class SweepsApi
         return app;
     }
 
-    public static async Task<Results<Created<SweepView>, ValidationProblem>> Create(
+    public static async Task<Results<Created<SweepView>, ValidationProblem, Conflict<ProblemDetails>>> Create(
         SweepSpec? spec,
         ClaimsPrincipal user,
         ExperimentsDbContext db,
@@ -84,7 +84,25 @@ public static class SweepsApi
         created.AttributeTo(caller.Name);
         db.Sweeps.Add(created);
         db.Audit(caller, AuditActions.SweepCreate, $"sweeps/{created.Id}", $"{resolved.Value.Spec.Method} over {resolved.Value.Space.Dimensions.Count} fields", created.CreatedAt);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            if (await db.Datasets.AnyAsync(d => d.Id == created.DatasetId, CancellationToken.None))
+            {
+                throw;
+            }
+            // The dataset was deleted between the checks above and this insert.
+            return TypedResults.Conflict(new ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "The sweep's dataset was deleted meanwhile.",
+                Detail = $"dataset {created.DatasetId} was deleted while the sweep was being created; nothing was started.",
+            });
+        }
         await controller.AdvanceAsync(created.Id, CancellationToken.None);
         return TypedResults.Created($"/api/sweeps/{created.Id}", (await queries.GetAsync(created.Id, CancellationToken.None))!);
     }
