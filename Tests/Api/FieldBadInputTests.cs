@@ -79,7 +79,7 @@ public sealed class FieldBadInputTests(ApiFactory factory) : IClassFixture<ApiFa
     }
 
     [Theory]
-    [InlineData("/api/runs?pagesize=10", "pagesize", "is not a query parameter of GET /api/runs; did you mean 'pageSize'? The query parameters are page, pageSize, status, datasetId, modelId, q, sort, descending, createdBy.")]
+    [InlineData("/api/runs?pagesize=10", "pagesize", "is not a query parameter of GET /api/runs; did you mean 'pageSize'? The query parameters are page, pageSize, status, datasetId, modelId, q, sort, descending, createdBy, sweepId.")]
     [InlineData("/api/datasets?pagesize=10", "pagesize", "is not a query parameter of GET /api/datasets; did you mean 'pageSize'? The query parameters are page, pageSize, createdBy.")]
     [InlineData("/api/models?Page=2", "Page", "is not a query parameter of GET /api/models; did you mean 'page'?")]
     [InlineData("/api/runs?stauts=queued", "stauts", "did you mean 'status'?")]
