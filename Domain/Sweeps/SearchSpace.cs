@@ -196,6 +196,10 @@ public sealed class SearchSpace
                         ? $"the range is empty: min and max are both {Show(min)}; for one value leave the field out of the search, or give a range."
                         : $"the range is empty: max {Show(max)} is below min {Show(min)}; swap them.");
                 }
+                else if (!double.IsFinite(max - min))
+                {
+                    problems.Add($"{key}.max", $"the range from {Show(min)} to {Show(max)} is wider than a number holds; narrow it.");
+                }
                 else if (type is ParameterDistribution.LogUniform or ParameterDistribution.LogInt && min <= 0)
                 {
                     problems.Add($"{key}.min", $"a {Name(type)} range needs min greater than 0 (the logarithm of {Show(min)} is not defined); use e.g. {(integer ? "1" : "1e-5")}, or type {(integer ? "int" : "uniform")}.");

@@ -145,6 +145,7 @@ public sealed class SweepSearchTests
     [InlineData("""{"optimizer.lr": {"type": "uniform", "max": 1}}""", "parameters.optimizer.lr.min", "is required")]
     [InlineData("""{"optimizer.lr": {"type": "uniform", "min": 1, "max": 1}}""", "parameters.optimizer.lr.max", "empty")]
     [InlineData("""{"optimizer.lr": {"type": "logUniform", "min": -1, "max": 1}}""", "parameters.optimizer.lr.min", "greater than 0")]
+    [InlineData("""{"optimizer.lr": {"type": "uniform", "min": -1e308, "max": 1e308}}""", "parameters.optimizer.lr.max", "wider than a number holds")]
     [InlineData("""{"layers[0].outFeatures": {"type": "logInt", "min": 0, "max": 8}}""", "parameters.layers[0].outFeatures.min", "greater than 0")]
     [InlineData("""{"layers[0].outFeatures": {"type": "int", "min": 1.5, "max": 8}}""", "parameters.layers[0].outFeatures.min", "whole numbers")]
     [InlineData("""{"batchSize": {"type": "choice", "values": []}}""", "parameters.batchSize.values", "empty")]
