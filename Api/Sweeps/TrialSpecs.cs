@@ -63,7 +63,7 @@ public static class TrialSpecs
         }
         catch (JsonException invalid)
         {
-            problems.Add(ProblemKey(space, values, invalid.Path), $"the trial's run spec cannot be read: {invalid.Message}");
+            problems.Add(ProblemKey(space, values, invalid.Path), $"the trial's run spec cannot be read: {Readable(invalid)}");
         }
         ModelDefinition? model = null;
         if (spec is not null)
@@ -85,7 +85,9 @@ public static class TrialSpecs
                 parameters[dimension.Path.Text] = values.Values[d]!.Value;
                 if (dimension.Path.Set(layersDocument, JsonNode.Parse(values.Values[d]!.Value.GetRawText())) is { } problem)
                 {
-                    problems.Add(dimension.Key, $"{problem} (model '{model.Name}' v{model.Version} has {model.Layers.Count} layers)");
+                    problems.Add(dimension.Key, dimension.Path.Segments[1] is int index && index >= model.Layers.Count
+                        ? $"{problem} (model '{model.Name}' v{model.Version} has {model.Layers.Count} layers)"
+                        : problem);
                 }
             }
             try
@@ -102,7 +104,7 @@ public static class TrialSpecs
             }
             catch (JsonException invalid)
             {
-                problems.Add(space.Dimensions[layerDimensions[0]].Key, $"the trial's layers cannot be read: {invalid.Message}");
+                problems.Add(space.Dimensions[layerDimensions[0]].Key, $"the trial's layers cannot be read: {Readable(invalid)}");
             }
         }
         errors.AddRange(problems);
@@ -120,6 +122,18 @@ public static class TrialSpecs
         var suffix = $" (sweep {sweepId.ToString("N")[..8]})";
         var name = model.Name.Length + suffix.Length > Models.ModelsApi.MaxNameLength ? model.Name[..(Models.ModelsApi.MaxNameLength - suffix.Length)] : model.Name;
         return name + suffix;
+    }
+
+    /// <summary>
+    /// A JSON error in words: System.Text.Json's own message names .NET types ("could not be converted to System.Guid"), so a
+    /// value of the wrong kind is said plainly, with where it is.
+    /// </summary>
+    private static string Readable(JsonException invalid)
+    {
+        var where = invalid.Path?.TrimStart('$', '.') is { Length: > 0 } path ? $" at {path}" : "";
+        return invalid.Message.Contains("could not be converted", StringComparison.Ordinal)
+            ? $"a value{where} is of the wrong kind (text where a number or an id is expected, or the reverse)."
+            : $"{invalid.Message.Split(" Path:", 2)[0]}{where}";
     }
 
     /// <summary>The key of the searched field a JSON error's path (<c>$.batchSize</c>) points into, else the base.</summary>

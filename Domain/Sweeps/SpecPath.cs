@@ -159,7 +159,8 @@ public sealed class SpecPath
         {
             if (!catalog.Contains(type))
             {
-                return $"'{type}' is not a {catalog.Family} type.{NearestName.Hint(type, catalog.Definitions.Select(definition => definition.Type))}";
+                var types = catalog.Definitions.Select(definition => definition.Type).ToList();
+                return $"'{type}' is not a {catalog.Family} type.{NearestName.Hint(type, types)} Known types: {string.Join(", ", types)}.";
             }
             var accepted = catalog[type].Parameters.Select(parameter => parameter.Name).ToHashSet(StringComparer.Ordinal);
             foreach (var kept in owner.Select(pair => pair.Key).ToList())
