@@ -38,21 +38,22 @@ public static class RunSpecChecks
     /// <param name="options">The limits on models and memory.</param>
     /// <param name="errors">Where problems are added, by field.</param>
     /// <param name="cancellationToken">Aborts the lookups.</param>
-    /// <param name="unsavedModel">
-    /// The model to check against instead of the one <c>modelId</c> names: a sweep's trial whose layers are searched, checked
-    /// before its version is saved.
+    /// <param name="dataset">The spec's dataset when the caller has read it already (a sweep checking many trials of one dataset).</param>
+    /// <param name="model">
+    /// The model to check against instead of reading the one <c>modelId</c> names: one the caller has read already, or a sweep's
+    /// trial whose layers are searched, checked before its version is saved.
     /// </param>
     public static async Task<CheckedRunSpec?> CheckAsync(
         RunSpec? spec, long randomSeed, bool computesHere, ExperimentsDbContext db, Deployment deployment, IWorkerQueries workers, ExperimentsOptions options,
-        ValidationErrors errors, CancellationToken cancellationToken, ModelDefinition? unsavedModel = null)
+        ValidationErrors errors, CancellationToken cancellationToken, Dataset? dataset = null, ModelDefinition? model = null)
     {
         var resolved = RunSpecValidator.Resolve(spec, randomSeed, errors);
         if (resolved is null)
         {
             return null;
         }
-        var dataset = await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == resolved.DatasetId, cancellationToken);
-        var model = unsavedModel ?? await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == resolved.ModelId, cancellationToken);
+        dataset ??= await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.Id == resolved.DatasetId, cancellationToken);
+        model ??= await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Id == resolved.ModelId, cancellationToken);
         if (dataset is null)
         {
             errors.Add("datasetId", $"no dataset has id {resolved.DatasetId}; import one with POST /api/datasets or list them with GET /api/datasets.");

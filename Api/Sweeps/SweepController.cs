@@ -204,7 +204,7 @@ public sealed class SweepController(
             var deployment = services.GetRequiredService<Deployment>();
             var workers = services.GetRequiredService<IWorkerQueries>();
             checkedSpec = await RunSpecChecks.CheckAsync(runSpec, spec.Seed!.Value, computesHere: false, db, deployment, workers, options, errors, cancellationToken,
-                trial.ChangedLayers is null ? null : TrialSpecs.ModelOf(trial, now));
+                model: TrialSpecs.ModelOf(trial));
             if (checkedSpec is not null && trial.ChangedLayers is { } layers)
             {
                 var caller = new Caller(sweep.CreatedBy, Role.Editor);

@@ -116,12 +116,13 @@ public static class SweepsApi
         ValidationErrors errors, CancellationToken cancellationToken)
     {
         var baseErrors = new ValidationErrors();
-        if (await RunSpecChecks.CheckAsync(spec.Base, spec.Seed!.Value, computesHere: false, db, deployment, workers, options, baseErrors, cancellationToken) is null)
+        var checkedBase = await RunSpecChecks.CheckAsync(spec.Base, spec.Seed!.Value, computesHere: false, db, deployment, workers, options, baseErrors, cancellationToken);
+        if (checkedBase is null)
         {
             AddUnder("base", baseErrors, errors);
             return;
         }
-        var models = new Dictionary<Guid, ModelDefinition?>();
+        var models = new Dictionary<Guid, ModelDefinition?> { [checkedBase.Model.Id] = checkedBase.Model };
         async Task<ModelDefinition?> ModelAsync(Guid id)
         {
             if (!models.TryGetValue(id, out var model))
@@ -131,11 +132,12 @@ public static class SweepsApi
             }
             return model;
         }
-        var now = DateTimeOffset.UnixEpoch;
+        // One failing value per field is enough to report; the rest of its values are not checked.
+        var failed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (d, value, values) in TrialSpecs.Probes(space))
         {
             var key = space.Dimensions[d].Key;
-            if (errors.ToDictionary().ContainsKey(key))
+            if (failed.Contains(key))
             {
                 continue;
             }
@@ -145,8 +147,9 @@ public static class SweepsApi
             {
                 var runErrors = new ValidationErrors();
                 var probeSpec = trial.Spec with { Seed = trial.Spec.Seed ?? spec.Seed };
+                // The dataset and models were read once: a probe costs no query.
                 await RunSpecChecks.CheckAsync(probeSpec, spec.Seed!.Value, computesHere: false, db, deployment, workers, options, runErrors, cancellationToken,
-                    trial.ChangedLayers is null ? null : TrialSpecs.ModelOf(trial, now));
+                    checkedBase.Dataset, TrialSpecs.ModelOf(trial));
                 foreach (var (field, messages) in runErrors.ToDictionary())
                 {
                     foreach (var message in messages)
@@ -155,7 +158,11 @@ public static class SweepsApi
                     }
                 }
             }
-            errors.AddRange(probeErrors);
+            if (!probeErrors.IsEmpty)
+            {
+                failed.Add(key);
+                errors.AddRange(probeErrors);
+            }
         }
     }
 

@@ -112,8 +112,8 @@ public static class TrialSpecs
     }
 
     /// <summary>The model the trial trains: its own when its layers are unchanged, else an unsaved copy holding the changed layers.</summary>
-    public static ModelDefinition ModelOf(TrialSpec trial, DateTimeOffset now) => trial.ChangedLayers is { } layers
-        ? new ModelDefinition(trial.Spec.ModelId, trial.Model.Name, trial.Model.Version, layers, now)
+    public static ModelDefinition ModelOf(TrialSpec trial) => trial.ChangedLayers is { } layers
+        ? new ModelDefinition(trial.Spec.ModelId, trial.Model.Name, trial.Model.Version, layers, trial.Model.CreatedAt)
         : trial.Model;
 
     /// <summary>The name of the model versions that hold a sweep's changed layers: the base model's, marked with the sweep.</summary>

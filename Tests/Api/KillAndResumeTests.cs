@@ -69,13 +69,13 @@ public sealed class KillAndResumeTests : IDisposable
             Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
             sweepId = (await created.ReadAsAsync<SweepView>()).Id;
             // Killed while the second trial trains: the first is finished, the second resumes, the rest are still to start.
-            await WaitForSweepAsync(client, sweepId, sweep => sweep.Trials.Count >= 2 && sweep.Trials[1].EpochsCompleted >= 2);
+            await Workflow.WaitUntilSweepAsync(client, sweepId, sweep => sweep.Trials.Count >= 2 && sweep.Trials[1].EpochsCompleted >= 2);
             await first.KillAsync();
         }
 
         await using var second = await ServiceProcess.StartAsync(_dataFolder.Path, settings);
         using var secondClient = second.CreateClient();
-        var finished = await WaitForSweepAsync(secondClient, sweepId, sweep => sweep.Status != SweepStatus.Running, TimeSpan.FromMinutes(4));
+        var finished = await Workflow.WaitUntilSweepFinishedAsync(secondClient, sweepId, TimeSpan.FromMinutes(4));
         var runs = await (await secondClient.GetAsync($"/api/runs?datasetId={datasetId}&pageSize=100")).ReadAsAsync<Page<RunListItem>>();
 
         Assert.Equal(SweepStatus.Succeeded, finished.Status);
@@ -85,21 +85,6 @@ public sealed class KillAndResumeTests : IDisposable
         Assert.Equal(rates.Length, runs.TotalCount);
         var resumed = await (await secondClient.GetAsync($"/api/runs/{finished.Trials[1].RunId}")).ReadAsAsync<RunView>();
         Assert.True(resumed.Resumes >= 1);
-    }
-
-    private static async Task<SweepView> WaitForSweepAsync(HttpClient client, Guid id, Func<SweepView, bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(2));
-        while (true)
-        {
-            var sweep = await (await client.GetAsync($"/api/sweeps/{id}")).ReadAsAsync<SweepView>();
-            if (condition(sweep))
-            {
-                return sweep;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"sweep {id}: {System.Text.Json.JsonSerializer.Serialize(sweep.Trials)}");
-            await Task.Delay(100);
-        }
     }
 
     public void Dispose() => _dataFolder.Dispose();

@@ -74,17 +74,6 @@ public sealed class SweepBudgetTests(ApiFactory factory, ITestOutputHelper outpu
     {
         var created = await client.PostAsJsonAsync("/api/sweeps", spec);
         Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        var id = (await created.ReadAsAsync<SweepView>()).Id;
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(6);
-        while (true)
-        {
-            var sweep = await (await client.GetAsync($"/api/sweeps/{id}")).ReadAsAsync<SweepView>();
-            if (sweep.Status != SweepStatus.Running)
-            {
-                return sweep;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"sweep {id} still running after 6 minutes");
-            await Task.Delay(200);
-        }
+        return await Workflow.WaitUntilSweepFinishedAsync(client, (await created.ReadAsAsync<SweepView>()).Id, TimeSpan.FromMinutes(6));
     }
 }

@@ -335,20 +335,7 @@ public abstract class SweepSuite<TFactory>(TFactory factory) where TFactory : Ap
         return await response.ReadAsAsync<SweepView>();
     }
 
-    private async Task<SweepView> WaitUntilFinishedAsync(Guid id, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(2));
-        while (true)
-        {
-            var sweep = await (await _client.GetAsync($"/api/sweeps/{id}")).ReadAsAsync<SweepView>();
-            if (sweep.Status != SweepStatus.Running)
-            {
-                return sweep;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"sweep {id} still running: {JsonSerializer.Serialize(sweep.Trials)}");
-            await Task.Delay(100);
-        }
-    }
+    private Task<SweepView> WaitUntilFinishedAsync(Guid id) => Workflow.WaitUntilSweepFinishedAsync(_client, id);
 
     private static string Show(IEnumerable<TrialView> trials) =>
         string.Join("; ", trials.Select(trial => $"{trial.Number}: {string.Join(", ", trial.Parameters.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => $"{pair.Key}={pair.Value.GetRawText()}"))}"));

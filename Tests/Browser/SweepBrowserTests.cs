@@ -30,7 +30,7 @@ public sealed class SweepBrowserTests(BrowserFixture browser) : IClassFixture<Br
             seed = 7,
         });
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        var sweep = await WaitUntilFinishedAsync(client, (await response.ReadAsAsync<SweepView>()).Id);
+        var sweep = await Workflow.WaitUntilSweepFinishedAsync(client, (await response.ReadAsAsync<SweepView>()).Id);
         Assert.Equal(SweepStatus.Succeeded, sweep.Status);
         var best = sweep.Best!;
         var page = await browser.NewPageAsync();
@@ -80,19 +80,5 @@ public sealed class SweepBrowserTests(BrowserFixture browser) : IClassFixture<Br
         Assert.Null(rerun.SweepId);
         Assert.Equal(best.Parameters["optimizer.lr"].GetDouble(), rerun.Spec.Optimizer!.Double("lr"));
         Assert.Equal(RunStatus.Succeeded, rerun.Status);
-    }
-
-    private static async Task<SweepView> WaitUntilFinishedAsync(HttpClient client, Guid sweepId)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        while (true)
-        {
-            var sweep = await (await client.GetAsync($"/api/sweeps/{sweepId}", deadline.Token)).ReadAsAsync<SweepView>();
-            if (sweep.Status != SweepStatus.Running)
-            {
-                return sweep;
-            }
-            await Task.Delay(200, deadline.Token);
-        }
     }
 }

@@ -145,11 +145,7 @@ public sealed class MultiProcessTests(PostgreSqlFixture cluster) : IDisposable
         });
         Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
         var id = (await created.ReadAsAsync<Experiments.Domain.Sweeps.SweepView>()).Id;
-        var sweep = await WaitForAsync(async () =>
-        {
-            var read = await (await client.GetAsync($"/api/sweeps/{id}")).ReadAsAsync<Experiments.Domain.Sweeps.SweepView>();
-            return read.Status == Experiments.Domain.Sweeps.SweepStatus.Running ? null : read;
-        }, TimeSpan.FromMinutes(3));
+        var sweep = await Workflow.WaitUntilSweepFinishedAsync(client, id, TimeSpan.FromMinutes(3));
         var runs = new List<RunView>();
         foreach (var trial in sweep.Trials)
         {

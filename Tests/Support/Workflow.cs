@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Experiments.Domain.Datasets;
 using Experiments.Domain.Models;
 using Experiments.Domain.Runs;
+using Experiments.Domain.Sweeps;
 
 namespace Experiments.Tests.Support;
 
@@ -104,6 +105,26 @@ public static class Workflow
                 throw new InvalidOperationException($"run {runId} finished as {run.Status} ({run.StopReason}, {run.Error}) after {run.EpochsCompleted} epochs before the awaited state");
             }
             await Task.Delay(100, deadline.Token);
+        }
+    }
+
+    /// <summary>The sweep once it finished, however it finished.</summary>
+    public static Task<SweepView> WaitUntilSweepFinishedAsync(HttpClient client, Guid sweepId, TimeSpan? timeout = null) =>
+        WaitUntilSweepAsync(client, sweepId, sweep => sweep.Status != SweepStatus.Running, timeout);
+
+    /// <summary>The sweep once <paramref name="condition"/> holds; fails with its trials when it does not in time.</summary>
+    public static async Task<SweepView> WaitUntilSweepAsync(HttpClient client, Guid sweepId, Func<SweepView, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            var sweep = await (await client.GetAsync($"/api/sweeps/{sweepId}")).ReadAsAsync<SweepView>();
+            if (condition(sweep))
+            {
+                return sweep;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"sweep {sweepId} is {sweep.Status}, not yet as awaited: {System.Text.Json.JsonSerializer.Serialize(sweep.Trials)}");
+            await Task.Delay(100);
         }
     }
 }
